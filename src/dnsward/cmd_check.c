@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int dw_placeholder_t;

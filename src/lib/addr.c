@@ -1,0 +1,3 @@
+/* placeholder: being written */
+#include "lib/addr.h"
+typedef int dw_placeholder_t;

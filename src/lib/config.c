@@ -1,0 +1,3 @@
+/* placeholder */
+#include "lib/config.h"
+typedef int dw_placeholder_t;

@@ -1,0 +1,133 @@
+/* The configuration file: INI (inih), default DW_DEFAULT_CONFIG.
+ *
+ *   [dnsward]              state-dir, log-level
+ *   [provider NAME]        type = freedns|gandi|rfc2136|..., base-url, ca-file,
+ *                          timeout, then keys the provider defines
+ *   [record FQDN]          provider = NAME, ipv4 = SOURCE, ipv6 = SOURCE,
+ *                          ttl, ipv4-ttl, ipv6-ttl, ipv4-accept, ipv6-accept,
+ *                          ipv4-match, ipv6-match, ipv4-prefer, ipv6-prefer,
+ *                          then keys the record's provider defines
+ *   SOURCE := iface:NAME | static:ADDR | off
+ *
+ * Secrets never appear inline: keys ending in "-file" name files read with
+ * dw_secret_load().  Every error names file:line and the key.  Keys nobody
+ * consumed are errors, so a typo never silently does nothing. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/secret.h"
+
+struct dw_provider;
+struct dw_provider_ops;
+struct dw_record;
+
+/* One key = value line of a section. */
+struct dw_kv {
+	char *key;
+	char *value;
+	int line;
+	bool used;     /* set by the accessors below */
+};
+
+/* One [section], with its lines in file order. */
+struct dw_section {
+	char *kind;    /* "dnsward", "provider", "record" */
+	char *name;    /* text after the kind, "" for [dnsward] */
+	int line;
+	struct dw_kv *kv;
+	size_t nkv;
+};
+
+/* Handed to provider callbacks so they read their keys with uniform errors. */
+struct dw_conf_ctx {
+	const char *file;
+	struct dw_section *sec;
+	struct dw_diag *diag;
+	bool check_only;   /* "dnsward check": validate, but touch no network */
+};
+
+/* Value of key in the section (marks it used), or NULL when absent. */
+const char *dw_conf_get(struct dw_conf_ctx *ctx, const char *key);
+/* Line of key, or of the section header when the key is absent. */
+int dw_conf_line(const struct dw_conf_ctx *ctx, const char *key);
+/* Formats "FILE:LINE: [KIND NAME] KEY: message" into ctx->diag; returns
+ * DW_ECONFIG.  key may be NULL for section-level errors. */
+int dw_conf_error(struct dw_conf_ctx *ctx, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Reads a required (or optional, when required is false) secret from the file
+ * named by key.  An absent optional key leaves out zeroed and returns 0. */
+int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
+                   enum dw_secret_flags flags, struct dw_secret *out);
+/* Unsigned integer in [min, max]; absent -> def. */
+int dw_conf_uint(struct dw_conf_ctx *ctx, const char *key, uint32_t min,
+                 uint32_t max, uint32_t def, uint32_t *out);
+/* yes/no/true/false/on/off/1/0; absent -> def. */
+int dw_conf_bool(struct dw_conf_ctx *ctx, const char *key, bool def, bool *out);
+/* Owned copy of a string value, or of def (may be NULL) when absent. */
+int dw_conf_strdup(struct dw_conf_ctx *ctx, const char *key, const char *def, char **out);
+
+enum dw_src_kind {
+	DW_SRC_OFF = 0,
+	DW_SRC_IFACE,
+	DW_SRC_STATIC,
+};
+
+struct dw_source {
+	enum dw_src_kind kind;
+	char ifname[IF_NAMESIZE];        /* DW_SRC_IFACE */
+	struct dw_ip addr;               /* DW_SRC_STATIC */
+	struct dw_addr_policy policy;    /* DW_SRC_IFACE */
+	uint32_t ttl;
+};
+
+/* A configured provider instance.  Owned by dw_config. */
+struct dw_provider {
+	char *name;
+	int line;
+	const struct dw_provider_ops *ops;
+	char *base_url;                  /* "base-url" or the type's default */
+	char *ca_file;                   /* "ca-file" or NULL (system store) */
+	long timeout_ms;                 /* "timeout" seconds, default 20 */
+	struct dw_provider_data *data;   /* defined by each provider's .c file */
+};
+
+/* A configured record.  Owned by dw_config. */
+struct dw_record {
+	char *fqdn;                      /* lower case, no trailing dot */
+	int line;
+	struct dw_provider *provider;
+	struct dw_source src[DW_FAM_COUNT];
+	struct dw_record_data *data;     /* defined by the provider's .c file */
+};
+
+struct dw_config {
+	char *path;
+	char *state_dir;
+	bool has_log_level;
+	enum dw_log_level log_level;
+	struct dw_provider **providers;
+	size_t nproviders;
+	struct dw_record **records;
+	size_t nrecords;
+};
+
+/* Loads and validates path, reading every secret file.  check_only is passed
+ * to providers (no network).  On error returns DW_ECONFIG (or DW_ESECRET,
+ * DW_EIO) with the first problem in diag and *out NULL. */
+int dw_config_load(const char *path, bool check_only, struct dw_config **out,
+                   struct dw_diag *diag);
+void dw_config_free(struct dw_config *cfg);
+
+/* The record with this FQDN (case-insensitive, trailing dot ignored) or NULL. */
+struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char *fqdn);
+
+/* Normalises a domain name in place (lower case, no trailing dot) and checks
+ * its syntax (labels 1..63 of [a-z0-9_-], total <= 253, "*." prefix allowed).
+ * Returns 0 or DW_EINVAL. */
+int dw_fqdn_normalize(char *name);

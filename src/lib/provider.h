@@ -1,0 +1,69 @@
+/* The provider interface.
+ *
+ * A provider is a const struct of typed callbacks plus capability flags,
+ * listed in the static table in providers/registry.c.  The core checks the
+ * flags, never a provider's name.  Each provider's .c file defines its own
+ * struct dw_provider_data / struct dw_record_data (the pattern curl uses for
+ * its TLS backends): the core only carries the pointers. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/addr.h"
+#include "lib/config.h"
+
+#define DW_CAP_A    0x01u
+#define DW_CAP_AAAA 0x02u
+#define DW_CAP_TXT  0x04u
+
+/* The scheduler's view of a provider reply. */
+enum dw_outcome {
+	DW_OUT_DONE = 0,     /* record now holds the address */
+	DW_OUT_UNCHANGED,    /* record already held it (still a success) */
+	DW_OUT_RETRY,        /* transient: try again later, with backoff */
+	DW_OUT_RATELIMIT,    /* provider asked to wait retry_after_s */
+	DW_OUT_FATAL,        /* needs the user (bad credentials, unknown host) */
+};
+
+const char *dw_outcome_str(enum dw_outcome o);
+static inline bool dw_outcome_ok(enum dw_outcome o)
+{
+	return o == DW_OUT_DONE || o == DW_OUT_UNCHANGED;
+}
+
+struct dw_result {
+	enum dw_outcome outcome;
+	long retry_after_s;   /* -1 = no hint */
+	char msg[384];        /* for the user; never contains a secret */
+};
+
+/* Sets outcome, hint and message (formatted, truncated safely). */
+void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct dw_provider_ops {
+	const char *type;               /* value of "type =" */
+	const char *summary;            /* one line for "dnsward providers" */
+	unsigned caps;                  /* DW_CAP_* */
+	const char *default_base_url;   /* NULL when base-url is mandatory */
+
+	/* Reads the provider section's own keys (the core already took type,
+	 * base-url, ca-file, timeout).  May be NULL. */
+	int (*configure)(struct dw_provider *p, struct dw_conf_ctx *ctx);
+	/* Reads the record section's provider-specific keys and checks the
+	 * record is one the provider can serve.  May be NULL. */
+	int (*configure_record)(struct dw_provider *p, struct dw_record *r,
+	                        struct dw_conf_ctx *ctx);
+	/* Publishes addr as the record's only address of addr->family and
+	 * classifies the reply into res.  Never logs secrets. */
+	void (*update)(struct dw_provider *p, const struct dw_record *r,
+	               const struct dw_ip *addr, struct dw_result *res);
+	void (*free_record)(struct dw_record *r);   /* may be NULL */
+	void (*free)(struct dw_provider *p);        /* may be NULL */
+};
+
+/* NULL-terminated table of every provider type, in providers/registry.c. */
+extern const struct dw_provider_ops *const dw_provider_table[];
+
+/* Provider type by name, or NULL. */
+const struct dw_provider_ops *dw_provider_find(const char *type);

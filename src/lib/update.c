@@ -1,0 +1,3 @@
+/* placeholder */
+#include "lib/provider.h"
+typedef int dw_placeholder_t;
