@@ -1,2 +1,39 @@
-/* placeholder */
-typedef int dw_placeholder_t;
+/* dnsward check: the configuration was loaded and validated (secrets read,
+ * syntax and references checked) by main(); summarise what it does. */
+#include <stdio.h>
+
+#include "dnsward/commands.h"
+#include "lib/provider.h"
+
+static void print_source(const struct dw_source *s, enum dw_family fam)
+{
+	char a[DW_IP_STRLEN];
+	switch (s->kind) {
+	case DW_SRC_OFF:
+		return;
+	case DW_SRC_IFACE:
+		printf("  %s from interface %s, ttl %u\n", dw_family_rrtype(fam), s->ifname, s->ttl);
+		return;
+	case DW_SRC_STATIC:
+		printf("  %s static %s, ttl %u\n", dw_family_rrtype(fam), dw_ip_format(&s->addr, a), s->ttl);
+		return;
+	}
+}
+
+int cmd_check(struct dw_config *cfg, int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "usage: dnsward check\n");
+		return DW_EXIT_USAGE;
+	}
+	printf("%s: OK, %zu provider%s, %zu record%s, state in %s\n", cfg->path,
+	       cfg->nproviders, cfg->nproviders == 1 ? "" : "s", cfg->nrecords,
+	       cfg->nrecords == 1 ? "" : "s", cfg->state_dir);
+	for (size_t i = 0; i < cfg->nrecords; i++) {
+		const struct dw_record *r = cfg->records[i];
+		printf("%s via %s (%s)\n", r->fqdn, r->provider->name, r->provider->ops->type);
+		for (int f = 0; f < DW_FAM_COUNT; f++)
+			print_source(&r->src[f], (enum dw_family)f);
+	}
+	return DW_EXIT_OK;
+}

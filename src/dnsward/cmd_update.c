@@ -1,2 +1,54 @@
-/* placeholder */
-typedef int dw_placeholder_t;
+/* dnsward update: one pass publishing changed addresses. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dnsward/commands.h"
+#include "lib/log.h"
+#include "lib/update.h"
+
+int cmd_update(struct dw_config *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dw_update_opts opts = { 0 };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "nf", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': opts.dry_run = true; break;
+		case 'f': opts.force = true; break;
+		default:
+			fprintf(stderr, "usage: dnsward update [--dry-run] [--force] [RECORD...]\n");
+			return DW_EXIT_USAGE;
+		}
+	}
+	opts.only = argv + optind;
+	opts.nonly = (size_t)(argc - optind);
+	for (size_t i = 0; i < opts.nonly; i++) {
+		if (dw_config_find_record(cfg, opts.only[i]) == NULL) {
+			log_error("no [record %s] in %s", opts.only[i], cfg->path);
+			return DW_EXIT_USAGE;
+		}
+	}
+
+	struct dw_update_summary sum;
+	struct dw_diag diag = { "" };
+	int ret = dw_update_pass(cfg, &opts, &sum, stdout, &diag);
+	fflush(stdout);
+	if (ret != DW_OK) {
+		log_error("%s", diag.msg);
+		return DW_EXIT_RETRY;
+	}
+	log_info("pass done: %u updated, %u unchanged, %u planned, %u without address, "
+	         "%u to retry, %u need action", sum.updated, sum.unchanged, sum.planned,
+	         sum.no_address, sum.retry, sum.fatal);
+	if (sum.fatal > 0)
+		return DW_EXIT_FATAL;
+	if (sum.retry > 0 || sum.no_address > 0)
+		return DW_EXIT_RETRY;
+	return DW_EXIT_OK;
+}

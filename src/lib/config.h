@@ -122,6 +122,9 @@ struct dw_config {
  * DW_EIO) with the first problem in diag and *out NULL. */
 int dw_config_load(const char *path, bool check_only, struct dw_config **out,
                    struct dw_diag *diag);
+/* Same, from text already in memory (file is only used in messages). */
+int dw_config_parse(const char *file, const char *text, size_t len, bool check_only,
+                    struct dw_config **out, struct dw_diag *diag);
 void dw_config_free(struct dw_config *cfg);
 
 /* The record with this FQDN (case-insensitive, trailing dot ignored) or NULL. */

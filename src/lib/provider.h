@@ -45,13 +45,17 @@ struct dw_provider_ops {
 	const char *type;               /* value of "type =" */
 	const char *summary;            /* one line for "dnsward providers" */
 	unsigned caps;                  /* DW_CAP_* */
-	const char *default_base_url;   /* NULL when base-url is mandatory */
+	/* Non-NULL for HTTP providers: the core then reads "base-url" (this is
+	 * its default) and "ca-file" into struct dw_provider. */
+	const char *default_base_url;
 
 	/* Reads the provider section's own keys (the core already took type,
-	 * base-url, ca-file, timeout).  May be NULL. */
+	 * base-url, ca-file, timeout).  May be NULL.  On failure p->data may be
+	 * left partly built: free() must cope. */
 	int (*configure)(struct dw_provider *p, struct dw_conf_ctx *ctx);
 	/* Reads the record section's provider-specific keys and checks the
-	 * record is one the provider can serve.  May be NULL. */
+	 * record is one the provider can serve.  May be NULL.  On failure
+	 * r->data may be partly built (or NULL): free_record() must cope. */
 	int (*configure_record)(struct dw_provider *p, struct dw_record *r,
 	                        struct dw_conf_ctx *ctx);
 	/* Publishes addr as the record's only address of addr->family and

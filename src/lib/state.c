@@ -1,3 +1,224 @@
-/* placeholder */
+/* The state file: what each provider last accepted, written atomically. */
 #include "lib/state.h"
-typedef int dw_placeholder_t;
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_VERSION 1
+
+static const char *fam_key(enum dw_family f)
+{
+	return f == DW_FAM_V4 ? "ipv4" : "ipv6";
+}
+
+static struct dw_state_entry *state_find(const struct dw_state *st, const char *fqdn,
+                                         enum dw_family fam, const char *provider)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		struct dw_state_entry *e = &st->v[i];
+		if (e->family == fam && strcmp(e->fqdn, fqdn) == 0 &&
+		    strcmp(e->provider, provider) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+const struct dw_state_entry *dw_state_get(const struct dw_state *st, const char *fqdn,
+                                          enum dw_family fam, const char *provider)
+{
+	return state_find(st, fqdn, fam, provider);
+}
+
+int dw_state_set(struct dw_state *st, const char *fqdn, enum dw_family fam,
+                 const char *provider, const char *address, int64_t updated)
+{
+	size_t alen = strlen(address);
+	if (alen >= DW_IP_STRLEN)
+		return DW_EINVAL;
+	struct dw_state_entry *e = state_find(st, fqdn, fam, provider);
+	if (e == NULL) {
+		if (st->n == st->cap) {
+			size_t ncap = st->cap ? st->cap * 2 : 8;
+			struct dw_state_entry *nv = realloc(st->v, ncap * sizeof(*nv));
+			if (nv == NULL)
+				return DW_ENOMEM;
+			st->v = nv;
+			st->cap = ncap;
+		}
+		e = &st->v[st->n];
+		memset(e, 0, sizeof(*e));
+		e->fqdn = strdup(fqdn);
+		e->provider = strdup(provider);
+		if (e->fqdn == NULL || e->provider == NULL) {
+			free(e->fqdn);
+			free(e->provider);
+			return DW_ENOMEM;
+		}
+		e->family = fam;
+		st->n++;
+	}
+	memcpy(e->address, address, alen + 1);
+	e->updated = updated;
+	return DW_OK;
+}
+
+void dw_state_free(struct dw_state *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->v[i].fqdn);
+		free(st->v[i].provider);
+	}
+	free(st->v);
+	memset(st, 0, sizeof(*st));
+}
+
+int dw_state_load(const char *path, struct dw_state *out, struct dw_diag *diag)
+{
+	memset(out, 0, sizeof(*out));
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return DW_OK;   /* first run */
+		return dw_diag_set(diag, DW_EIO, "cannot open state file %s: %s", path,
+		                   strerror(errno));
+	}
+	json_error_t jerr;
+	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (root == NULL)
+		return dw_diag_set(diag, DW_EPARSE,
+		                   "state file %s is corrupt (line %d: %s); move it aside to start afresh",
+		                   path, jerr.line, jerr.text);
+
+	int ret = DW_OK;
+	json_t *ver = json_object_get(root, "version");
+	json_t *recs = json_object_get(root, "records");
+	if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION || !json_is_array(recs)) {
+		ret = dw_diag_set(diag, DW_EPARSE, "state file %s has an unknown layout (version %lld)",
+		                  path, json_is_integer(ver) ? (long long)json_integer_value(ver) : -1LL);
+		goto out;
+	}
+	size_t i;
+	json_t *it;
+	json_array_foreach(recs, i, it) {
+		const char *fqdn = json_string_value(json_object_get(it, "fqdn"));
+		const char *fam = json_string_value(json_object_get(it, "family"));
+		const char *prov = json_string_value(json_object_get(it, "provider"));
+		const char *addr = json_string_value(json_object_get(it, "address"));
+		json_t *upd = json_object_get(it, "updated");
+		struct dw_ip ip;
+		enum dw_family family = DW_FAM_V4;
+		if (fam != NULL && strcmp(fam, "ipv6") == 0)
+			family = DW_FAM_V6;
+		if (fqdn == NULL || fam == NULL || prov == NULL || addr == NULL ||
+		    !json_is_integer(upd) || (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0) ||
+		    dw_ip_parse(addr, family, &ip) != DW_OK) {
+			ret = dw_diag_set(diag, DW_EPARSE, "state file %s: entry %zu is malformed",
+			                  path, i + 1);
+			goto out;
+		}
+		ret = dw_state_set(out, fqdn, family, prov, addr, json_integer_value(upd));
+		if (ret != DW_OK) {
+			dw_diag_set(diag, ret, "out of memory loading %s", path);
+			goto out;
+		}
+	}
+out:
+	json_decref(root);
+	if (ret != DW_OK)
+		dw_state_free(out);
+	return ret;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int dw_state_save(const struct dw_state *st, const char *path, struct dw_diag *diag)
+{
+	int ret = DW_OK;
+	char *text = NULL;
+	int fd = -1;
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return dw_diag_set(diag, DW_EINVAL, "state file path too long");
+
+	json_t *root = json_object();
+	json_t *recs = json_array();
+	if (root == NULL || recs == NULL || json_object_set_new(root, "version", json_integer(STATE_VERSION)) ||
+	    json_object_set(root, "records", recs)) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		const struct dw_state_entry *e = &st->v[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "fqdn", e->fqdn,
+		                      "family", fam_key(e->family), "provider", e->provider,
+		                      "address", e->address, "updated", (json_int_t)e->updated);
+		if (o == NULL || json_array_append_new(recs, o) != 0) {
+			ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (text == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
+
+	/* Temporary file beside the target, fsync, rename over it, fsync the
+	 * directory: after a crash the file is either the old or the new one. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = dw_diag_set(diag, DW_EIO, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t tlen = strlen(text);
+	if (write_all(fd, text, tlen) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+		ret = dw_diag_set(diag, DW_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ret = dw_diag_set(diag, DW_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		ret = dw_diag_set(diag, DW_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);   /* best effort: some filesystems refuse */
+		close(dfd);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret != DW_OK)
+		(void)unlink(tmp);
+	free(text);
+	json_decref(recs);
+	json_decref(root);
+	return ret;
+}

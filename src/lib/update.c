@@ -1,3 +1,233 @@
-/* placeholder */
-#include "lib/provider.h"
-typedef int dw_placeholder_t;
+/* One update pass over the configured records. */
+#include "lib/update.h"
+#include "lib/log.h"
+#include "lib/netlink.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *dw_outcome_str(enum dw_outcome o)
+{
+	switch (o) {
+	case DW_OUT_DONE:      return "done";
+	case DW_OUT_UNCHANGED: return "unchanged";
+	case DW_OUT_RETRY:     return "retry";
+	case DW_OUT_RATELIMIT: return "rate-limited";
+	case DW_OUT_FATAL:     return "fatal";
+	}
+	return "unknown";
+}
+
+void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
+                   const char *fmt, ...)
+{
+	res->outcome = o;
+	res->retry_after_s = retry_after_s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		res->msg[0] = '\0';
+}
+
+int dw_update_state_path(const struct dw_config *cfg, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/state.json", cfg->state_dir);
+	return (n < 0 || (size_t)n >= cap) ? DW_ETOOBIG : DW_OK;
+}
+
+int dw_update_desired(const struct dw_record *r, enum dw_family fam,
+                      const struct dw_addr_list *addrs, struct dw_ip *ip,
+                      char *why, size_t whylen)
+{
+	const struct dw_source *src = &r->src[fam];
+	switch (src->kind) {
+	case DW_SRC_OFF:
+		snprintf(why, whylen, "disabled");
+		return DW_ENOTFOUND;
+	case DW_SRC_STATIC:
+		*ip = src->addr;
+		return DW_OK;
+	case DW_SRC_IFACE:
+		break;
+	}
+
+	size_t n = addrs != NULL ? addrs->n : 0;
+	enum dw_reject *reasons = calloc(n > 0 ? n : 1, sizeof(*reasons));
+	if (reasons == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return DW_ENOMEM;
+	}
+	int idx = dw_addr_select(n > 0 ? addrs->v : NULL, n, fam, src->ifname, &src->policy,
+	                         reasons);
+	if (idx >= 0) {
+		*ip = addrs->v[idx].ip;
+		free(reasons);
+		return DW_OK;
+	}
+
+	/* Explain with the first rejection on the right interface and family:
+	 * "dnsward addr" lists them all. */
+	for (size_t i = 0; i < n; i++) {
+		if (reasons[i] != DW_REJ_FAMILY && reasons[i] != DW_REJ_IFACE) {
+			char a[DW_IP_STRLEN];
+			snprintf(why, whylen, "no usable %s address on %s: %s is %s (see 'dnsward addr')",
+			         dw_family_name(fam), src->ifname, dw_ip_format(&addrs->v[i].ip, a),
+			         dw_reject_str(reasons[i]));
+			free(reasons);
+			return DW_ENOTFOUND;
+		}
+	}
+	free(reasons);
+	snprintf(why, whylen, "no %s address on %s", dw_family_name(fam), src->ifname);
+	return DW_ENOTFOUND;
+}
+
+static bool record_selected(const struct dw_update_opts *opts, const struct dw_record *r)
+{
+	if (opts->nonly == 0)
+		return true;
+	for (size_t i = 0; i < opts->nonly; i++) {
+		char name[256];
+		int n = snprintf(name, sizeof(name), "%s", opts->only[i]);
+		if (n > 0 && (size_t)n < sizeof(name) && dw_fqdn_normalize(name) == DW_OK &&
+		    strcmp(name, r->fqdn) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool needs_interfaces(const struct dw_config *cfg, const struct dw_update_opts *opts)
+{
+	for (size_t i = 0; i < cfg->nrecords; i++) {
+		const struct dw_record *r = cfg->records[i];
+		if (!record_selected(opts, r))
+			continue;
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (r->src[f].kind == DW_SRC_IFACE)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Publishes one record/family; updates sum and st. */
+static void update_one(struct dw_config *cfg, struct dw_record *r, enum dw_family fam,
+                       const struct dw_addr_list *addrs, const struct dw_update_opts *opts,
+                       struct dw_state *st, const char *state_path,
+                       struct dw_update_summary *sum, FILE *out)
+{
+	const char *type = dw_family_rrtype(fam);
+	struct dw_ip ip;
+	char why[512];
+	if (dw_update_desired(r, fam, addrs, &ip, why, sizeof(why)) != DW_OK) {
+		fprintf(out, "no-address %s %s (%s)\n", r->fqdn, type, why);
+		log_warning("%s %s: %s", r->fqdn, type, why);
+		sum->no_address++;
+		return;
+	}
+	char addr[DW_IP_STRLEN];
+	dw_ip_format(&ip, addr);
+
+	const struct dw_state_entry *prev = dw_state_get(st, r->fqdn, fam, r->provider->name);
+	if (prev != NULL && strcmp(prev->address, addr) == 0 && !opts->force) {
+		fprintf(out, "unchanged %s %s %s\n", r->fqdn, type, addr);
+		log_debug("%s %s: %s already published through %s", r->fqdn, type, addr,
+		          r->provider->name);
+		sum->unchanged++;
+		return;
+	}
+	if (opts->dry_run) {
+		fprintf(out, "would-update %s %s %s\n", r->fqdn, type, addr);
+		sum->planned++;
+		return;
+	}
+
+	log_info("%s %s: publishing %s through provider %s (was %s)", r->fqdn, type, addr,
+	         r->provider->name, prev != NULL ? prev->address : "unknown");
+	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+	r->provider->ops->update(r->provider, r, &ip, &res);
+
+	if (dw_outcome_ok(res.outcome)) {
+		fprintf(out, "%s %s %s %s\n", res.outcome == DW_OUT_DONE ? "updated" : "unchanged",
+		        r->fqdn, type, addr);
+		if (res.outcome == DW_OUT_DONE)
+			sum->updated++;
+		else
+			sum->unchanged++;
+		/* Save after every success so a crash later in the pass never
+		 * causes this record to be sent again. */
+		struct dw_diag d;
+		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK ||
+		    dw_state_save(st, state_path, &d) != DW_OK) {
+			log_error("%s %s: published, but the state could not be saved: %s",
+			          r->fqdn, type, d.msg);
+		}
+		return;
+	}
+
+	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res.outcome));
+	switch (res.outcome) {
+	case DW_OUT_FATAL:
+		log_error("%s %s via %s: %s (needs your action; not retried)", r->fqdn, type,
+		          r->provider->name, res.msg);
+		sum->fatal++;
+		break;
+	case DW_OUT_RATELIMIT:
+		if (res.retry_after_s >= 0)
+			log_error("%s %s via %s: rate-limited, retry after %ld s: %s", r->fqdn, type,
+			          r->provider->name, res.retry_after_s, res.msg);
+		else
+			log_error("%s %s via %s: rate-limited: %s", r->fqdn, type,
+			          r->provider->name, res.msg);
+		sum->retry++;
+		break;
+	default:
+		log_error("%s %s via %s: %s (will retry)", r->fqdn, type, r->provider->name, res.msg);
+		sum->retry++;
+		break;
+	}
+	(void)cfg;
+}
+
+int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
+                   struct dw_update_summary *sum, FILE *out, struct dw_diag *diag)
+{
+	memset(sum, 0, sizeof(*sum));
+	char state_path[4096];
+	if (dw_update_state_path(cfg, state_path, sizeof(state_path)) != DW_OK)
+		return dw_diag_set(diag, DW_ETOOBIG, "state-dir path too long");
+
+	struct dw_state st;
+	int ret = dw_state_load(state_path, &st, diag);
+	if (ret != DW_OK)
+		return ret;
+
+	struct dw_addr_list addrs = { 0 };
+	bool have_addrs = false;
+	if (needs_interfaces(cfg, opts)) {
+		ret = dw_netlink_dump(&addrs, diag);
+		if (ret != DW_OK)
+			goto out;
+		have_addrs = true;
+	}
+
+	for (size_t i = 0; i < cfg->nrecords; i++) {
+		struct dw_record *r = cfg->records[i];
+		if (!record_selected(opts, r))
+			continue;
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (r->src[f].kind == DW_SRC_OFF)
+				continue;
+			update_one(cfg, r, (enum dw_family)f, have_addrs ? &addrs : NULL, opts, &st,
+			           state_path, sum, out);
+		}
+	}
+out:
+	dw_addr_list_free(&addrs);
+	dw_state_free(&st);
+	return ret;
+}

@@ -1,0 +1,47 @@
+/* One update pass: for each record and family, the desired address, compared
+ * with the state file, published through the record's provider when they
+ * differ (or when forced), and the state saved after every success.
+ *
+ * The pass is the unit the daemon will schedule; "dnsward update" runs it
+ * once.  Results go to `out` as one line per record and family:
+ *   updated FQDN TYPE ADDRESS        provider now holds it
+ *   unchanged FQDN TYPE ADDRESS      already published (state or provider)
+ *   would-update FQDN TYPE ADDRESS   dry run
+ *   no-address FQDN TYPE (REASON)    nothing acceptable to publish
+ *   failed FQDN TYPE ADDRESS OUTCOME provider said retry/ratelimit/fatal
+ * and failures are also logged with the provider's message. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lib/addr.h"
+#include "lib/config.h"
+#include "lib/provider.h"
+#include "lib/state.h"
+
+struct dw_update_opts {
+	bool dry_run;           /* decide and print, call no provider, save nothing */
+	bool force;             /* call the provider even when state says published */
+	char **only;            /* record names to handle; NULL/0 = all */
+	size_t nonly;
+};
+
+struct dw_update_summary {
+	unsigned updated, unchanged, planned, no_address, retry, fatal;
+};
+
+/* The address a record should publish for fam, from a dump (addrs, may be
+ * NULL when the source is static).  Returns 0 and fills ip, or DW_ENOTFOUND
+ * with a human reason in why (e.g. "no usable address on eth0: ..."). */
+int dw_update_desired(const struct dw_record *r, enum dw_family fam,
+                      const struct dw_addr_list *addrs, struct dw_ip *ip,
+                      char *why, size_t whylen);
+
+/* Runs one pass over cfg.  Returns 0 when it ran (even if some records
+ * failed; see sum), or an error with diag (state unreadable, netlink down). */
+int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
+                   struct dw_update_summary *sum, FILE *out, struct dw_diag *diag);
+
+/* Path of the state file for cfg (STATE_DIR/state.json) into buf. */
+int dw_update_state_path(const struct dw_config *cfg, char *buf, size_t cap);
