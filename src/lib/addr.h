@@ -62,13 +62,19 @@ struct dw_ifaddr {
 	char ifname[IF_NAMESIZE]; /* "" when unknown */
 };
 
-/* Growable list; dw_addr_list_free() releases it. */
+/* Growable list; dw_addr_list_free() releases it.  A zeroed list is empty. */
 struct dw_addr_list {
 	struct dw_ifaddr *v;
 	size_t n, cap;
 };
 
+/* Upper bound on a list's length, so a runaway dump cannot exhaust memory. */
+#define DW_ADDR_LIST_MAX 65536u
+
+/* Appends a copy of *a.  Returns 0, DW_ENOMEM, or DW_ETOOBIG when the list
+ * already holds DW_ADDR_LIST_MAX entries; the list is unchanged on error. */
 int dw_addr_list_push(struct dw_addr_list *l, const struct dw_ifaddr *a);
+/* Frees the entries and zeroes *l (safe on a zeroed or freed list, or NULL). */
 void dw_addr_list_free(struct dw_addr_list *l);
 
 /* What a record accepts beyond the default (global unicast, usable, stable). */
@@ -80,15 +86,19 @@ void dw_addr_list_free(struct dw_addr_list *l);
 #define DW_ACCEPT_LOOPBACK   0x20u  /* loopback (127/8, ::1) */
 
 /* Parses a comma-separated list of "private", "ula", "temporary",
- * "documentation", "link-local", "loopback" into DW_ACCEPT_* bits. */
+ * "documentation", "link-local", "loopback" into DW_ACCEPT_* bits.  Blanks
+ * around items are ignored; an empty (or all-blank) string gives 0; an empty
+ * item or an unknown word is DW_EINVAL (*out untouched). */
 int dw_accept_parse(const char *s, unsigned *out);
 
 struct dw_prefix {
 	struct dw_ip ip;
 	uint8_t len;
 };
-/* Parses "ADDR/LEN"; host bits must be zero. */
+/* Parses "ADDR/LEN" of family fam: LEN is decimal, 0..32 or 0..128, and the
+ * host bits must be zero.  Returns 0 or DW_EINVAL. */
 int dw_prefix_parse(const char *s, enum dw_family fam, struct dw_prefix *out);
+/* True when ip has p's family and its first p->len bits equal p's. */
 bool dw_prefix_contains(const struct dw_prefix *p, const struct dw_ip *ip);
 
 enum dw_prefer {
@@ -122,17 +132,40 @@ enum dw_reject {
 	DW_REJ_TEMPORARY,
 	DW_REJ_NOMATCH,      /* outside the configured match prefix */
 	DW_REJ_OUTRANKED,    /* acceptable, but another one was preferred */
+	DW_REJ_RESERVED,     /* never publishable: 0/8 (but 0.0.0.0 is
+	                        unspecified), 240/4, 198.18/15, ::ffff:0:0/96,
+	                        ::/96, 100::/64, 2001:2::/48, fec0::/10 and
+	                        all IPv6 outside 2000::/3 not listed above */
 };
 
-/* Short human text, e.g. "deprecated (preferred lifetime 0)". */
+/* Short human text, e.g. "deprecated (preferred lifetime 0)".  Never NULL. */
 const char *dw_reject_str(enum dw_reject r);
+/* Stable one-word name for scripts and tests: "ok" for DW_REJ_NONE, then
+ * "family", "interface", "loopback", "link-local", "multicast",
+ * "unspecified", "ula", "private", "documentation", "tentative",
+ * "dad-failed", "deprecated", "temporary", "no-match", "outranked",
+ * "reserved".  Never NULL ("unknown" for out-of-range values). */
+const char *dw_reject_name(enum dw_reject r);
 
 /* Classifies one address against the family/interface filter and the policy
- * (ignores ranking: never returns DW_REJ_OUTRANKED).  ifname NULL = any. */
+ * (ignores ranking: never returns DW_REJ_OUTRANKED).  ifname NULL = any
+ * interface; p NULL = the default policy (accept nothing extra, no match,
+ * DW_PREFER_STABLE).  Checks run in this order and the first failing one is
+ * returned: family, interface, address range (unspecified, loopback,
+ * multicast, reserved, link-local, ULA, private, documentation; kernel scope
+ * "host" counts as loopback and "link" as link-local), match prefix, then
+ * state (DAD failed, tentative, deprecated, temporary).  Tentative, DAD
+ * failed and deprecated addresses are never accepted. */
 enum dw_reject dw_addr_check(const struct dw_ifaddr *a, enum dw_family fam,
                              const char *ifname, const struct dw_addr_policy *p);
 
 /* Picks the address to publish among v[0..n): returns its index or -1.
+ * Ranking among acceptable addresses: DW_PREFER_STABLE puts IFA_F_PERMANENT
+ * ones first, then the longest preferred lifetime, then the lowest address;
+ * DW_PREFER_LOWEST/HIGHEST use the address bytes alone.  Remaining ties are
+ * broken by prefix length, interface index and name, flags and valid
+ * lifetime; entries equal in all of these are interchangeable.  p NULL =
+ * default policy.
  * When reasons is non-NULL it must hold n entries and receives, for each
  * address, DW_REJ_NONE for the chosen one, DW_REJ_OUTRANKED for acceptable
  * ones not chosen, or the rejection reason.  The result depends only on the
