@@ -41,7 +41,10 @@ static void harden_process(void)
 {
 	struct rlimit nocore = { 0, 0 };
 	(void)setrlimit(RLIMIT_CORE, &nocore);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* Not under ASan: LeakSanitizer must ptrace the process at exit. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	umask(077);
 }
 

@@ -57,7 +57,7 @@ int dw_log_add_secret(const char *secret, size_t len)
 		if (log_secrets[i].len == len && memcmp(log_secrets[i].data, secret, len) == 0)
 			return DW_OK;
 	}
-	if (log_nsecrets == DW_LOG_SECRETS_MAX)
+	if (log_nsecrets == DW_LOG_SECRETS_MAX || sodium_init() < 0)
 		return DW_ENOMEM;
 	char *copy = sodium_malloc(len);
 	if (copy == NULL)

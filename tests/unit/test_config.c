@@ -1,8 +1,241 @@
-/* placeholder: being written */
+/* Configuration parsing: every kind of mistake gives FILE:LINE and the key. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-static void placeholder(void **state) { (void)state; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(placeholder) }; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/config.h"
+#include "lib/provider.h"
+
+static char tmpdir[256];
+static char tok_ok[300];     /* 0600 token file */
+static char tok_open[300];   /* 0644 token file: must be refused */
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dw-test-config-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(tok_ok, sizeof(tok_ok), "%s/token", tmpdir);
+	snprintf(tok_open, sizeof(tok_open), "%s/token-open", tmpdir);
+	write_file(tok_ok, "0123456789abcdef\n", 0600);
+	write_file(tok_open, "0123456789abcdef\n", 0644);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(tok_ok);
+	unlink(tok_open);
+	rmdir(tmpdir);
+	return 0;
+}
+
+/* Expands "@TOK@" and "@OPEN@" into the token file paths. */
+static char *expand(const char *tmpl)
+{
+	size_t cap = strlen(tmpl) + 4096;
+	char *out = calloc(1, cap);
+	assert_non_null(out);
+	const char *p = tmpl;
+	while (*p != '\0') {
+		if (strncmp(p, "@TOK@", 5) == 0) {
+			strncat(out, tok_ok, cap - strlen(out) - 1);
+			p += 5;
+		} else if (strncmp(p, "@OPEN@", 6) == 0) {
+			strncat(out, tok_open, cap - strlen(out) - 1);
+			p += 6;
+		} else {
+			size_t l = strlen(out);
+			out[l] = *p++;
+		}
+	}
+	return out;
+}
+
+#define HEAD "[dnsward]\nstate-dir = /tmp\n[provider fd]\ntype = freedns\n"
+
+static const struct {
+	const char *name;
+	const char *text;
+	const char *expect;   /* substring of the diagnostic */
+} bad_cases[] = {
+	{ "key before section", "a = b\n", "t.conf:1: key 'a' before any [section]" },
+	{ "syntax", "[dnsward]\nthis is not a key\n", "t.conf:2: syntax error" },
+	{ "unknown section", "[dnsward]\n[zone x]\nk = v\n", "t.conf:2: unknown section [zone x]" },
+	{ "unknown global key", "[dnsward]\nstate-dir = /tmp\nfoo = 1\n", "t.conf:3: [dnsward] foo: unknown key" },
+	{ "relative state dir", "[dnsward]\nstate-dir = rel\n", "t.conf:2: [dnsward] state-dir: 'rel' must be an absolute path" },
+	{ "bad log level", "[dnsward]\nlog-level = loud\n", "t.conf:2: [dnsward] log-level: 'loud' is not one of" },
+	{ "duplicate key", "[dnsward]\nstate-dir = /a\nstate-dir = /b\n", "t.conf:3: [dnsward] state-dir: given twice (first on line 2)" },
+	{ "provider without type", "[provider x]\nbase-url = https://a\n", "t.conf:1: [provider x] type: missing" },
+	{ "unknown provider type", "[provider x]\ntype = nosuch\n", "t.conf:2: [provider x] type: unknown provider type 'nosuch'" },
+	{ "http base url", HEAD "base-url = http://example.org\n", "t.conf:5: [provider fd] base-url: 'http://example.org' must be an https:// URL" },
+	{ "bad timeout", HEAD "timeout = 0\n", "t.conf:5: [provider fd] timeout: '0' is not a whole number from 1 to 600" },
+	{ "timeout not a number", HEAD "timeout = 5s\n", "t.conf:5: [provider fd] timeout: '5s' is not a whole number" },
+	{ "provider twice", HEAD "[provider fd]\ntype = freedns\n", "t.conf:5: [provider fd]: provider 'fd' defined twice" },
+	{ "unknown provider key", HEAD "colour = red\n", "t.conf:5: [provider fd] colour: unknown key" },
+	{ "record without provider", HEAD "[record a.example.org]\nipv4 = static:81.2.69.160\n", "t.conf:5: [record a.example.org] provider: missing" },
+	{ "record unknown provider", HEAD "[record a.example.org]\nprovider = other\n", "t.conf:6: [record a.example.org] provider: no [provider other] section" },
+	{ "bad fqdn", HEAD "[record bad..name]\nprovider = fd\n", "t.conf:5: [record bad..name]: 'bad..name' is not a valid domain name" },
+	{ "bad source", HEAD "[record a.example.org]\nprovider = fd\nipv4 = dhcp\n", "t.conf:7: [record a.example.org] ipv4: 'dhcp' is not iface:NAME, static:ADDRESS or off" },
+	{ "bad static", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:1.2.3\n", "t.conf:7: [record a.example.org] ipv4: '1.2.3' is not an ipv4 address" },
+	{ "v6 in v4", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:2001:db8::1\n", "t.conf:7: [record a.example.org] ipv4: '2001:db8::1' is not an ipv4 address" },
+	{ "bad iface", HEAD "[record a.example.org]\nprovider = fd\nipv6 = iface:\n", "t.conf:7: [record a.example.org] ipv6: '' is not a valid interface name" },
+	{ "nothing to publish", HEAD "[record a.example.org]\nprovider = fd\n", "t.conf:5: [record a.example.org]: neither ipv4 nor ipv6 is set" },
+	{ "bad ttl", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\nttl = -5\n", "t.conf:8: [record a.example.org] ttl: '-5' is not a whole number" },
+	{ "bad accept", HEAD "[record a.example.org]\nprovider = fd\nipv6 = iface:eth0\nipv6-accept = everything\n", "t.conf:8: [record a.example.org] ipv6-accept: 'everything' is not a comma-separated list" },
+	{ "bad match", HEAD "[record a.example.org]\nprovider = fd\nipv6 = iface:eth0\nipv6-match = 2001:db8::1\n", "t.conf:8: [record a.example.org] ipv6-match: '2001:db8::1' is not an ipv6 prefix" },
+	{ "bad prefer", HEAD "[record a.example.org]\nprovider = fd\nipv6 = iface:eth0\nipv6-prefer = newest\n", "t.conf:8: [record a.example.org] ipv6-prefer: 'newest' is not stable, lowest or highest" },
+	{ "record twice", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = @TOK@\n[record A.example.org.]\nprovider = fd\n", "t.conf:9: [record A.example.org.]: record defined twice" },
+	{ "unknown record key", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = @TOK@\nweight = 3\n", "t.conf:9: [record a.example.org] weight: unknown key" },
+	{ "secret readable by others", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = @OPEN@\n", "is accessible by others (mode 0644); fix with: chmod 600" },
+	{ "secret missing", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = /nonexistent/token\n", "t.conf:8: [record a.example.org] token-a-file: cannot open secret file /nonexistent/token" },
+	{ "no records", HEAD, "t.conf: no [record FQDN] section" },
+	{ "NUL byte", "[dnsward]\0\n", "contains NUL bytes" },
+};
+
+static void test_bad_configs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		char *text = expand(bad_cases[i].text);
+		size_t len = strlen(text);
+		if (strcmp(bad_cases[i].name, "NUL byte") == 0)
+			len = 11;
+		struct dw_config *cfg = (struct dw_config *)0x1;
+		struct dw_diag diag = { "" };
+		int ret = dw_config_parse("t.conf", text, len, true, &cfg, &diag);
+		if (ret == DW_OK || strstr(diag.msg, bad_cases[i].expect) == NULL) {
+			print_error("case '%s': ret %d, diag '%s', expected '%s'\n",
+			            bad_cases[i].name, ret, diag.msg, bad_cases[i].expect);
+			fail();
+		}
+		assert_null(cfg);
+		free(text);
+	}
+}
+
+static void test_good_config(void **state)
+{
+	(void)state;
+	char *text = expand(
+		"; comment\n"
+		"[dnsward]\n"
+		"state-dir = /var/tmp/dw\n"
+		"log-level = debug\n"
+		"\n"
+		"[provider fd]\n"
+		"type = freedns\n"
+		"timeout = 7\n"
+		"\n"
+		"[record Host.Example.org.]\n"
+		"provider = fd\n"
+		"ipv4 = static:81.2.69.160\n"
+		"ipv6 = iface:eth0\n"
+		"ttl = 120\n"
+		"ipv6-ttl = 60\n"
+		"ipv6-accept = ula,temporary\n"
+		"ipv6-match = 2a01:4f8::/32\n"
+		"ipv6-prefer = lowest\n"
+		"token-a-file = @TOK@\n"
+		"token-aaaa-file = @TOK@\n");
+	struct dw_config *cfg = NULL;
+	struct dw_diag diag = { "" };
+	int ret = dw_config_parse("t.conf", text, strlen(text), true, &cfg, &diag);
+	if (ret != DW_OK)
+		print_error("diag: %s\n", diag.msg);
+	assert_int_equal(ret, DW_OK);
+	assert_string_equal(cfg->state_dir, "/var/tmp/dw");
+	assert_true(cfg->has_log_level);
+	assert_int_equal(cfg->log_level, DW_LOG_DEBUG);
+	assert_int_equal(cfg->nproviders, 1);
+	assert_int_equal(cfg->providers[0]->timeout_ms, 7000);
+	assert_string_equal(cfg->providers[0]->ops->type, "freedns");
+	assert_int_equal(cfg->nrecords, 1);
+	struct dw_record *r = cfg->records[0];
+	assert_string_equal(r->fqdn, "host.example.org");
+	assert_int_equal(r->line, 10);
+	assert_ptr_equal(r->provider, cfg->providers[0]);
+	assert_int_equal(r->src[DW_FAM_V4].kind, DW_SRC_STATIC);
+	assert_int_equal(r->src[DW_FAM_V4].ttl, 120);
+	char a[DW_IP_STRLEN];
+	assert_string_equal(dw_ip_format(&r->src[DW_FAM_V4].addr, a), "81.2.69.160");
+	assert_int_equal(r->src[DW_FAM_V6].kind, DW_SRC_IFACE);
+	assert_string_equal(r->src[DW_FAM_V6].ifname, "eth0");
+	assert_int_equal(r->src[DW_FAM_V6].ttl, 60);
+	assert_int_equal(r->src[DW_FAM_V6].policy.accept, DW_ACCEPT_ULA | DW_ACCEPT_TEMPORARY);
+	assert_true(r->src[DW_FAM_V6].policy.has_match);
+	assert_int_equal(r->src[DW_FAM_V6].policy.match.len, 32);
+	assert_int_equal(r->src[DW_FAM_V6].policy.prefer, DW_PREFER_LOWEST);
+	assert_ptr_equal(dw_config_find_record(cfg, "HOST.example.org."), r);
+	assert_null(dw_config_find_record(cfg, "other.example.org"));
+	dw_config_free(cfg);
+	free(text);
+}
+
+static void test_fqdn_normalize(void **state)
+{
+	(void)state;
+	static const struct { const char *in; const char *out; } ok[] = {
+		{ "Example.ORG.", "example.org" },
+		{ "*.example.org", "*.example.org" },
+		{ "_acme-challenge.h.example.org", "_acme-challenge.h.example.org" },
+		{ "localhost", "localhost" },
+	};
+	static const char *const bad[] = {
+		"", ".", "a..b", ".a", "a b", "a/b", "*", "x.*.y",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char buf[300];
+		snprintf(buf, sizeof(buf), "%s", ok[i].in);
+		assert_int_equal(dw_fqdn_normalize(buf), DW_OK);
+		assert_string_equal(buf, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[300];
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		if (dw_fqdn_normalize(buf) == DW_OK) {
+			print_error("accepted '%s'\n", bad[i]);
+			fail();
+		}
+	}
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	struct dw_config *cfg = NULL;
+	struct dw_diag diag = { "" };
+	assert_int_equal(dw_config_load("/nonexistent/dnsward.conf", true, &cfg, &diag), DW_ECONFIG);
+	assert_non_null(strstr(diag.msg, "cannot open configuration /nonexistent/dnsward.conf"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_good_config),
+		cmocka_unit_test(test_fqdn_normalize),
+		cmocka_unit_test(test_missing_file),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

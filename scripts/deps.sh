@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian 12 packages dnsward needs, only those missing.
+#   scripts/deps.sh build   - to build and run dnsward (and the demo)
+#   scripts/deps.sh test    - also everything the test suite starts
+set -eu
+
+build_pkgs="meson ninja-build pkg-config gcc libc6-dev
+  libcurl4-openssl-dev libjansson-dev libldns-dev libmnl-dev libinih-dev
+  libsodium-dev ca-certificates iproute2 knot knot-dnsutils"
+test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest openssl clang
+  libclang-rt-14-dev procps"
+
+case "${1:-build}" in
+build) want=$build_pkgs ;;
+test) want=$test_pkgs ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The knot package may start a system knotd; dnsward's demo and tests run
+# their own on high ports and need nothing from it.

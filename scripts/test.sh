@@ -1,0 +1,89 @@
+#!/bin/bash
+# Builds dnsward and runs the whole test suite: unit tests (cmocka), fuzz
+# corpus replays and integration tests (pytest) against real Knot DNS,
+# HTTPS emulators and kernel addresses in network namespaces.
+#
+#   scripts/test.sh              normal build (warnings are errors)
+#   scripts/test.sh --sanitize   the same under AddressSanitizer + UBSan
+#
+# Needs root (network namespaces, unprivileged servers via setpriv); re-runs
+# itself with sudo otherwise.  Installs missing Debian packages first.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	exec sudo -- "$0" "$@"
+fi
+
+builddir=$root/build
+meson_opts=(--werror)
+label=plain
+case "${1:-}" in
+"") ;;
+--sanitize)
+	builddir=$root/build-sanitize
+	meson_opts+=(-Dsanitize=true -Db_lundef=false)
+	label=sanitize
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	;;
+*) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
+
+"$root/scripts/deps.sh" test
+
+if [ ! -f "$builddir/build.ninja" ]; then
+	meson setup "$builddir" "$root" "${meson_opts[@]}" >/dev/null
+fi
+ninja -C "$builddir"
+
+echo "== unit tests and fuzz corpus replays ($label)"
+set +e
+meson test -C "$builddir" --print-errorlogs --num-processes 2 >"$builddir/meson-test.out" 2>&1
+set -e
+grep -E '^ *[0-9]+/[0-9]+ ' "$builddir/meson-test.out" || true
+read -r unit_pass unit_fail < <(/usr/bin/python3 - "$builddir/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif r != "SKIP":
+        bad += 1
+print(ok, bad)
+PY
+)
+if [ "$unit_fail" -ne 0 ]; then
+	sed -n '/^Summary of Failures/,$p' "$builddir/meson-test.out"
+fi
+
+echo "== integration tests ($label)"
+junit=$builddir/pytest.xml
+set +e
+DNSWARD_BUILD=$builddir /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	--junitxml="$junit" "$root/tests/integration"
+py_rc=$?
+set -e
+read -r it_pass it_fail it_skip < <(/usr/bin/python3 - "$junit" "$py_rc" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    t = sum(int(s.get("tests", 0)) for s in suites)
+    f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    k = sum(int(s.get("skipped", 0)) for s in suites)
+    print(t - f - k, f, k)
+except Exception:
+    print(0, 1, 0)   # pytest did not even report: count it as a failure
+PY
+)
+if [ "$py_rc" -ne 0 ] && [ "$it_fail" -eq 0 ]; then
+	it_fail=1   # collection or internal error
+fi
+
+passed=$((unit_pass + it_pass))
+failed=$((unit_fail + it_fail))
+echo "== $label: unit/replay $unit_pass passed, $unit_fail failed; integration $it_pass passed, $it_fail failed, $it_skip skipped"
+echo "$passed passed, $failed failed, $it_skip skipped"
+[ "$failed" -eq 0 ]
