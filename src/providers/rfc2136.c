@@ -1,3 +1,290 @@
-/* placeholder: being written */
+/* RFC 2136 dynamic update signed with TSIG, to any authoritative server
+ * (Knot, BIND, PowerDNS...).
+ *
+ *   [provider own]            [record host.example.org]
+ *   type = rfc2136            provider = own
+ *   server = 192.0.2.53       zone = example.org     (optional)
+ *   port = 53
+ *   key-file = /etc/dnsward/host.key
+ *   key-name = host-key       (optional: choose among several keys)
+ *   zone = example.org        (optional: else found with a SOA query)
+ *
+ * Before an UPDATE we ask the server for the RRset (a signed query): when it
+ * already holds exactly the address with the configured TTL, the record is
+ * reported unchanged and nothing is sent, so a lost state directory or
+ * "--force" never bumps the zone serial for nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dns.h"
+#include "lib/log.h"
 #include "lib/provider.h"
-const struct dw_provider_ops dw_provider_rfc2136 = { .type = "rfc2136" };
+
+struct dw_provider_data {
+	struct dw_dns_server srv;
+	struct dw_tsig_key key;
+	char *key_file;
+	char *zone;                  /* provider-wide zone, or NULL */
+};
+
+struct dw_record_data {
+	char *zone;                  /* record's zone key, or NULL */
+	char found[DW_DNS_NAME_MAX]; /* zone found by SOA query, cached */
+};
+
+static bool name_in_zone(const char *name, const char *zone)
+{
+	size_t nl = strlen(name), zl = strlen(zone);
+	if (zl == 0)
+		return true;
+	if (nl < zl || strcmp(name + nl - zl, zone) != 0)
+		return false;
+	return nl == zl || name[nl - zl - 1] == '.';
+}
+
+/* Reads an optional zone key into *out (normalised, owned). */
+static int read_zone(struct dw_conf_ctx *ctx, char **out)
+{
+	int ret = dw_conf_strdup(ctx, "zone", NULL, out);
+	if (ret != DW_OK || *out == NULL)
+		return ret;
+	if (dw_fqdn_normalize(*out) != DW_OK) {
+		free(*out);
+		*out = NULL;
+		return dw_conf_error(ctx, "zone", "not a valid domain name");
+	}
+	return DW_OK;
+}
+
+static void rfc2136_free(struct dw_provider *p)
+{
+	if (p->data == NULL)
+		return;
+	dw_tsig_key_clear(&p->data->key);
+	free(p->data->key_file);
+	free(p->data->zone);
+	free(p->data);
+	p->data = NULL;
+}
+
+static int rfc2136_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
+{
+	struct dw_provider_data *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return DW_ENOMEM;
+	p->data = d;
+	struct dw_diag diag = { "" };
+	struct dw_secret file = { 0 };
+	uint32_t port = 53;
+	int ret;
+
+	const char *server = dw_conf_get(ctx, "server");
+	if (server == NULL)
+		return dw_conf_error(ctx, "server",
+		                     "missing: the IP address of the primary server for the zone");
+	if ((ret = dw_conf_uint(ctx, "port", 1, 65535, 53, &port)) != DW_OK)
+		return ret;
+	if (dw_dns_server_set(&d->srv, server, (uint16_t)port, p->timeout_ms, &diag) != DW_OK)
+		return dw_conf_error(ctx, "server", "%s (a numeric address is required)", diag.msg);
+	if ((ret = read_zone(ctx, &d->zone)) != DW_OK)
+		return ret;
+	char *key_name = NULL;
+	if ((ret = dw_conf_strdup(ctx, "key-name", NULL, &key_name)) != DW_OK)
+		return ret;
+	if ((ret = dw_conf_strdup(ctx, "key-file", NULL, &d->key_file)) != DW_OK)
+		goto out;
+	if (d->key_file == NULL) {
+		ret = dw_conf_error(ctx, "key-file",
+		                    "missing: a TSIG key file (BIND key clause or keymgr output)");
+		goto out;
+	}
+	/* The core reads the file (mode checks, sodium memory); the parts we
+	 * extract are registered with the redactor below. */
+	ret = dw_conf_secret(ctx, "key-file", true, DW_SECRET_FILE, &file);
+	if (ret != DW_OK)
+		goto out;
+	ret = dw_tsig_key_parse(file.data, file.len, d->key_file, key_name, &d->key, &diag);
+	dw_secret_clear(&file);
+	if (ret != DW_OK) {
+		ret = dw_conf_error(ctx, key_name != NULL && ret == DW_ENOTFOUND ? "key-name" : "key-file",
+		                    "%s", diag.msg);
+		goto out;
+	}
+	ret = dw_log_add_secret(d->key.secret.data, d->key.secret.len);
+	if (ret != DW_OK) {
+		ret = dw_conf_error(ctx, "key-file", "too many secrets to track for redaction");
+		goto out;
+	}
+	if (strcmp(d->key.algorithm, "hmac-sha1") == 0)
+		log_warning("%s: key '%s' uses hmac-sha1, a legacy algorithm; prefer hmac-sha256",
+		            d->key_file, d->key.name);
+	log_debug("provider %s: server %s, key '%s' (%s)%s%s", p->name, d->srv.text,
+	          d->key.name, d->key.algorithm, d->zone ? ", zone " : "", d->zone ? d->zone : "");
+	ret = DW_OK;
+out:
+	free(key_name);
+	return ret;
+}
+
+static void rfc2136_free_record(struct dw_record *r)
+{
+	if (r->data == NULL)
+		return;
+	free(r->data->zone);
+	free(r->data);
+	r->data = NULL;
+}
+
+static int rfc2136_configure_record(struct dw_provider *p, struct dw_record *r,
+                                    struct dw_conf_ctx *ctx)
+{
+	struct dw_record_data *rd = calloc(1, sizeof(*rd));
+	if (rd == NULL)
+		return DW_ENOMEM;
+	r->data = rd;
+	int ret = read_zone(ctx, &rd->zone);
+	if (ret != DW_OK)
+		return ret;
+	const char *zone = rd->zone != NULL ? rd->zone : p->data->zone;
+	if (zone != NULL && !name_in_zone(r->fqdn, zone))
+		return dw_conf_error(ctx, rd->zone != NULL ? "zone" : NULL,
+		                     "%s is not inside zone %s", r->fqdn, zone);
+	return DW_OK;
+}
+
+/* Turns an exchange result into an outcome.  what: "update of NAME TYPE". */
+static void classify(const struct dw_provider_data *d, const char *what, const char *zone,
+                     int ret, const struct dw_dns_status *st, const struct dw_diag *diag,
+                     struct dw_result *res)
+{
+	char rb[16], tb[16];
+	switch (ret) {
+	case DW_OK:
+		break;
+	case DW_ETIMEOUT:
+	case DW_EDNS:
+	case DW_EPARSE:
+		dw_result_set(res, DW_OUT_RETRY, -1, "%s: %s", what, diag->msg);
+		return;
+	case DW_ETSIG:
+		dw_result_set(res, DW_OUT_RETRY, -1, "%s: %s (check the clocks and the key)",
+		              what, diag->msg);
+		return;
+	case DW_ENOTFOUND:
+		dw_result_set(res, DW_OUT_FATAL, -1, "%s: %s; set zone = in the provider or record",
+		              what, diag->msg);
+		return;
+	case DW_EPROVIDER:
+		break;   /* a reply with an error: classified below */
+	default:
+		dw_result_set(res, DW_OUT_FATAL, -1, "%s: %s", what, diag->msg);
+		return;
+	}
+	const char *rc = dw_rcode_str(st->rcode, rb);
+	if (st->tsig_error == DW_TSIG_BADTIME) {
+		dw_result_set(res, DW_OUT_RETRY, -1,
+		              "server rejected the time of the signature on %s: %s (TSIG BADTIME); "
+		              "this host's clock differs from the server's by more than %d s, "
+		              "fix NTP", what, rc, DW_TSIG_FUDGE);
+		return;
+	}
+	if (st->tsig_error == DW_TSIG_BADSIG) {
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "server refused %s with key '%s': %s (TSIG BADSIG); the secret in %s "
+		              "does not match the server's", what, d->key.name, rc, d->key_file);
+		return;
+	}
+	if (st->tsig_error != 0 || st->rcode == DW_RCODE_REFUSED || st->rcode == DW_RCODE_NOTAUTH) {
+		char tsig[32] = "";
+		if (st->tsig_error != 0)
+			snprintf(tsig, sizeof(tsig), " (TSIG %s)", dw_rcode_str(st->tsig_error, tb));
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "server refused %s with key '%s': %s%s; check the key and the "
+		              "server's ACL/update-policy", what, d->key.name, rc, tsig);
+		return;
+	}
+	switch (st->rcode) {
+	case DW_RCODE_NOERROR:
+		dw_result_set(res, DW_OUT_DONE, -1, "%s accepted by %s", what, d->srv.text);
+		return;
+	case DW_RCODE_NOTZONE:
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "%s: %s: the name is not inside zone %s; check zone =", what, rc,
+		              zone != NULL ? zone : "?");
+		return;
+	case DW_RCODE_SERVFAIL:
+		dw_result_set(res, DW_OUT_RETRY, -1, "%s: server answered SERVFAIL", what);
+		return;
+	default:
+		dw_result_set(res, DW_OUT_FATAL, -1, "%s: server answered %s", what, rc);
+		return;
+	}
+}
+
+static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
+                           const struct dw_ip *addr, struct dw_result *res)
+{
+	struct dw_provider_data *d = p->data;
+	struct dw_record_data *rd = r->data;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	const char *rrtype = dw_family_rrtype(addr->family);
+	uint16_t type = addr->family == DW_FAM_V6 ? 28 : 1;
+	uint32_t ttl = r->src[addr->family].ttl;
+	char ip[DW_IP_STRLEN];
+	const char *rdata[1] = { dw_ip_format(addr, ip) };
+	char what[DW_DNS_NAME_MAX + 32];
+	int ret;
+
+	snprintf(what, sizeof(what), "update of %s %s", r->fqdn, rrtype);
+
+	const char *zone = rd != NULL && rd->zone != NULL ? rd->zone : d->zone;
+	if (zone == NULL && rd != NULL && rd->found[0] != '\0')
+		zone = rd->found;
+	if (zone == NULL) {
+		char found[DW_DNS_NAME_MAX];
+		ret = dw_dns_find_zone(&d->srv, &d->key, r->fqdn, found, &st, &diag);
+		if (ret != DW_OK) {
+			classify(d, what, NULL, ret, &st, &diag, res);
+			return;
+		}
+		log_info("%s: zone %s found at %s", r->fqdn, found, d->srv.text);
+		if (rd != NULL) {
+			memcpy(rd->found, found, sizeof(rd->found));
+			zone = rd->found;
+		} else {
+			dw_result_set(res, DW_OUT_FATAL, -1, "%s: record not configured", what);
+			return;
+		}
+	}
+
+	bool same = false;
+	ret = dw_dns_rrset_equal(&d->srv, &d->key, r->fqdn, type, ttl, rdata, 1, &same, &st, &diag);
+	if (ret != DW_OK || st.tsig_error != 0) {
+		classify(d, what, zone, ret != DW_OK ? ret : DW_EPROVIDER, &st, &diag, res);
+		return;
+	}
+	if (same) {
+		dw_result_set(res, DW_OUT_UNCHANGED, -1, "%s %s already holds %s (TTL %u)",
+		              r->fqdn, rrtype, ip, ttl);
+		return;
+	}
+	log_debug("sending UPDATE for %s %s %s TTL %u in zone %s to %s with key '%s'",
+	          r->fqdn, rrtype, ip, ttl, zone, d->srv.text, d->key.name);
+	ret = dw_dns_replace_rrset(&d->srv, &d->key, zone, r->fqdn, type, ttl, rdata, 1,
+	                           &st, &diag);
+	classify(d, what, zone, ret, &st, &diag, res);
+}
+
+const struct dw_provider_ops dw_provider_rfc2136 = {
+	.type = "rfc2136",
+	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.default_base_url = NULL,
+	.configure = rfc2136_configure,
+	.configure_record = rfc2136_configure_record,
+	.update = rfc2136_update,
+	.free_record = rfc2136_free_record,
+	.free = rfc2136_free,
+};
