@@ -18,20 +18,13 @@ fi
 ninja -C "$builddir" src/dnsward/dnsward >/dev/null
 dnsward=$builddir/src/dnsward/dnsward
 
+. "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-demo.XXXXXX)
-chmod 755 "$work"           # knotd runs as nobody and must read its config
-knot_pid=""
 cleanup() {
-	if [ -n "$knot_pid" ]; then
-		kill "$knot_pid" 2>/dev/null || true
-		wait "$knot_pid" 2>/dev/null || true
-	fi
+	knot_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# A free UDP/TCP port on loopback.
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # The interface with the default route, else the first non-loopback one up.
 iface=$(ip -o route show default 2>/dev/null | awk '{for(i=1;i<NF;i++) if($i=="dev"){print $(i+1); exit}}')
@@ -40,62 +33,9 @@ if [ -z "$iface" ]; then
 fi
 [ -n "$iface" ] || { echo "demo: no network interface is up" >&2; exit 1; }
 
-# TSIG key scoped to one name, made by Knot's own tool.
-keymgr -t host-key hmac-sha256 >"$work/host.key"
-secret=$(awk '/secret:/ {print $2}' "$work/host.key")
-chmod 600 "$work/host.key"
-
-mkdir -p "$work/zones" "$work/db" "$work/run"
-cat >"$work/zones/demo.test.zone" <<ZONE
-\$ORIGIN demo.test.
-\$TTL 300
-@   SOA ns.demo.test. hostmaster.demo.test. 1 3600 600 86400 60
-@   NS  ns.demo.test.
-ns  A   127.0.0.1
-ZONE
-cat >"$work/knot.conf" <<CONF
-server:
-    rundir: $work/run
-    listen: 127.0.0.1@$port
-database:
-    storage: $work/db
-log:
-  - target: stderr
-    any: notice
-key:
-  - id: host-key
-    algorithm: hmac-sha256
-    secret: $secret
-acl:
-  - id: host-only
-    key: host-key
-    action: update
-    update-type: [A, AAAA]
-    update-owner: name
-    update-owner-match: equal
-    update-owner-name: [host.demo.test.]
-template:
-  - id: default
-    storage: $work/zones
-    zonefile-sync: -1
-    zonefile-load: difference-no-serial
-    journal-content: all
-zone:
-  - domain: demo.test
-    file: demo.test.zone
-    acl: host-only
-CONF
-chown -R 65534:65534 "$work/zones" "$work/db" "$work/run"
-knotc -c "$work/knot.conf" conf-check >/dev/null
-setpriv --reuid=65534 --regid=65534 --clear-groups knotd -c "$work/knot.conf" 2>"$work/knot.log" &
-knot_pid=$!
-for _ in $(seq 100); do
-	if kdig +time=1 +retry=0 @127.0.0.1 -p "$port" demo.test SOA +short 2>/dev/null | grep -q hostmaster; then
-		break
-	fi
-	kill -0 "$knot_pid" 2>/dev/null || { cat "$work/knot.log" >&2; exit 1; }
-	sleep 0.1
-done
+# Knot DNS for demo.test; its TSIG key may update host.demo.test only.
+knot_start "$work" demo.test host.demo.test
+port=$KNOT_PORT
 
 mkdir -m 700 "$work/state"
 cat >"$work/dnsward.conf" <<CONF
