@@ -357,7 +357,10 @@ enum dw_reject dw_addr_check(const struct dw_ifaddr *a, enum dw_family fam,
 		return DW_REJ_TENTATIVE;
 	if ((a->flags & DW_IFA_DEPRECATED) || a->preferred_lft == 0)
 		return DW_REJ_DEPRECATED;
-	if ((a->flags & DW_IFA_TEMPORARY) && !(p->accept & DW_ACCEPT_TEMPORARY))
+	/* For IPv4 the same bit is IFA_F_SECONDARY: a second address in a
+	 * subnet, perfectly publishable. */
+	if (a->ip.family == DW_FAM_V6 && (a->flags & DW_IFA_TEMPORARY) &&
+	    !(p->accept & DW_ACCEPT_TEMPORARY))
 		return DW_REJ_TEMPORARY;
 	return DW_REJ_NONE;
 }

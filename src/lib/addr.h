@@ -37,7 +37,7 @@ const char *dw_ip_format(const struct dw_ip *ip, char buf[DW_IP_STRLEN]);
 bool dw_ip_equal(const struct dw_ip *a, const struct dw_ip *b);
 
 /* Kernel IFA_F_* flag values, repeated so tests need no kernel headers. */
-#define DW_IFA_TEMPORARY   0x01u
+#define DW_IFA_TEMPORARY   0x01u  /* IPv6; for IPv4 this bit is SECONDARY */
 #define DW_IFA_NODAD       0x02u
 #define DW_IFA_OPTIMISTIC  0x04u
 #define DW_IFA_DADFAILED   0x08u
@@ -129,7 +129,7 @@ enum dw_reject {
 	DW_REJ_TENTATIVE,
 	DW_REJ_DADFAILED,
 	DW_REJ_DEPRECATED,   /* flag set or preferred lifetime 0 */
-	DW_REJ_TEMPORARY,
+	DW_REJ_TEMPORARY,    /* IPv6 IFA_F_TEMPORARY (privacy address) */
 	DW_REJ_NOMATCH,      /* outside the configured match prefix */
 	DW_REJ_OUTRANKED,    /* acceptable, but another one was preferred */
 	DW_REJ_RESERVED,     /* never publishable: 0/8 (but 0.0.0.0 is
