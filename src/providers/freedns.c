@@ -408,7 +408,7 @@ static void freedns_update(struct dw_provider *p, const struct dw_record *r,
 		/* A cross-origin redirect means the endpoint moved: the user must
 		 * look.  Transport, TLS and size failures may pass. */
 		enum dw_outcome o = rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY;
-		dw_result_set(res, o, -1, "FreeDNS request failed (%s): %s", dw_strerror(rc), diag.msg);
+		dw_result_set(res, o, -1, "FreeDNS request failed: %s", diag.msg);
 	} else {
 		dw_freedns_classify(resp.status, resp.body, resp.len, resp.retry_after_s, r->fqdn,
 		                    addr, res);

@@ -356,7 +356,7 @@ static void gandi_transport_error(int rc, const struct dw_diag *diag, struct dw_
 {
 	/* A redirect to another origin means the API moved: the user must look. */
 	enum dw_outcome o = rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY;
-	dw_result_set(res, o, -1, "Gandi request failed (%s): %s", dw_strerror(rc), diag->msg);
+	dw_result_set(res, o, -1, "Gandi request failed: %s", diag->msg);
 }
 
 static void gandi_req_init(struct dw_http_req *req, const struct dw_provider *p,
