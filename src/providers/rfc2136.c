@@ -195,7 +195,16 @@ static void classify(const struct dw_provider_data *d, const char *what, const c
 		              "does not match the server's", what, d->key.name, rc, d->key_file);
 		return;
 	}
-	if (st->tsig_error != 0 || st->rcode == DW_RCODE_REFUSED || st->rcode == DW_RCODE_NOTAUTH) {
+	/* NOTAUTH without a TSIG error is RFC 2136's "not authoritative for the
+	 * zone"; with one (Knot's ACL denial: BADKEY) it is an authorisation
+	 * failure (RFC 8945). */
+	if (st->rcode == DW_RCODE_NOTAUTH && st->tsig_error == 0) {
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "%s: %s is not authoritative for zone %s (NOTAUTH); check zone = "
+		              "and server =", what, d->srv.text, zone != NULL ? zone : "?");
+		return;
+	}
+	if (st->tsig_error != 0 || st->rcode == DW_RCODE_REFUSED) {
 		char tsig[32] = "";
 		if (st->tsig_error != 0)
 			snprintf(tsig, sizeof(tsig), " (TSIG %s)", dw_rcode_str(st->tsig_error, tb));
