@@ -5,6 +5,11 @@ the kernel sends them (header, ifaddrmsg, 4-byte aligned attributes).
     gen_netlink_corpus.py OUTDIR            synthetic seeds (deterministic)
     gen_netlink_corpus.py --capture OUTDIR  also the datagrams of a real
                                             RTM_GETADDR dump of this netns
+
+The captured-*.bin seeds were taken inside a scratch namespace holding a veth
+pair with a point-to-point IPv4 address, a permanent, a DAD-failed, a
+deprecated ULA, and a mngtmpaddr /64 with its kernel-made temporary address
+("ip netns exec NS gen_netlink_corpus.py --capture DIR").
 """
 import os
 import socket
