@@ -56,6 +56,8 @@ static int validate_attr(const struct nlattr *attr, uint16_t type, uint8_t famil
 	}
 }
 
+/* RTM_DELADDR is accepted too: it has the same layout, so an event listener
+ * can parse removals with the same code. */
 int dw_netlink_parse_addr(const struct nlmsghdr *nlh, size_t len, struct dw_ifaddr *out)
 {
 	if (nlh == NULL || out == NULL || len < sizeof(struct nlmsghdr))
