@@ -231,10 +231,9 @@ int dw_http_escape(const char *s, char *out, size_t cap)
 /* Configures h for one hop of req to url; x receives the reply.  Everything
  * security-relevant is set here, unconditionally. */
 static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *url,
-                           const char *method, bool send_body, struct http_xfer *x)
+                           const char *method, bool send_body, long total, struct http_xfer *x)
 {
 	CURLcode c = CURLE_OK;
-	long total = req->timeout_ms > 0 ? req->timeout_ms : DW_HTTP_DEFAULT_TIMEOUT_MS;
 	long connect = total < DW_HTTP_CONNECT_TIMEOUT_MS ? total : DW_HTTP_CONNECT_TIMEOUT_MS;
 	const char *protos = req->allow_plain_http ? "http,https" : "https";
 
@@ -440,6 +439,13 @@ static void http_xfer_reset(struct http_xfer *x)
 	x->retry_after_s = -1;
 }
 
+static long http_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 static void http_wipe(char *s)
 {
 	if (s == NULL)
@@ -457,6 +463,9 @@ int dw_http_request(const struct dw_http_req *req, struct dw_http_resp *resp,
 	const char *log_url = req->log_url != NULL ? req->log_url : req->url;
 	bool send_body = req->body != NULL;
 	bool redirected = false;
+	/* The timeout covers the whole request, redirects included. */
+	long budget = req->timeout_ms > 0 ? req->timeout_ms : DW_HTTP_DEFAULT_TIMEOUT_MS;
+	long deadline = http_now_ms() + budget;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after_s = -1;
@@ -473,7 +482,12 @@ int dw_http_request(const struct dw_http_req *req, struct dw_http_resp *resp,
 	for (int hop = 0;; hop++) {
 		http_xfer_reset(&x);
 		curl_easy_reset(h);
-		ret = http_easy_setup(h, req, cur_url, method, send_body, &x);
+		long left = deadline - http_now_ms();
+		if (left <= 0) {
+			ret = dw_diag_set(diag, DW_ETIMEOUT, "%s: timed out after a redirect", log_url);
+			goto out;
+		}
+		ret = http_easy_setup(h, req, cur_url, method, send_body, left, &x);
 		if (ret != DW_OK) {
 			ret = dw_diag_set(diag, ret, "%s: cannot configure the HTTP request", log_url);
 			goto out;

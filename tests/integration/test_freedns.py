@@ -204,6 +204,14 @@ def test_garbage_reply_retries(fd, body):
     assert "unparsable reply from FreeDNS" in proc.stderr
 
 
+def test_oversized_reply_is_cut_off(fd):
+    tok = new_token()
+    fd.emu.add_record(tok, HOST, "A")
+    fd.emu.fault(tok, "garbage", body="Updated " + "x" * (300 * 1024))
+    proc = fd.run(fd.config(token_a=tok), expect=1)
+    assert "reply larger than 262144 bytes" in proc.stderr
+
+
 def test_server_echoing_the_token_does_not_leak_it(fd):
     tok = new_token()
     fd.emu.add_record(tok, HOST, "A")
