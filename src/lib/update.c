@@ -69,19 +69,40 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
 		return DW_OK;
 	}
 
-	/* Explain with the first rejection on the right interface and family:
-	 * "dnsward addr" lists them all. */
-	for (size_t i = 0; i < n; i++) {
-		if (reasons[i] != DW_REJ_FAMILY && reasons[i] != DW_REJ_IFACE) {
-			char a[DW_IP_STRLEN];
-			snprintf(why, whylen, "no usable %s address on %s: %s is %s (see 'dnsward addr')",
-			         dw_family_name(fam), src->ifname, dw_ip_format(&addrs->v[i].ip, a),
-			         dw_reject_str(reasons[i]));
-			free(reasons);
-			return DW_ENOTFOUND;
+	/* Explain with every rejected address on that interface, in address
+	 * order so the message does not depend on the kernel's dump order. */
+	size_t used = (size_t)snprintf(why, whylen, "no usable %s address on %s",
+	                               dw_family_name(fam), src->ifname);
+	const struct dw_ifaddr *prev = NULL;
+	for (;;) {
+		const struct dw_ifaddr *next = NULL;
+		size_t next_i = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct dw_ifaddr *a = &addrs->v[i];
+			if (reasons[i] == DW_REJ_FAMILY || reasons[i] == DW_REJ_IFACE)
+				continue;
+			if (prev != NULL && memcmp(a->ip.bytes, prev->ip.bytes, 16) <= 0)
+				continue;
+			if (next == NULL || memcmp(a->ip.bytes, next->ip.bytes, 16) < 0) {
+				next = a;
+				next_i = i;
+			}
 		}
+		if (next == NULL || used + 1 >= whylen)
+			break;
+		char a[DW_IP_STRLEN], item[DW_IP_STRLEN + 40];
+		snprintf(item, sizeof(item), "%s %s %s", prev == NULL ? ":" : ",",
+		         dw_ip_format(&next->ip, a), dw_reject_name(reasons[next_i]));
+		size_t ilen = strnlen(item, sizeof(item));
+		if (used + ilen + 1 > whylen)
+			break;   /* keep whole items only */
+		memcpy(why + used, item, ilen + 1);
+		used += ilen;
+		prev = next;
 	}
 	free(reasons);
+	if (prev != NULL)
+		return DW_ENOTFOUND;
 	snprintf(why, whylen, "no %s address on %s", dw_family_name(fam), src->ifname);
 	return DW_ENOTFOUND;
 }
