@@ -137,14 +137,43 @@ static void freedns_http_status(long status, long retry_after_s, const char *key
 	}
 }
 
+/* A success line names the host and the address FreeDNS now holds: both
+ * must be ours, else the token is another host's (or FreeDNS set something
+ * else) and retrying would only flip the record back and forth. */
+static void freedns_confirm(const struct freedns_word *hostw, const struct freedns_word *ipw,
+                            const char *host, const struct dw_ip *sent, const char *key,
+                            const char *sample, enum dw_outcome ok, struct dw_result *res)
+{
+	char sent_txt[DW_IP_STRLEN];
+	struct dw_ip got;
+
+	dw_ip_format(sent, sent_txt);
+	if (!freedns_addr_word(ipw, sent, &got)) {
+		dw_result_set(res, DW_OUT_RETRY, -1, "unparsable reply from FreeDNS: \"%s\"", sample);
+		return;
+	}
+	if (!dw_ip_equal(&got, sent)) {
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "FreeDNS holds another address than the one sent (%s): \"%s\"",
+		              sent_txt, sample);
+		return;
+	}
+	if (!freedns_host_matches(hostw, host)) {
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "the %s token belongs to another host than %s: \"%s\"", key, host, sample);
+		return;
+	}
+	if (ok == DW_OUT_DONE)
+		dw_result_set(res, DW_OUT_DONE, -1, "FreeDNS updated %s", sent_txt);
+	else
+		dw_result_set(res, DW_OUT_UNCHANGED, -1, "FreeDNS already had %s", sent_txt);
+}
+
 void dw_freedns_classify(long status, const char *body, size_t len, long retry_after_s,
                          const char *host, const struct dw_ip *sent, struct dw_result *res)
 {
 	const char *key = freedns_token_key(sent->family);
 	char sample[FREEDNS_SAMPLE_MAX + 1];
-	char sent_txt[DW_IP_STRLEN];
-
-	dw_ip_format(sent, sent_txt);
 	if (status != 200) {
 		freedns_http_status(status, retry_after_s, key, res);
 		return;
@@ -187,27 +216,10 @@ void dw_freedns_classify(long status, const char *body, size_t len, long retry_a
 
 	struct freedns_word w[FREEDNS_WORDS_MAX];
 	int nw = freedns_split(body, n, w, FREEDNS_WORDS_MAX);
-	struct dw_ip got;
 
 	/* Updated HOST from OLD to NEW */
 	if (nw == 6 && word_is(&w[0], "Updated") && word_is(&w[2], "from") && word_is(&w[4], "to")) {
-		if (!freedns_addr_word(&w[5], sent, &got)) {
-			dw_result_set(res, DW_OUT_RETRY, -1, "unparsable reply from FreeDNS: \"%s\"", sample);
-			return;
-		}
-		if (!dw_ip_equal(&got, sent)) {
-			dw_result_set(res, DW_OUT_FATAL, -1,
-			              "FreeDNS set another address than the one sent (%s): \"%s\"",
-			              sent_txt, sample);
-			return;
-		}
-		if (!freedns_host_matches(&w[1], host)) {
-			dw_result_set(res, DW_OUT_FATAL, -1,
-			              "the %s token belongs to another host than %s: \"%s\"",
-			              key, host, sample);
-			return;
-		}
-		dw_result_set(res, DW_OUT_DONE, -1, "FreeDNS updated %s", sent_txt);
+		freedns_confirm(&w[1], &w[5], host, sent, key, sample, DW_OUT_DONE, res);
 		return;
 	}
 
@@ -217,23 +229,7 @@ void dw_freedns_classify(long status, const char *body, size_t len, long retry_a
 	    word_is(&w[7], "IP") && w[8].n > 1 && w[8].p[w[8].n - 1] == ',' &&
 	    word_is(&w[9], "skipping") && word_is(&w[10], "update")) {
 		struct freedns_word ipw = { w[8].p, w[8].n - 1 };
-		if (!freedns_addr_word(&ipw, sent, &got)) {
-			dw_result_set(res, DW_OUT_RETRY, -1, "unparsable reply from FreeDNS: \"%s\"", sample);
-			return;
-		}
-		if (!dw_ip_equal(&got, sent)) {
-			dw_result_set(res, DW_OUT_FATAL, -1,
-			              "FreeDNS kept another address than the one sent (%s): \"%s\"",
-			              sent_txt, sample);
-			return;
-		}
-		if (!freedns_host_matches(&w[5], host)) {
-			dw_result_set(res, DW_OUT_FATAL, -1,
-			              "the %s token belongs to another host than %s: \"%s\"",
-			              key, host, sample);
-			return;
-		}
-		dw_result_set(res, DW_OUT_UNCHANGED, -1, "FreeDNS already had %s", sent_txt);
+		freedns_confirm(&w[5], &ipw, host, sent, key, sample, DW_OUT_UNCHANGED, res);
 		return;
 	}
 

@@ -8,20 +8,9 @@
 #include <string.h>
 
 #include "providers/freedns.h"
+#include "fuzz_result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_msg(const struct dw_result *res)
-{
-	size_t n = strnlen(res->msg, sizeof(res->msg));
-	if (n == 0 || n >= sizeof(res->msg))
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)res->msg[i];
-		if (c < 0x20 || c >= 0x7f)
-			abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dw_result res = { .outcome = DW_OUT_DONE, .retry_after_s = -1 };
 	long status = statuses[(sel & 0x0f) % (sizeof(statuses) / sizeof(statuses[0]))];
 	dw_freedns_classify(status, copy, len, (sel & 0x40) ? 60 : -1, host, &sent, &res);
-	check_msg(&res);
+	fuzz_check_result(&res);
 	if (status == 200 && res.outcome == DW_OUT_RATELIMIT)
 		abort();
 	if (status != 200 && dw_outcome_ok(res.outcome))

@@ -7,20 +7,9 @@
 #include <string.h>
 
 #include "providers/gandi.h"
+#include "fuzz_result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_msg(const struct dw_result *res)
-{
-	size_t n = strnlen(res->msg, sizeof(res->msg));
-	if (n == 0 || n >= sizeof(res->msg))
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)res->msg[i];
-		if (c < 0x20 || c >= 0x7f)
-			abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,18 +42,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dw_result res = { .outcome = DW_OUT_DONE, .retry_after_s = -1 };
 	if (dw_gandi_after_get(status, body, len, 30, "example.org", rrtype, &sent, 300, &res) ==
 	    DW_GANDI_FINAL) {
-		check_msg(&res);
+		fuzz_check_result(&res);
 		if (res.outcome == DW_OUT_DONE)
 			abort();   /* a GET never writes */
 	}
 	res.msg[0] = '\0';
 	dw_gandi_after_put(status, body, len, -1, "example.org", &sent, &res);
-	check_msg(&res);
+	fuzz_check_result(&res);
 	if ((res.outcome == DW_OUT_DONE) != (status == 201))
 		abort();
 	res.msg[0] = '\0';
 	if (dw_gandi_after_probe(status, body, len, -1, "example.org", &res) == DW_GANDI_PROBE_FINAL)
-		check_msg(&res);
+		fuzz_check_result(&res);
 	free(body);
 	return 0;
 }
