@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
-#include <ldns/sha1.h>
-#include <ldns/sha2.h>
 #include <netinet/in.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -46,16 +49,17 @@ const char *dw_rcode_str(int rcode, char buf[16])
 
 /* ------------------------------------------------------------------- HMAC */
 
+/* md is the digest name libcrypto's HMAC takes (sized for the longest). */
 static const struct {
 	const char *name;
+	char md[8];
 	size_t digest;
-	size_t block;
 } alg_info[DW_TSIG_ALG_COUNT] = {
-	[DW_TSIG_HMAC_SHA256] = { "hmac-sha256", 32, 64 },
-	[DW_TSIG_HMAC_SHA384] = { "hmac-sha384", 48, 128 },
-	[DW_TSIG_HMAC_SHA512] = { "hmac-sha512", 64, 128 },
-	[DW_TSIG_HMAC_SHA224] = { "hmac-sha224", 28, 64 },
-	[DW_TSIG_HMAC_SHA1]   = { "hmac-sha1", 20, 64 },
+	[DW_TSIG_HMAC_SHA256] = { "hmac-sha256", "SHA256", 32 },
+	[DW_TSIG_HMAC_SHA384] = { "hmac-sha384", "SHA384", 48 },
+	[DW_TSIG_HMAC_SHA512] = { "hmac-sha512", "SHA512", 64 },
+	[DW_TSIG_HMAC_SHA224] = { "hmac-sha224", "SHA224", 28 },
+	[DW_TSIG_HMAC_SHA1]   = { "hmac-sha1", "SHA1", 20 },
 };
 
 const char *dw_tsig_alg_name(enum dw_tsig_alg alg)
@@ -82,133 +86,97 @@ int dw_tsig_alg_parse(const char *name, enum dw_tsig_alg *out)
 	return DW_EINVAL;
 }
 
-/* One hash context for any of the algorithms.  SHA-224 is SHA-256 with its
- * own initial values and a truncated output; ldns exposes the SHA-256
- * context, so we start from ldns_sha256_init() and replace the state. */
-struct hash_ctx {
-	enum dw_tsig_alg alg;
-	union {
-		ldns_sha1_ctx sha1;
-		ldns_sha256_CTX sha256;
-		ldns_sha512_CTX sha512;
-	} u;
-};
-
-static void hash_init(struct hash_ctx *h, enum dw_tsig_alg alg)
+/* Logs (at debug level) the oldest libcrypto error behind a failure and
+ * empties the thread's error queue, so that nothing stale is left for the
+ * TLS code sharing it; returns err. */
+static int crypto_fail(int err, const char *what)
 {
-	static const uint32_t sha224_iv[8] = {
-		0xc1059ed8u, 0x367cd507u, 0x3070dd17u, 0xf70e5939u,
-		0xffc00b31u, 0x68581511u, 0x64f98fa7u, 0xbefa4fa4u,
-	};
-	h->alg = alg;
-	switch (alg) {
-	case DW_TSIG_HMAC_SHA1: ldns_sha1_init(&h->u.sha1); break;
-	case DW_TSIG_HMAC_SHA224:
-		ldns_sha256_init(&h->u.sha256);
-		memcpy(h->u.sha256.state, sha224_iv, sizeof(sha224_iv));
-		break;
-	case DW_TSIG_HMAC_SHA384: ldns_sha384_init(&h->u.sha512); break;
-	case DW_TSIG_HMAC_SHA512: ldns_sha512_init(&h->u.sha512); break;
-	case DW_TSIG_HMAC_SHA256:
-	default: ldns_sha256_init(&h->u.sha256); break;
+	unsigned long e = ERR_get_error();
+	if (e != 0) {
+		char buf[256];
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_debug("%s: %s", what, buf);
+	} else {
+		log_debug("%s", what);
 	}
+	ERR_clear_error();
+	return err;
 }
 
-static void hash_update(struct hash_ctx *h, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		/* ldns_sha1_update takes an unsigned int length */
-		size_t chunk = len > 0x10000000u ? 0x10000000u : len;
-		switch (h->alg) {
-		case DW_TSIG_HMAC_SHA1: ldns_sha1_update(&h->u.sha1, p, (unsigned)chunk); break;
-		case DW_TSIG_HMAC_SHA384: ldns_sha384_update(&h->u.sha512, p, chunk); break;
-		case DW_TSIG_HMAC_SHA512: ldns_sha512_update(&h->u.sha512, p, chunk); break;
-		case DW_TSIG_HMAC_SHA224:
-		case DW_TSIG_HMAC_SHA256:
-		default: ldns_sha256_update(&h->u.sha256, p, chunk); break;
-		}
-		p += chunk;
-		len -= chunk;
-	}
-}
-
-/* Writes the digest (alg_info[].digest bytes) to out (64 bytes). */
-static void hash_final(struct hash_ctx *h, uint8_t out[64])
-{
-	uint8_t full[64];
-	switch (h->alg) {
-	case DW_TSIG_HMAC_SHA1: ldns_sha1_final(full, &h->u.sha1); break;
-	case DW_TSIG_HMAC_SHA384: ldns_sha384_final(full, &h->u.sha512); break;
-	case DW_TSIG_HMAC_SHA512: ldns_sha512_final(full, &h->u.sha512); break;
-	case DW_TSIG_HMAC_SHA224:
-	case DW_TSIG_HMAC_SHA256:
-	default: ldns_sha256_final(full, &h->u.sha256); break;
-	}
-	memcpy(out, full, alg_info[h->alg].digest);
-	sodium_memzero(full, sizeof(full));
-	sodium_memzero(&h->u, sizeof(h->u));
-}
-
-/* Incremental HMAC: the padded key blocks live in sodium memory. */
+/* Incremental HMAC over libcrypto's EVP_MAC.  The context holds the key and
+ * wipes it when freed.  The first failing update is remembered and returned
+ * by hmac_final, so code feeding data piecewise checks once, at the end. */
 struct hmac_ctx {
-	enum dw_tsig_alg alg;
-	struct hash_ctx inner;
-	uint8_t *opad;   /* block bytes, sodium_malloc */
+	EVP_MAC_CTX *mac;
+	size_t len;      /* MAC length */
+	int err;         /* DW_OK or the first failure */
 };
 
+/* Returns DW_OK, DW_EINVAL (unknown algorithm), DW_ENOMEM or DW_ETSIG
+ * (libcrypto refused).  On success hmac_final must follow. */
 static int hmac_init(struct hmac_ctx *c, enum dw_tsig_alg alg,
                      const uint8_t *key, size_t keylen)
 {
+	static const uint8_t no_key[1];
+	c->mac = NULL;
+	c->len = 0;
+	c->err = DW_OK;
 	if ((unsigned)alg >= DW_TSIG_ALG_COUNT)
 		return DW_EINVAL;
-	size_t block = alg_info[alg].block;
-	uint8_t *k = sodium_malloc(2 * block);
-	if (k == NULL)
-		return DW_ENOMEM;
-	uint8_t *ipad = k + block;
-	memset(k, 0, 2 * block);
-	if (keylen > block) {
-		struct hash_ctx h;
-		uint8_t d[64];
-		hash_init(&h, alg);
-		hash_update(&h, key, keylen);
-		hash_final(&h, d);
-		memcpy(k, d, alg_info[alg].digest);
-		sodium_memzero(d, sizeof(d));
-	} else if (keylen > 0) {
-		memcpy(k, key, keylen);
+	/* A NULL key means "keep the previous key" to EVP_MAC_init. */
+	if (keylen == 0)
+		key = no_key;
+	/* OSSL_PARAM wants a modifiable buffer, even for a string it only reads. */
+	char md[sizeof(alg_info[0].md)];
+	memcpy(md, alg_info[alg].md, sizeof(md));
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (m == NULL)
+		return crypto_fail(DW_ETSIG, "HMAC is not available");
+	c->mac = EVP_MAC_CTX_new(m);
+	EVP_MAC_free(m);   /* the context holds its own reference */
+	if (c->mac == NULL)
+		return crypto_fail(DW_ENOMEM, "cannot allocate an HMAC context");
+	if (EVP_MAC_init(c->mac, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(c->mac);
+		c->mac = NULL;
+		return crypto_fail(DW_ETSIG, "cannot start the HMAC");
 	}
-	for (size_t i = 0; i < block; i++) {
-		ipad[i] = (uint8_t)(k[i] ^ 0x36u);
-		k[i] ^= 0x5cu;
+	c->len = EVP_MAC_CTX_get_mac_size(c->mac);
+	if (c->len != alg_info[alg].digest) {
+		EVP_MAC_CTX_free(c->mac);
+		c->mac = NULL;
+		return crypto_fail(DW_ETSIG, "unexpected HMAC length");
 	}
-	c->alg = alg;
-	c->opad = k;
-	hash_init(&c->inner, alg);
-	hash_update(&c->inner, ipad, block);
-	sodium_memzero(ipad, block);
 	return DW_OK;
 }
 
 static void hmac_update(struct hmac_ctx *c, const uint8_t *p, size_t len)
 {
-	hash_update(&c->inner, p, len);
+	if (c->err == DW_OK && EVP_MAC_update(c->mac, p, len) != 1)
+		c->err = crypto_fail(DW_ETSIG, "HMAC update failed");
 }
 
-static size_t hmac_final(struct hmac_ctx *c, uint8_t mac[DW_TSIG_MAC_MAX])
+/* Frees c.  Returns DW_OK with the MAC in mac and its length in *maclen, or
+ * the first error seen (then *maclen is 0 and mac is zeroed). */
+static int hmac_final(struct hmac_ctx *c, uint8_t mac[DW_TSIG_MAC_MAX], size_t *maclen)
 {
-	uint8_t d[64];
-	struct hash_ctx outer;
-	size_t dlen = alg_info[c->alg].digest;
-	hash_final(&c->inner, d);
-	hash_init(&outer, c->alg);
-	hash_update(&outer, c->opad, alg_info[c->alg].block);
-	hash_update(&outer, d, dlen);
-	hash_final(&outer, mac);
-	sodium_memzero(d, sizeof(d));
-	sodium_free(c->opad);   /* wipes */
-	c->opad = NULL;
-	return dlen;
+	size_t out = 0;
+	int ret = c->err;
+	if (ret == DW_OK && (EVP_MAC_final(c->mac, mac, &out, DW_TSIG_MAC_MAX) != 1 ||
+	                     out != c->len))
+		ret = crypto_fail(DW_ETSIG, "HMAC final failed");
+	EVP_MAC_CTX_free(c->mac);
+	c->mac = NULL;
+	if (ret != DW_OK) {
+		OPENSSL_cleanse(mac, DW_TSIG_MAC_MAX);
+		out = 0;
+	}
+	*maclen = out;
+	return ret;
 }
 
 int dw_hmac(enum dw_tsig_alg alg, const uint8_t *key, size_t keylen,
@@ -216,14 +184,12 @@ int dw_hmac(enum dw_tsig_alg alg, const uint8_t *key, size_t keylen,
             size_t *maclen)
 {
 	struct hmac_ctx c;
-	if (sodium_init() < 0)
-		return DW_ENOMEM;
+	*maclen = 0;
 	int ret = hmac_init(&c, alg, key, keylen);
 	if (ret != DW_OK)
 		return ret;
 	hmac_update(&c, data, len);
-	*maclen = hmac_final(&c, mac);
-	return DW_OK;
+	return hmac_final(&c, mac, maclen);
 }
 
 /* -------------------------------------------------------------- key files */
@@ -1028,6 +994,13 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* Reports a failed hmac_init or hmac_final. */
+static int hmac_diag(struct dw_diag *diag, int err)
+{
+	return dw_diag_set(diag, err, "%s",
+	                   err == DW_ENOMEM ? "out of memory" : "cannot compute the TSIG HMAC");
+}
+
 /* The TSIG variables that follow the message in the MAC input (RFC 8945
  * 4.3.3): key name, class ANY, TTL 0, algorithm, time, fudge, error, other. */
 static void mac_variables(struct hmac_ctx *h, const uint8_t *kname, size_t knlen,
@@ -1070,10 +1043,12 @@ static int tsig_sign(const struct dw_tsig_key *key, uint8_t *wire, size_t *len,
 	int ret = hmac_init(&h, alg, kb, kblen);
 	sodium_free(kb);
 	if (ret != DW_OK)
-		return dw_diag_set(diag, ret, "out of memory");
+		return hmac_diag(diag, ret);
 	hmac_update(&h, wire, *len);
 	mac_variables(&h, kname, knlen, aname, anlen, now, DW_TSIG_FUDGE, 0, NULL, 0);
-	*maclen = hmac_final(&h, mac);
+	ret = hmac_final(&h, mac, maclen);
+	if (ret != DW_OK)
+		return hmac_diag(diag, ret);
 
 	size_t rdlen = anlen + 6 + 2 + 2 + *maclen + 2 + 2 + 2;
 	size_t need = knlen + 10 + rdlen;
@@ -1135,7 +1110,7 @@ int dw_tsig_verify_reply(const uint8_t *wire, size_t len,
 	int ret = hmac_init(&h, alg, kb, kblen);
 	sodium_free(kb);
 	if (ret != DW_OK)
-		return dw_diag_set(diag, ret, "out of memory");
+		return hmac_diag(diag, ret);
 	uint8_t b[DNS_HDR];
 	put16(b, (uint16_t)req_mac_len);
 	if (req_mac != NULL) {
@@ -1151,7 +1126,10 @@ int dw_tsig_verify_reply(const uint8_t *wire, size_t len,
 	mac_variables(&h, kname, knlen, aname, anlen, rep->tsig_time, rep->tsig_fudge,
 	              rep->tsig_error, rep->tsig_other, rep->tsig_other_len);
 	uint8_t mac[DW_TSIG_MAC_MAX];
-	size_t maclen = hmac_final(&h, mac);
+	size_t maclen = 0;
+	ret = hmac_final(&h, mac, &maclen);
+	if (ret != DW_OK)
+		return hmac_diag(diag, ret);
 	if (maclen != rep->tsig_mac_len || sodium_memcmp(mac, rep->tsig_mac, maclen) != 0)
 		return dw_diag_set(diag, DW_ETSIG, "the reply's TSIG signature does not verify");
 	uint64_t t = rep->tsig_time;

@@ -4,8 +4,8 @@
  * the reply is truncated) and TSIG signing/verification are done here.  TSIG
  * is our own code because ldns 1.8.3 only computes hmac-sha1/256/512 (its
  * hmac-sha384 name is misspelt, hmac-sha224 is missing) and copies the key
- * into ordinary heap memory; the HMACs below use ldns's SHA primitives and
- * keep the decoded key in sodium memory, wiped after each use.
+ * into ordinary heap memory; the HMACs come from OpenSSL's libcrypto, the
+ * decoded key lives in sodium memory and every copy is wiped after each use.
  *
  * Names passed in and out are presentation text, lower case, without the
  * trailing dot ("host.example.org"); the root zone is "".  Nothing here logs a
@@ -99,7 +99,8 @@ void dw_tsig_key_clear(struct dw_tsig_key *k);
 
 /* HMAC of data with the key's algorithm and decoded secret.  mac receives
  * DW_TSIG_MAC_MAX bytes at most; *maclen its length.  Returns 0, DW_EINVAL
- * (bad key) or DW_ENOMEM.  Exposed for tests (RFC 4231 vectors). */
+ * (bad algorithm), DW_ENOMEM or DW_ETSIG (the crypto library failed).
+ * Exposed for tests (RFC 4231 vectors). */
 int dw_hmac(enum dw_tsig_alg alg, const uint8_t *key, size_t keylen,
             const uint8_t *data, size_t len, uint8_t mac[DW_TSIG_MAC_MAX],
             size_t *maclen);
