@@ -1446,7 +1446,7 @@ static int query(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
 	return ret;
 }
 
-static bool name_in(const char *name, const char *zone)
+bool dw_dns_name_in_zone(const char *name, const char *zone)
 {
 	size_t nl = strlen(name), zl = strlen(zone);
 	if (zl == 0)
@@ -1478,7 +1478,7 @@ int dw_dns_find_zone(const struct dw_dns_server *srv, const struct dw_tsig_key *
 		if (st->tsig_error != 0 || st->rcode == DW_RCODE_SERVFAIL)
 			return dw_diag_set(diag, DW_EPROVIDER, "SOA query for %s failed", cand);
 		if ((st->rcode == DW_RCODE_NOERROR || st->rcode == DW_RCODE_NXDOMAIN) &&
-		    rep.has_soa && name_in(name, rep.soa_owner)) {
+		    rep.has_soa && dw_dns_name_in_zone(name, rep.soa_owner)) {
 			if (snprintf(zone, DW_DNS_NAME_MAX, "%s", rep.soa_owner) >= DW_DNS_NAME_MAX)
 				return dw_diag_set(diag, DW_EPARSE, "zone name too long");
 			return DW_OK;
@@ -1582,7 +1582,7 @@ int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_k
                          struct dw_dns_status *st, struct dw_diag *diag)
 {
 	memset(st, 0, sizeof(*st));
-	if (!name_in(name, zone))
+	if (!dw_dns_name_in_zone(name, zone))
 		return dw_diag_set(diag, DW_EINVAL, "%s is not inside zone %s", name, zone);
 	ldns_rr_list *up = mk_rrs(name, type, ttl, rdata, n, diag);
 	if (up == NULL)

@@ -169,6 +169,10 @@ struct dw_dns_status {
 	bool tcp;            /* the reply came over TCP */
 };
 
+/* True when name (lower case, no trailing dot) is zone or lies below it, on
+ * a label boundary; an empty zone (the root) holds every name. */
+bool dw_dns_name_in_zone(const char *name, const char *zone);
+
 /* All exchanges below return 0 when a reply came back (look at st), or
  * DW_ETIMEOUT, DW_EDNS (socket error, ID mismatch, unexpected reply),
  * DW_EPARSE (malformed reply), DW_ETSIG (a NOERROR reply without a valid TSIG

@@ -33,16 +33,6 @@ struct dw_record_data {
 	char found[DW_DNS_NAME_MAX]; /* zone found by SOA query, cached */
 };
 
-static bool name_in_zone(const char *name, const char *zone)
-{
-	size_t nl = strlen(name), zl = strlen(zone);
-	if (zl == 0)
-		return true;
-	if (nl < zl || strcmp(name + nl - zl, zone) != 0)
-		return false;
-	return nl == zl || name[nl - zl - 1] == '.';
-}
-
 /* Reads an optional zone key into *out (normalised, owned). */
 static int read_zone(struct dw_conf_ctx *ctx, char **out)
 {
@@ -147,7 +137,7 @@ static int rfc2136_configure_record(struct dw_provider *p, struct dw_record *r,
 	if (ret != DW_OK)
 		return ret;
 	const char *zone = rd->zone != NULL ? rd->zone : p->data->zone;
-	if (zone != NULL && !name_in_zone(r->fqdn, zone))
+	if (zone != NULL && !dw_dns_name_in_zone(r->fqdn, zone))
 		return dw_conf_error(ctx, rd->zone != NULL ? "zone" : NULL,
 		                     "%s is not inside zone %s", r->fqdn, zone);
 	return DW_OK;
