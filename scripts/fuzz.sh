@@ -23,8 +23,10 @@ mkdir -p "$b/artifacts"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-for exe in "$b"/tests/fuzz/fuzz_*; do
-	name=${exe##*/fuzz_}
+for src in "$root"/tests/fuzz/fuzz_*.c; do
+	name=${src##*/fuzz_}
+	name=${name%.c}
+	exe=$b/tests/fuzz/fuzz_$name
 	mkdir -p "$b/corpus/$name"
 	log=$b/fuzz-$name.log
 	if "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
@@ -34,7 +36,7 @@ for exe in "$b"/tests/fuzz/fuzz_*; do
 		printf 'fuzz %-10s ok   %s executions in %ss\n' "$name" "$runs" "$secs"
 	else
 		printf 'fuzz %-10s FAILED (see %s)\n' "$name" "$log"
-		grep -E 'ERROR|SUMMARY|artifact' "$log" | head -5
+		grep -E 'ERROR|SUMMARY|artifact' "$log" | head -5 || true
 		status=1
 	fi
 done

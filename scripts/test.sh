@@ -24,8 +24,9 @@ case "${1:-}" in
 	builddir=$root/build-sanitize
 	meson_opts+=(-Dsanitize=true -Db_lundef=false)
 	label=sanitize
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	# Distinct exit codes: 1 is dnsward's own "retry" status.
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:exitcode=86
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
 	;;
 *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
 esac

@@ -65,6 +65,10 @@ class Workspace:
         if env:
             full_env.update(env)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
+        # Under the sanitizers a report must fail the test whatever the
+        # exit status the test expected.
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in proc.stderr, f"sanitizer report from {cmd}:\n{proc.stderr}"
         if check is not None and proc.returncode != check:
             raise AssertionError(
                 f"{' '.join(cmd)} exited {proc.returncode}, expected {check}\n"
