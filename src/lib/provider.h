@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/addr.h"
 #include "lib/config.h"
@@ -15,6 +16,7 @@
 #define DW_CAP_A    0x01u
 #define DW_CAP_AAAA 0x02u
 #define DW_CAP_TXT  0x04u
+#define DW_CAP_TXT_SINGLE 0x08u   /* holds one TXT value per name only */
 
 /* The scheduler's view of a provider reply. */
 enum dw_outcome {
@@ -62,6 +64,23 @@ struct dw_provider_ops {
 	 * classifies the reply into res.  Never logs secrets. */
 	void (*update)(struct dw_provider *p, const struct dw_record *r,
 	               const struct dw_ip *addr, struct dw_result *res);
+	/* Optional: publishes both families in one request (dyndns2
+	 * "myip=v4,v6", DuckDNS "ip=&ipv6=").  Called only when both need
+	 * publishing; fills res[DW_FAM_V4] and res[DW_FAM_V6]. */
+	void (*update_multi)(struct dw_provider *p, const struct dw_record *r,
+	                     const struct dw_ip *const addr[DW_FAM_COUNT],
+	                     struct dw_result res[DW_FAM_COUNT]);
+
+	/* DW_CAP_TXT providers: add one value to the TXT RRset at fqdn keeping
+	 * the others (txt_add), or remove only that value (txt_del; removing an
+	 * absent value is success).  fqdn is lower case without trailing dot;
+	 * value is the bare text (no quotes).  Providers that hold a single
+	 * value per name set DW_CAP_TXT_SINGLE. */
+	void (*txt_add)(struct dw_provider *p, const char *fqdn, const char *value,
+	                uint32_t ttl, struct dw_result *res);
+	void (*txt_del)(struct dw_provider *p, const char *fqdn, const char *value,
+	                struct dw_result *res);
+
 	void (*free_record)(struct dw_record *r);   /* may be NULL */
 	void (*free)(struct dw_provider *p);        /* may be NULL */
 };

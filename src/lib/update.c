@@ -135,53 +135,94 @@ static bool needs_interfaces(const struct dw_config *cfg, const struct dw_update
 	return false;
 }
 
-/* Publishes one record/family; updates sum and st. */
-static void update_one(struct dw_config *cfg, struct dw_record *r, enum dw_family fam,
-                       const struct dw_addr_list *addrs, const struct dw_update_opts *opts,
-                       struct dw_state *st, const char *state_path,
-                       struct dw_update_summary *sum, FILE *out)
+void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
+                    const struct dw_state *st, bool force, struct dw_plan plan[DW_FAM_COUNT])
+{
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		struct dw_plan *pl = &plan[f];
+		memset(pl, 0, sizeof(*pl));
+		pl->active = r->src[f].kind != DW_SRC_OFF;
+		if (!pl->active)
+			continue;
+		if (dw_update_desired(r, (enum dw_family)f, addrs, &pl->addr, pl->why,
+		                      sizeof(pl->why)) != DW_OK)
+			continue;
+		pl->have_addr = true;
+		char addr[DW_IP_STRLEN];
+		dw_ip_format(&pl->addr, addr);
+		const struct dw_state_entry *prev =
+			st != NULL ? dw_state_get(st, r->fqdn, (enum dw_family)f, r->provider->name) : NULL;
+		if (prev != NULL)
+			memcpy(pl->prev, prev->address, sizeof(pl->prev));
+		pl->publish = force || prev == NULL || strcmp(prev->address, addr) != 0;
+	}
+}
+
+void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
+                       struct dw_result res[DW_FAM_COUNT])
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	const struct dw_ip *want[DW_FAM_COUNT] = { NULL, NULL };
+	int n = 0;
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+		if (plan[f].publish && plan[f].have_addr) {
+			want[f] = &plan[f].addr;
+			n++;
+			char a[DW_IP_STRLEN];
+			log_info("%s %s: publishing %s through provider %s (was %s)", r->fqdn,
+			         dw_family_rrtype((enum dw_family)f), dw_ip_format(&plan[f].addr, a),
+			         r->provider->name, plan[f].prev[0] != '\0' ? plan[f].prev : "unknown");
+		}
+	}
+	/* Both families in one request where the protocol allows it. */
+	if (n == DW_FAM_COUNT && ops->update_multi != NULL) {
+		ops->update_multi(r->provider, r, want, res);
+		return;
+	}
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		if (want[f] != NULL)
+			ops->update(r->provider, r, want[f], &res[f]);
+	}
+}
+
+/* Reports one family's outcome of a pass and updates sum and st. */
+static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan *pl,
+                   const struct dw_result *res, bool dry_run, struct dw_state *st,
+                   const char *state_path, struct dw_update_summary *sum, FILE *out)
 {
 	const char *type = dw_family_rrtype(fam);
-	struct dw_ip ip;
-	char why[512];
-	if (dw_update_desired(r, fam, addrs, &ip, why, sizeof(why)) != DW_OK) {
-		fprintf(out, "no-address %s %s (%s)\n", r->fqdn, type, why);
-		log_warning("%s %s: %s", r->fqdn, type, why);
+	if (!pl->have_addr) {
+		fprintf(out, "no-address %s %s (%s)\n", r->fqdn, type, pl->why);
+		log_warning("%s %s: %s", r->fqdn, type, pl->why);
 		sum->no_address++;
 		return;
 	}
 	char addr[DW_IP_STRLEN];
-	dw_ip_format(&ip, addr);
-
-	const struct dw_state_entry *prev = dw_state_get(st, r->fqdn, fam, r->provider->name);
-	if (prev != NULL && strcmp(prev->address, addr) == 0 && !opts->force) {
+	dw_ip_format(&pl->addr, addr);
+	if (!pl->publish) {
 		fprintf(out, "unchanged %s %s %s\n", r->fqdn, type, addr);
 		log_debug("%s %s: %s already published through %s", r->fqdn, type, addr,
 		          r->provider->name);
 		sum->unchanged++;
 		return;
 	}
-	if (opts->dry_run) {
+	if (dry_run) {
 		fprintf(out, "would-update %s %s %s\n", r->fqdn, type, addr);
 		sum->planned++;
 		return;
 	}
 
-	log_info("%s %s: publishing %s through provider %s (was %s)", r->fqdn, type, addr,
-	         r->provider->name, prev != NULL ? prev->address : "unknown");
-	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
-	r->provider->ops->update(r->provider, r, &ip, &res);
-
-	if (dw_outcome_ok(res.outcome)) {
-		fprintf(out, "%s %s %s %s\n", res.outcome == DW_OUT_DONE ? "updated" : "unchanged",
+	if (dw_outcome_ok(res->outcome)) {
+		fprintf(out, "%s %s %s %s\n", res->outcome == DW_OUT_DONE ? "updated" : "unchanged",
 		        r->fqdn, type, addr);
-		if (res.outcome == DW_OUT_DONE)
+		if (res->outcome == DW_OUT_DONE)
 			sum->updated++;
 		else
 			sum->unchanged++;
 		/* Save after every success so a crash later in the pass never
 		 * causes this record to be sent again. */
-		struct dw_diag d;
+		struct dw_diag d = { "out of memory" };
 		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK ||
 		    dw_state_save(st, state_path, &d) != DW_OK) {
 			log_error("%s %s: published, but the state could not be saved: %s",
@@ -190,28 +231,27 @@ static void update_one(struct dw_config *cfg, struct dw_record *r, enum dw_famil
 		return;
 	}
 
-	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res.outcome));
-	switch (res.outcome) {
+	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res->outcome));
+	switch (res->outcome) {
 	case DW_OUT_FATAL:
 		log_error("%s %s via %s: %s (needs your action; not retried)", r->fqdn, type,
-		          r->provider->name, res.msg);
+		          r->provider->name, res->msg);
 		sum->fatal++;
 		break;
 	case DW_OUT_RATELIMIT:
-		if (res.retry_after_s >= 0)
+		if (res->retry_after_s >= 0)
 			log_error("%s %s via %s: rate-limited, retry after %ld s: %s", r->fqdn, type,
-			          r->provider->name, res.retry_after_s, res.msg);
+			          r->provider->name, res->retry_after_s, res->msg);
 		else
 			log_error("%s %s via %s: rate-limited: %s", r->fqdn, type,
-			          r->provider->name, res.msg);
+			          r->provider->name, res->msg);
 		sum->retry++;
 		break;
 	default:
-		log_error("%s %s via %s: %s (will retry)", r->fqdn, type, r->provider->name, res.msg);
+		log_error("%s %s via %s: %s (will retry)", r->fqdn, type, r->provider->name, res->msg);
 		sum->retry++;
 		break;
 	}
-	(void)cfg;
 }
 
 int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
@@ -240,11 +280,15 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		struct dw_record *r = cfg->records[i];
 		if (!record_selected(opts, r))
 			continue;
+		struct dw_plan plan[DW_FAM_COUNT];
+		struct dw_result res[DW_FAM_COUNT];
+		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
+		if (!opts->dry_run)
+			dw_update_publish(r, plan, res);
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
-			if (r->src[f].kind == DW_SRC_OFF)
-				continue;
-			update_one(cfg, r, (enum dw_family)f, have_addrs ? &addrs : NULL, opts, &st,
-			           state_path, sum, out);
+			if (plan[f].active)
+				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, &st,
+				       state_path, sum, out);
 		}
 	}
 out:

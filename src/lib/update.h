@@ -38,6 +38,30 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
                       const struct dw_addr_list *addrs, struct dw_ip *ip,
                       char *why, size_t whylen);
 
+/* What one record needs for one family, decided before publishing. */
+struct dw_plan {
+	bool active;               /* the family's source is not "off" */
+	bool have_addr;            /* a desired address was found ... */
+	struct dw_ip addr;         /* ... this one */
+	char why[256];             /* else: why not (human text) */
+	bool publish;              /* differs from the state, or forced */
+	char prev[DW_IP_STRLEN];   /* last published address, "" if none */
+};
+
+/* Decides, for both families of r, what to publish.  st may be NULL (no
+ * state: everything found is published). */
+void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
+                    const struct dw_state *st, bool force, struct dw_plan plan[DW_FAM_COUNT]);
+
+/* Publishes the families whose plan says publish through r's provider: in
+ * one request (ops->update_multi) when both need it and the provider can,
+ * else one ops->update per family.  Fills res[f] for those families (others
+ * are left as "retry", untouched by any provider).  Blocks on the network;
+ * touches neither the state nor r's configuration, so it may run outside the
+ * thread that owns them. */
+void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
+                       struct dw_result res[DW_FAM_COUNT]);
+
 /* Runs one pass over cfg.  Returns 0 when it ran (even if some records
  * failed; see sum), or an error with diag (state unreadable, netlink down). */
 int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
