@@ -14,6 +14,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/secret.h"
+#include "lib/text.h"
 
 #define FREEDNS_DEFAULT_V6 "https://v6.sync.afraid.org"
 #define FREEDNS_SAMPLE_MAX 120
@@ -33,27 +34,6 @@ static const char *freedns_token_key(enum dw_family fam)
 }
 
 /* ---- Reply classification (pure) ---- */
-
-/* Copies up to FREEDNS_SAMPLE_MAX bytes of s[0..n) as printable ASCII. */
-static void freedns_sample(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	bool cut = false;
-	for (size_t i = 0; i < n; i++) {
-		if (o >= FREEDNS_SAMPLE_MAX || o + 1 >= cap) {
-			cut = true;
-			break;
-		}
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[o] = '\0';
-	if (cut && o >= 3 && cap > 3) {
-		out[o - 3] = '.';
-		out[o - 2] = '.';
-		out[o - 1] = '.';
-	}
-}
 
 struct freedns_word {
 	const char *p;
@@ -185,7 +165,7 @@ void dw_freedns_classify(long status, const char *body, size_t len, long retry_a
 		n++;
 	if (n > 0 && body[n - 1] == '\r')
 		n--;
-	freedns_sample(body, n, sample, sizeof(sample));
+	dw_text_sample(body, n, FREEDNS_SAMPLE_MAX, sample, sizeof(sample));
 	if (n == 0) {
 		dw_result_set(res, DW_OUT_RETRY, -1, "unparsable reply from FreeDNS (empty)");
 		return;
@@ -199,7 +179,7 @@ void dw_freedns_classify(long status, const char *body, size_t len, long retry_a
 	 * blocked; retrying cannot help. */
 	if (n >= 6 && memcmp(body, "ERROR:", 6) == 0 && (n == 6 || body[6] == ' ')) {
 		size_t skip = n > 7 ? 7 : n;
-		freedns_sample(body + skip, n - skip, sample, sizeof(sample));
+		dw_text_sample(body + skip, n - skip, FREEDNS_SAMPLE_MAX, sample, sizeof(sample));
 		dw_result_set(res, DW_OUT_FATAL, -1, "FreeDNS refused the update: \"%s\" (check %s)",
 		              sample, key);
 		return;

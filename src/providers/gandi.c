@@ -15,6 +15,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/secret.h"
+#include "lib/text.h"
 
 #define GANDI_MSG_MAX 160
 #define GANDI_URL_MAX 2048
@@ -31,18 +32,6 @@ struct dw_record_data {
 };
 
 /* ---- Pure parsers ---- */
-
-static void gandi_printable(const char *s, char *out, size_t cap)
-{
-	size_t o = 0;
-	if (cap == 0)
-		return;
-	for (; *s != '\0' && o < GANDI_MSG_MAX && o + 1 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
 
 static json_t *gandi_load(const char *body, size_t len)
 {
@@ -111,7 +100,8 @@ int dw_gandi_error_message(const char *body, size_t len, char *out, size_t cap)
 	json_t *msg = json_object_get(root, "message");
 	if (!json_is_string(msg))
 		goto out;
-	gandi_printable(json_string_value(msg), out, cap);
+	const char *m = json_string_value(msg);
+	dw_text_sample(m, strlen(m), GANDI_MSG_MAX, out, cap);
 	ret = 0;
 out:
 	json_decref(root);
