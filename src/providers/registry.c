@@ -8,11 +8,13 @@
 extern const struct dw_provider_ops dw_provider_freedns;
 extern const struct dw_provider_ops dw_provider_gandi;
 extern const struct dw_provider_ops dw_provider_rfc2136;
+extern const struct dw_provider_ops dw_provider_cloudflare;
 
 const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_freedns,
 	&dw_provider_gandi,
 	&dw_provider_rfc2136,
+	&dw_provider_cloudflare,
 	NULL,
 };
 
