@@ -573,6 +573,13 @@ struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char 
 int dw_config_parse(const char *file, const char *text, size_t len, bool check_only,
                     struct dw_config **out, struct dw_diag *diag)
 {
+	return dw_config_parse_ext(file, text, len, check_only, NULL, out, diag);
+}
+
+int dw_config_parse_ext(const char *file, const char *text, size_t len, bool check_only,
+                        const struct dw_config_ext *ext, struct dw_config **out,
+                        struct dw_diag *diag)
+{
 	*out = NULL;
 	struct parse_ctx pc = { .file = file, .buf = text, .len = len, .diag = diag };
 	struct dw_config *cfg = calloc(1, sizeof(*cfg));
@@ -621,6 +628,8 @@ int dw_config_parse(const char *file, const char *text, size_t len, bool check_o
 		bool known = false;
 		for (size_t o = 0; o < 3; o++)
 			known |= strcmp(pc.secs[i].kind, order[o]) == 0;
+		if (ext != NULL && ext->kind != NULL && strcmp(pc.secs[i].kind, ext->kind) == 0)
+			known = true;
 		if (!known) {
 			ret = dw_diag_set(diag, DW_ECONFIG,
 			                  "%s:%d: unknown section [%s%s%s] (expected [dnsward], "
@@ -628,6 +637,20 @@ int dw_config_parse(const char *file, const char *text, size_t len, bool check_o
 			                  pc.secs[i].kind, pc.secs[i].name[0] ? " " : "", pc.secs[i].name);
 			goto out;
 		}
+	}
+	/* A program's own section kind (ext) comes right after [dnsward]. */
+	for (size_t i = 0; ext != NULL && ext->kind != NULL && i < pc.nsecs; i++) {
+		if (strcmp(pc.secs[i].kind, ext->kind) != 0)
+			continue;
+		struct dw_conf_ctx ctx = { .file = file, .sec = &pc.secs[i], .diag = diag,
+		                           .check_only = check_only };
+		ret = ext->section(ext->arg, &ctx);
+		if (ret == DW_OK)
+			ret = check_unused(&ctx);
+		if (ret == DW_ENOMEM)
+			dw_diag_set(diag, ret, "out of memory");
+		if (ret != DW_OK)
+			goto out;
 	}
 	for (size_t o = 0; o < 3; o++) {
 		for (size_t i = 0; i < pc.nsecs; i++) {
@@ -652,7 +675,7 @@ int dw_config_parse(const char *file, const char *text, size_t len, bool check_o
 				goto out;
 		}
 	}
-	if (cfg->nrecords == 0) {
+	if (cfg->nrecords == 0 && !(ext != NULL && ext->allow_no_records)) {
 		ret = dw_diag_set(diag, DW_ECONFIG, "%s: no [record FQDN] section: nothing to do", file);
 		goto out;
 	}
@@ -668,6 +691,12 @@ out:
 
 int dw_config_load(const char *path, bool check_only, struct dw_config **out,
                    struct dw_diag *diag)
+{
+	return dw_config_load_ext(path, check_only, NULL, out, diag);
+}
+
+int dw_config_load_ext(const char *path, bool check_only, const struct dw_config_ext *ext,
+                       struct dw_config **out, struct dw_diag *diag)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "re");
@@ -689,7 +718,7 @@ int dw_config_load(const char *path, bool check_only, struct dw_config **out,
 		ret = dw_diag_set(diag, DW_ECONFIG, "configuration %s is larger than %d bytes",
 		                  path, CONF_FILE_MAX);
 	else
-		ret = dw_config_parse(path, buf, len, check_only, out, diag);
+		ret = dw_config_parse_ext(path, buf, len, check_only, ext, out, diag);
 	free(buf);
 	return ret;
 }

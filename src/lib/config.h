@@ -127,6 +127,24 @@ int dw_config_parse(const char *file, const char *text, size_t len, bool check_o
                     struct dw_config **out, struct dw_diag *diag);
 void dw_config_free(struct dw_config *cfg);
 
+/* For programs other than dnsward that share the [provider NAME] sections
+ * (the gateway): one extra section kind, handed to a callback after
+ * [dnsward] and before the providers (its keys are checked for typos like
+ * any other section's after the callback returns), and whether a file
+ * without [record] sections is acceptable. */
+struct dw_config_ext {
+	const char *kind;                                      /* e.g. "gateway"; NULL = none */
+	int (*section)(void *arg, struct dw_conf_ctx *ctx);    /* 0 or a dw_error */
+	void *arg;
+	bool allow_no_records;
+};
+/* dw_config_load / dw_config_parse with an extension (ext may be NULL). */
+int dw_config_load_ext(const char *path, bool check_only, const struct dw_config_ext *ext,
+                       struct dw_config **out, struct dw_diag *diag);
+int dw_config_parse_ext(const char *file, const char *text, size_t len, bool check_only,
+                        const struct dw_config_ext *ext, struct dw_config **out,
+                        struct dw_diag *diag);
+
 /* The record with this FQDN (case-insensitive, trailing dot ignored) or NULL. */
 struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char *fqdn);
 
