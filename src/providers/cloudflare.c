@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/secret.h"
 #include "lib/text.h"
+#include "providers/txt.h"
 
 #define CF_MSG_MAX 160
 #define CF_URL_MAX 2048
@@ -341,58 +342,6 @@ bool dw_cf_after_write(long status, const char *body, size_t len, long retry_aft
 	if (!ok)
 		dw_cf_classify_error(status, body, len, retry_after_s, credkey, zone, res);
 	return ok;
-}
-
-int dw_cf_txt_quote(const char *value, char *out, size_t cap)
-{
-	size_t n = strlen(value), o = 0;
-	if (n == 0 || n > 255)
-		return DW_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)value[i];
-		if (c < 0x20 || c > 0x7e)
-			return DW_EINVAL;
-	}
-	if (cap < 3)
-		return DW_ETOOBIG;
-	out[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		bool esc = value[i] == '"' || value[i] == '\\';
-		if (o + (esc ? 2 : 1) + 2 > cap) {
-			out[0] = '\0';
-			return DW_ETOOBIG;
-		}
-		if (esc)
-			out[o++] = '\\';
-		out[o++] = value[i];
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return 0;
-}
-
-bool dw_cf_txt_matches(const char *content, const char *value)
-{
-	size_t n = strlen(content);
-	if (n >= 2 && content[0] == '"' && content[n - 1] == '"') {
-		/* One quoted character-string: undo the escapes while comparing. */
-		const char *v = value;
-		for (size_t i = 1; i < n - 1; i++) {
-			char c = content[i];
-			if (c == '"')
-				return false;        /* several strings, or a stray quote */
-			if (c == '\\') {
-				if (++i >= n - 1)
-					return false;
-				c = content[i];
-			}
-			if (*v != c)
-				return false;
-			v++;
-		}
-		return *v == '\0';
-	}
-	return strcmp(content, value) == 0;
 }
 
 /* ---- Configuration ---- */
@@ -856,7 +805,7 @@ static bool cf_txt_zone(struct dw_provider *p, const char *fqdn, char **zone,
 static void cf_txt_add(struct dw_provider *p, const char *fqdn, const char *value, uint32_t ttl,
                        struct dw_result *res)
 {
-	char quoted[600], id[DW_CF_ID_MAX];
+	char quoted[DW_TXT_QUOTED_MAX], id[DW_CF_ID_MAX];
 	char *zone = NULL;
 	struct dw_cf_records list = { 0 };
 	json_t *doc = NULL;
@@ -865,7 +814,7 @@ static void cf_txt_add(struct dw_provider *p, const char *fqdn, const char *valu
 		dw_result_set(res, DW_OUT_FATAL, -1, "Cloudflare provider not configured");
 		return;
 	}
-	if (dw_cf_txt_quote(value, quoted, sizeof(quoted)) != 0) {
+	if (dw_txt_quote(value, quoted, sizeof(quoted)) != 0) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "TXT value must be 1 to 255 printable characters");
 		return;
 	}
@@ -874,7 +823,9 @@ static void cf_txt_add(struct dw_provider *p, const char *fqdn, const char *valu
 	if (!cf_txt_zone(p, fqdn, &zone, id, res) || !cf_list(p, zone, id, "TXT", fqdn, &list, res))
 		goto out;
 	for (size_t i = 0; i < list.n; i++) {
-		if (!list.v[i].content_too_long && dw_cf_txt_matches(list.v[i].content, value)) {
+		const struct dw_cf_record *rec = &list.v[i];
+		if (!rec->content_too_long &&
+		    dw_txt_matches(rec->content, strlen(rec->content), value)) {
 			dw_result_set(res, DW_OUT_UNCHANGED, -1, "Cloudflare already has this TXT value");
 			goto out;
 		}
@@ -909,7 +860,8 @@ static void cf_txt_del(struct dw_provider *p, const char *fqdn, const char *valu
 	if (!cf_txt_zone(p, fqdn, &zone, id, res) || !cf_list(p, zone, id, "TXT", fqdn, &list, res))
 		goto out;
 	for (size_t i = 0; i < list.n; i++) {
-		if (list.v[i].content_too_long || !dw_cf_txt_matches(list.v[i].content, value))
+		const struct dw_cf_record *rec = &list.v[i];
+		if (rec->content_too_long || !dw_txt_matches(rec->content, strlen(rec->content), value))
 			continue;
 		if (!cf_write(p, "DELETE", zone, id, list.v[i].id, NULL, NULL, res))
 			goto out;

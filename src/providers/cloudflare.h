@@ -96,12 +96,3 @@ void dw_cf_plan_address(const struct dw_cf_records *list, const struct dw_ip *ad
 bool dw_cf_after_write(long status, const char *body, size_t len, long retry_after_s,
                        const char *credkey, const char *zone, const char *want_id,
                        const char *want_content, struct dw_result *res);
-
-/* TXT content as sent: value between double quotes, with '"' and '\\'
- * escaped.  value must be 1..255 bytes of printable ASCII.  Returns 0,
- * DW_EINVAL or DW_ETOOBIG. */
-int dw_cf_txt_quote(const char *value, char *out, size_t cap);
-
-/* Whether a TXT record's content holds exactly value: either the quoted form
- * (one character-string, escapes undone) or the bare text. */
-bool dw_cf_txt_matches(const char *content, const char *value);

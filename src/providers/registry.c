@@ -9,12 +9,14 @@ extern const struct dw_provider_ops dw_provider_freedns;
 extern const struct dw_provider_ops dw_provider_gandi;
 extern const struct dw_provider_ops dw_provider_rfc2136;
 extern const struct dw_provider_ops dw_provider_cloudflare;
+extern const struct dw_provider_ops dw_provider_desec;
 
 const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_freedns,
 	&dw_provider_gandi,
 	&dw_provider_rfc2136,
 	&dw_provider_cloudflare,
+	&dw_provider_desec,
 	NULL,
 };
 
