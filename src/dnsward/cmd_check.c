@@ -12,10 +12,26 @@ static void print_source(const struct dw_source *s, enum dw_family fam)
 	case DW_SRC_OFF:
 		return;
 	case DW_SRC_IFACE:
+		if (s->has_suffix) {
+			printf("  %s prefix of interface %s with host part %s, ttl %u\n",
+			       dw_family_rrtype(fam), s->ifname, dw_ip_format(&s->suffix, a), s->ttl);
+			return;
+		}
 		printf("  %s from interface %s, ttl %u\n", dw_family_rrtype(fam), s->ifname, s->ttl);
 		return;
 	case DW_SRC_STATIC:
 		printf("  %s static %s, ttl %u\n", dw_family_rrtype(fam), dw_ip_format(&s->addr, a), s->ttl);
+		return;
+	case DW_SRC_WEB:
+		printf("  %s from %zu web echo service%s, ttl %u\n", dw_family_rrtype(fam), s->nurls,
+		       s->nurls == 1 ? "" : "s", s->ttl);
+		return;
+	case DW_SRC_DNS:
+		printf("  %s from %zu DNS echo server%s, ttl %u\n", dw_family_rrtype(fam), s->nservers,
+		       s->nservers == 1 ? "" : "s", s->ttl);
+		return;
+	case DW_SRC_CMD:
+		printf("  %s from program %s, ttl %u\n", dw_family_rrtype(fam), s->cmd, s->ttl);
 		return;
 	}
 }

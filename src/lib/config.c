@@ -7,6 +7,8 @@
  * read is reported, so a typo is an error rather than a silent no-op. */
 #include "lib/config.h"
 #include "lib/provider.h"
+#include "lib/sandbox.h"
+#include "lib/source.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -354,6 +356,11 @@ static int conf_global(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 			                     "'%s' is not one of error, warning, notice, info, debug", v);
 		cfg->has_log_level = true;
 	}
+	int ret = dw_source_conf_global(cfg, ctx);
+	if (ret == DW_OK)
+		ret = dw_sandbox_conf(cfg, ctx);
+	if (ret != DW_OK)
+		return ret;
 	return check_unused(ctx);
 }
 
@@ -461,8 +468,8 @@ static int conf_policy(struct dw_conf_ctx *ctx, enum dw_family fam, struct dw_ad
 	return DW_OK;
 }
 
-static int conf_source(struct dw_conf_ctx *ctx, enum dw_family fam, uint32_t ttl,
-                       struct dw_source *src)
+static int conf_source(const struct dw_config *cfg, struct dw_conf_ctx *ctx,
+                       enum dw_family fam, uint32_t ttl, struct dw_source *src)
 {
 	const char *key = dw_family_name(fam);   /* "ipv4" / "ipv6" */
 	const char *v = dw_conf_get(ctx, key);
@@ -489,10 +496,14 @@ static int conf_source(struct dw_conf_ctx *ctx, enum dw_family fam, uint32_t ttl
 		if (dw_ip_parse(v + 7, fam, &src->addr) != DW_OK)
 			return dw_conf_error(ctx, key, "'%s' is not an %s address", v + 7, key);
 		src->kind = DW_SRC_STATIC;
+	} else if ((ret = dw_source_conf_record(cfg, ctx, fam, v, src)) != DW_ENOTFOUND) {
+		if (ret != DW_OK)
+			return ret;
 	} else {
-		return dw_conf_error(ctx, key, "'%s' is not iface:NAME, static:ADDRESS or off", v);
+		return dw_conf_error(ctx, key, "'%s' is not iface:NAME, static:ADDRESS, web, dns, "
+		                     "cmd:PATH or off", v);
 	}
-	return DW_OK;
+	return dw_source_conf_extra(cfg, ctx, fam, src);
 }
 
 static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
@@ -538,7 +549,7 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	static const unsigned fam_cap[DW_FAM_COUNT] = { DW_CAP_A, DW_CAP_AAAA };
 	bool any = false;
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		if ((ret = conf_source(ctx, (enum dw_family)f, ttl, &r->src[f])) != DW_OK)
+		if ((ret = conf_source(cfg, ctx, (enum dw_family)f, ttl, &r->src[f])) != DW_OK)
 			return ret;
 		if (r->src[f].kind == DW_SRC_OFF)
 			continue;
@@ -587,6 +598,8 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
 	cfg->path = strdup(file);
 	cfg->log_level = DW_LOG_NOTICE;
+	dw_source_defaults(cfg);
+	cfg->seccomp = true;
 	const char *sd = getenv("STATE_DIRECTORY");   /* systemd StateDirectory= */
 	cfg->state_dir = strdup(sd != NULL && sd[0] == '/' ? sd : DW_DEFAULT_STATEDIR);
 	int ret = DW_OK;

@@ -7,7 +7,9 @@
  *                          ttl, ipv4-ttl, ipv6-ttl, ipv4-accept, ipv6-accept,
  *                          ipv4-match, ipv6-match, ipv4-prefer, ipv6-prefer,
  *                          then keys the record's provider defines
- *   SOURCE := iface:NAME | static:ADDR | off
+ *   SOURCE := iface:NAME | static:ADDR | web | dns | cmd:PATH | off
+ *   (web/dns/cmd and ipv6-suffix: lib/source.h; user, group, seccomp:
+ *   lib/sandbox.h)
  *
  * Secrets never appear inline: keys ending in "-file" name files read with
  * dw_secret_load().  Every error names file:line and the key.  Keys nobody
@@ -76,14 +78,49 @@ enum dw_src_kind {
 	DW_SRC_OFF = 0,
 	DW_SRC_IFACE,
 	DW_SRC_STATIC,
+	DW_SRC_WEB,                      /* HTTPS echo services (lib/source.h) */
+	DW_SRC_DNS,                      /* DNS echo queries */
+	DW_SRC_CMD,                      /* a program's output */
+};
+
+#define DW_SRC_LIST_MAX 8            /* echo URLs or DNS servers per family */
+#define DW_SRC_URL_MAX 256
+#define DW_SRC_PATH_MAX 512
+
+/* Which DNS echo a server answers: OpenDNS (A/AAAA myip.opendns.com),
+ * Cloudflare (TXT CH whoami.cloudflare), Google (TXT o-o.myaddr.l.google.com). */
+enum dw_echo_kind {
+	DW_ECHO_OPENDNS = 0,
+	DW_ECHO_CLOUDFLARE,
+	DW_ECHO_GOOGLE,
+};
+
+struct dw_echo_server {
+	enum dw_echo_kind kind;
+	struct dw_ip addr;               /* numeric: the server must not need DNS */
+	uint16_t port;
 };
 
 struct dw_source {
 	enum dw_src_kind kind;
 	char ifname[IF_NAMESIZE];        /* DW_SRC_IFACE */
 	struct dw_ip addr;               /* DW_SRC_STATIC */
-	struct dw_addr_policy policy;    /* DW_SRC_IFACE */
+	struct dw_addr_policy policy;    /* DW_SRC_IFACE; also checks fetched addresses */
 	uint32_t ttl;
+	/* DW_SRC_IFACE, IPv6 only: publish the chosen address's prefix with this
+	 * host part ("ipv6-suffix"). */
+	bool has_suffix;
+	struct dw_ip suffix;
+	/* DW_SRC_WEB: echo URLs, asked over this family only. */
+	size_t nurls;
+	char urls[DW_SRC_LIST_MAX][DW_SRC_URL_MAX];
+	char ca_file[DW_SRC_PATH_MAX];   /* "" = system trust store */
+	/* DW_SRC_DNS */
+	size_t nservers;
+	struct dw_echo_server servers[DW_SRC_LIST_MAX];
+	/* DW_SRC_CMD: absolute path, run without a shell */
+	char cmd[DW_SRC_PATH_MAX];
+	uint32_t timeout_ms;             /* per request or program run (web, dns, cmd) */
 };
 
 /* A configured provider instance.  Owned by dw_config. */
@@ -115,6 +152,13 @@ struct dw_config {
 	size_t nproviders;
 	struct dw_record **records;
 	size_t nrecords;
+	/* Address sources ([dnsward] keys, lib/source.h). */
+	uint32_t poll_interval_s;        /* "poll-interval" for web/dns/cmd sources */
+	struct dw_source src_defaults[DW_FAM_COUNT];  /* web-*, dns-*, source-timeout */
+	/* Confinement (lib/sandbox.h). */
+	char user[64];                   /* "user": drop to it when started as root; "" none */
+	char group[64];                  /* "group": default the user's primary group */
+	bool seccomp;                    /* "seccomp", default yes */
 };
 
 /* Loads and validates path, reading every secret file.  check_only is passed

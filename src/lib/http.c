@@ -260,6 +260,10 @@ static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *u
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
 	SET(CURLOPT_TIMEOUT_MS, total);
 	SET(CURLOPT_USERAGENT, "dnsward/" DW_VERSION);
+	if (req->ip_version == 4)
+		SET(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
+	else if (req->ip_version == 6)
+		SET(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V6);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DW_HTTP_BODY_MAX);
 	SET(CURLOPT_WRITEFUNCTION, http_write_cb);
 	SET(CURLOPT_WRITEDATA, x);

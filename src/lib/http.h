@@ -30,6 +30,7 @@ struct dw_http_req {
 	const char *ca_file;         /* PEM bundle; NULL = system store */
 	long timeout_ms;             /* total; 0 = default 20 s */
 	bool allow_plain_http;
+	int ip_version;              /* 4 or 6: connect over that family only; 0 = either */
 };
 
 struct dw_http_resp {

@@ -2,6 +2,7 @@
 #include "lib/update.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
+#include "lib/source.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -51,6 +52,10 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
 	case DW_SRC_STATIC:
 		*ip = src->addr;
 		return DW_OK;
+	case DW_SRC_WEB:
+	case DW_SRC_DNS:
+	case DW_SRC_CMD:
+		return dw_source_fetch(src, fam, ip, why, whylen);   /* blocks, bounded */
 	case DW_SRC_IFACE:
 		break;
 	}
@@ -66,6 +71,9 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
 	if (idx >= 0) {
 		*ip = addrs->v[idx].ip;
 		free(reasons);
+		if (src->has_suffix)   /* the interface's prefix, our host part */
+			return dw_source_apply_suffix(&addrs->v[idx].ip, addrs->v[idx].prefixlen,
+			                              &src->suffix, ip, why, whylen);
 		return DW_OK;
 	}
 

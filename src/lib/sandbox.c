@@ -1,0 +1,330 @@
+/* Confinement: privilege drop and seccomp (see sandbox.h for the order). */
+#include "lib/sandbox.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#if defined(DW_HAVE_SECCOMP)
+#include <sched.h>
+#include <seccomp.h>
+#endif
+
+/* Sanitizer runtimes make system calls of their own (LeakSanitizer stops
+ * the world at exit with ptrace from a cloned tracer task).  Those builds
+ * are for tests only: they get the calls added below, marked as such. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DW_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DW_SANITIZER_BUILD 1
+#endif
+#endif
+
+/* ---- Configuration --------------------------------------------------------- */
+
+static int conf_name(struct dw_conf_ctx *ctx, const char *key, char *out, size_t cap)
+{
+	const char *v = dw_conf_get(ctx, key);
+	if (v == NULL)
+		return DW_OK;
+	size_t n = strlen(v);
+	if (n == 0 || n >= cap)
+		return dw_conf_error(ctx, key, "'%s' is not a user or group name", v);
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return dw_conf_error(ctx, key, "'%s' is not a user or group name", v);
+	}
+	memcpy(out, v, n + 1);
+	return DW_OK;
+}
+
+int dw_sandbox_conf(struct dw_config *cfg, struct dw_conf_ctx *ctx)
+{
+	int ret = conf_name(ctx, "user", cfg->user, sizeof(cfg->user));
+	if (ret == DW_OK)
+		ret = conf_name(ctx, "group", cfg->group, sizeof(cfg->group));
+	if (ret != DW_OK)
+		return ret;
+	if (cfg->group[0] != '\0' && cfg->user[0] == '\0')
+		return dw_conf_error(ctx, "group", "only with user = NAME");
+	if (cfg->user[0] != '\0') {
+		struct passwd *pw = getpwnam(cfg->user);
+		if (pw == NULL)
+			return dw_conf_error(ctx, "user", "no such user '%s'", cfg->user);
+		if (pw->pw_uid == 0)
+			return dw_conf_error(ctx, "user", "'%s' is root: name an unprivileged user",
+			                     cfg->user);
+	}
+	if (cfg->group[0] != '\0') {
+		struct group *gr = getgrnam(cfg->group);
+		if (gr == NULL)
+			return dw_conf_error(ctx, "group", "no such group '%s'", cfg->group);
+		if (gr->gr_gid == 0)
+			return dw_conf_error(ctx, "group", "'%s' is root's group: name another",
+			                     cfg->group);
+	}
+	return dw_conf_bool(ctx, "seccomp", true, &cfg->seccomp);
+}
+
+bool dw_sandbox_config_spawns(const struct dw_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nrecords; i++) {
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (cfg->records[i]->src[f].kind == DW_SRC_CMD)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- Privileges ------------------------------------------------------------ */
+
+static bool caps_all_zero(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		if (data[i].effective != 0 || data[i].permitted != 0)
+			return false;
+	}
+	return true;
+}
+
+int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
+{
+	if (geteuid() != 0 && getuid() != 0) {
+		if (user != NULL && user[0] != '\0')
+			log_debug("not started as root: user = %s has nothing to drop", user);
+		return DW_OK;
+	}
+	if (user == NULL || user[0] == '\0') {
+		log_warning("running as root: set [dnsward] user = NAME to drop privileges");
+		return DW_OK;
+	}
+	/* Looked up now, while files of the system are still readable. */
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL)
+		return dw_diag_set(diag, DW_EIO, "cannot drop privileges: no such user '%s'", user);
+	uid_t uid = pw->pw_uid;
+	gid_t gid = pw->pw_gid;
+	if (group != NULL && group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL)
+			return dw_diag_set(diag, DW_EIO, "cannot drop privileges: no such group '%s'",
+			                   group);
+		gid = gr->gr_gid;
+	}
+	if (uid == 0 || gid == 0)
+		return dw_diag_set(diag, DW_EIO, "refusing to run as root's user or group");
+
+	/* Order matters: groups and gid need root, which setresuid gives up. */
+	if (setgroups(0, NULL) != 0)
+		return dw_diag_set(diag, DW_EIO, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) != 0)
+		return dw_diag_set(diag, DW_EIO, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
+	if (setresuid(uid, uid, uid) != 0)
+		return dw_diag_set(diag, DW_EIO, "setresuid(%u): %s", (unsigned)uid, strerror(errno));
+
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
+		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (ids differ)");
+	if (getgroups(0, NULL) != 0)
+		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (groups remain)");
+	if (setresuid((uid_t)-1, 0, (uid_t)-1) == 0 || setegid(0) == 0)
+		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (root regained)");
+	if (!caps_all_zero())
+		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (capabilities remain)");
+	log_info("dropped privileges to user %s (uid %u, gid %u)", user, (unsigned)uid,
+	         (unsigned)gid);
+	return DW_OK;
+}
+
+/* ---- seccomp ---------------------------------------------------------------- */
+
+bool dw_sandbox_seccomp_available(void)
+{
+#if defined(DW_HAVE_SECCOMP)
+	return true;
+#else
+	return false;
+#endif
+}
+
+#if defined(DW_HAVE_SECCOMP)
+
+/* What dnsward itself calls: the C library, libcurl with OpenSSL, ldns,
+ * libmnl, libsodium, and the daemon's event loop. */
+static const char *const allow_plain[] = {
+	/* memory */
+	"brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "mlock", "munlock", "mlock2",
+	/* threads and time */
+	"futex", "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "sched_yield",
+	"sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
+	"gettimeofday", "time", "getrandom", "membarrier",
+	/* identity and limits (reading) */
+	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
+	"getresgid", "getgroups", "uname", "sysinfo", "getrlimit", "prlimit64", "capget",
+	/* signals and exit */
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
+	"restart_syscall", "tgkill", "exit", "exit_group",
+	/* files: configuration, secrets, CA bundles, state (atomic rename), status socket */
+	"openat", "open", "close", "read", "write", "readv", "writev", "pread64", "pwrite64",
+	"lseek", "fstat", "newfstatat", "stat", "lstat", "statx", "fstatfs", "statfs", "access",
+	"faccessat", "faccessat2", "fcntl", "dup", "dup2", "dup3", "pipe", "pipe2", "fsync",
+	"fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat", "readlink",
+	"readlinkat", "getcwd", "ftruncate", "umask", "fchmod", "fchmodat", "getdents64",
+	"fadvise64", "close_range",
+	/* sockets (domains are checked below) */
+	"connect", "bind", "listen", "accept", "accept4", "getsockname", "getpeername",
+	"setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
+	"recvmmsg", "shutdown",
+	/* waiting: poll and the daemon's descriptors */
+	"poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime", "signalfd", "signalfd4", "eventfd", "eventfd2",
+	NULL,
+};
+
+#if defined(DW_SANITIZER_BUILD)
+/* Test builds only: what the AddressSanitizer/LeakSanitizer runtime adds. */
+static const char *const allow_sanitizer[] = {
+	"ptrace", "prctl", "wait4", "waitid", "kill", "clone", "sched_getparam",
+	"process_vm_readv", NULL,
+};
+#endif
+
+/* Spawning mode: calls refused (EPERM) to dnsward and every program it runs. */
+static const char *const deny_spawn[] = {
+	"mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
+	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "ptrace", "process_vm_readv",
+	"process_vm_writev", "kcmp", "pidfd_getfd", "kexec_load", "kexec_file_load",
+	"init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "bpf",
+	"perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "acct",
+	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname",
+	"setdomainname", "iopl", "ioperm", "open_by_handle_at", "name_to_handle_at", "quotactl",
+	"unshare", "setns", "lookup_dcookie", "vhangup", "fanotify_init", "syslog", "uselib",
+	"personality", "nfsservctl", "_sysctl", "io_uring_setup", "io_uring_enter",
+	"io_uring_register", NULL,
+};
+
+static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names)
+{
+	for (size_t i = 0; names[i] != NULL; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;   /* not on this architecture */
+		int r = seccomp_rule_add(ctx, action, nr, 0);
+		if (r != 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+static int build_allowlist(scmp_filter_ctx ctx)
+{
+	int r = add_names(ctx, SCMP_ACT_ALLOW, allow_plain);
+#if defined(DW_SANITIZER_BUILD)
+	if (r == 0)
+		r = add_names(ctx, SCMP_ACT_ALLOW, allow_sanitizer);
+#endif
+	if (r != 0)
+		return r;
+	/* Sockets of the families the systemd unit allows; netlink only for
+	 * routing (addresses and links). */
+	static const int domains[] = { AF_UNIX, AF_INET, AF_INET6 };
+	for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]) && r == 0; i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]));
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+			                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]));
+	}
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK),
+		                     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)0 /* NETLINK_ROUTE */));
+#if !defined(DW_SANITIZER_BUILD)
+	/* Threads only: a new process would need an exec we do not allow. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		                     SCMP_A0(SCMP_CMP_MASKED_EQ, (scmp_datum_t)CLONE_THREAD,
+		                             (scmp_datum_t)CLONE_THREAD));
+#endif
+	/* clone3 passes its flags in memory a filter cannot read: ENOSYS makes
+	 * the C library fall back to clone, whose flags are checked above. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* Terminal probes of stdio and non-blocking switches only. */
+	static const unsigned long ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO };
+	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+	return r;
+}
+
+int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	bool spawn = (flags & DW_SANDBOX_SPAWN) != 0;
+	scmp_filter_ctx ctx = seccomp_init(spawn ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS);
+	if (ctx == NULL)
+		return dw_diag_set(diag, DW_EIO, "seccomp: cannot create a filter");
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (r == 0)
+		r = spawn ? add_names(ctx, SCMP_ACT_ERRNO(EPERM), deny_spawn) : build_allowlist(ctx);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r != 0)
+		return dw_diag_set(diag, DW_EIO, "seccomp: cannot install the filter: %s",
+		                   strerror(-r));
+	log_debug("seccomp %s installed", spawn ? "denylist (programs are run)" : "allowlist");
+	return DW_OK;
+}
+
+#else /* !DW_HAVE_SECCOMP */
+
+int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+{
+	(void)flags;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	log_debug("seccomp: not available in this build (no libseccomp)");
+	return DW_OK;
+}
+
+#endif
+
+int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag *diag)
+{
+	int ret = dw_sandbox_drop(cfg->user, cfg->group, diag);
+	if (ret != DW_OK)
+		return ret;
+	if (!cfg->seccomp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return DW_OK;
+	}
+	if (dw_sandbox_config_spawns(cfg))
+		flags |= DW_SANDBOX_SPAWN;
+	return dw_sandbox_seccomp(flags, diag);
+}

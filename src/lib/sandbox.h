@@ -1,0 +1,53 @@
+/* Confinement: dropping root and a seccomp system-call filter.
+ *
+ * Order in a program (dnsward update, dnsward run):
+ *   1. load the configuration and every secret (may need root to read);
+ *   2. open what needs privilege (nothing today: netlink needs none);
+ *   3. dw_sandbox_enter(): drop to [dnsward] user/group when root, set
+ *      PR_SET_NO_NEW_PRIVS, then install the seccomp filter.
+ *
+ * Two filters exist.  Without programs to run, an allowlist of what dnsward
+ * itself calls (anything else kills the process).  With programs to run
+ * (cmd: sources, hooks), they would inherit the filter and their needs are
+ * unknown, so a denylist instead: calls no updater or script of ours needs
+ * (mount, ptrace, module loading, kexec, bpf, keyrings, namespaces, clock
+ * and host settings, ...) fail with EPERM, for dnsward and its children.
+ *
+ * Without libseccomp at build time the filter is a no-op that says so. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/config.h"
+#include "lib/error.h"
+
+enum dw_sandbox_flags {
+	DW_SANDBOX_SPAWN = 0x1,   /* programs will be run: denylist, not allowlist */
+};
+
+/* Reads [dnsward] user, group and seccomp into cfg (config.c calls it).
+ * An unknown user or group is a configuration error. */
+int dw_sandbox_conf(struct dw_config *cfg, struct dw_conf_ctx *ctx);
+
+/* True when cfg runs programs (a cmd: source). */
+bool dw_sandbox_config_spawns(const struct dw_config *cfg);
+
+/* When running as root and user is set: setgroups (none), setresgid,
+ * setresuid to user (group: its primary group unless given), then checks
+ * with getresuid/getresgid/getgroups that nothing of root is left and that
+ * root cannot be regained.  Not root: nothing to do.  Root without a user:
+ * a warning.  Returns 0 or DW_EIO with diag. */
+int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag);
+
+/* PR_SET_NO_NEW_PRIVS, then the filter for flags.  Returns 0, or DW_EIO
+ * with diag when the kernel refused.  Threads started before are covered
+ * (the filter is synchronised to all threads). */
+int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag);
+
+/* dw_sandbox_drop() with cfg's user/group, then dw_sandbox_seccomp() when
+ * cfg->seccomp (flags |= DW_SANDBOX_SPAWN when the configuration runs
+ * programs; the daemon adds it for hooks). */
+int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag *diag);
+
+/* True when this build can filter system calls. */
+bool dw_sandbox_seccomp_available(void);
