@@ -10,6 +10,7 @@ extern const struct dw_provider_ops dw_provider_gandi;
 extern const struct dw_provider_ops dw_provider_rfc2136;
 extern const struct dw_provider_ops dw_provider_cloudflare;
 extern const struct dw_provider_ops dw_provider_desec;
+extern const struct dw_provider_ops dw_provider_custom;
 
 const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_freedns,
@@ -17,6 +18,7 @@ const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_rfc2136,
 	&dw_provider_cloudflare,
 	&dw_provider_desec,
+	&dw_provider_custom,
 	NULL,
 };
 
