@@ -22,3 +22,8 @@ int cmd_check(struct dw_config *cfg, int argc, char **argv);
 int cmd_addr(struct dw_config *cfg, int argc, char **argv);
 /* dnsward update [--dry-run] [--force] [RECORD...] */
 int cmd_update(struct dw_config *cfg, int argc, char **argv);
+/* dnsward run: the daemon (until SIGTERM/SIGINT).  cfg stays owned by the
+ * caller; a reload (SIGHUP) replaces its contents in place. */
+int cmd_run(struct dw_config *cfg, int argc, char **argv);
+/* dnsward status [--json]: from the running daemon, else the state file. */
+int cmd_status(struct dw_config *cfg, int argc, char **argv);

@@ -25,6 +25,8 @@ static void usage(FILE *f)
 	        "  addr [IFACE]                list interface addresses and what each record would publish\n"
 	        "  update [--dry-run] [--force] [RECORD...]\n"
 	        "                              publish changed addresses once\n"
+	        "  run                         the daemon: publish, then follow address changes\n"
+	        "  status [--json]             desired, published and last result of each record\n"
 	        "  providers                   list provider types\n"
 	        "  version                     print the version\n"
 	        "\n"
@@ -115,6 +117,10 @@ int main(int argc, char **argv)
 		fn = cmd_check;
 	else if (strcmp(cmd, "update") == 0)
 		fn = cmd_update;
+	else if (strcmp(cmd, "run") == 0)
+		fn = cmd_run;
+	else if (strcmp(cmd, "status") == 0)
+		fn = cmd_status;
 	else if (strcmp(cmd, "addr") == 0) {
 		fn = cmd_addr;
 		optional_config = true;
@@ -131,8 +137,8 @@ int main(int argc, char **argv)
 	}
 	if (config_path != NULL) {
 		struct dw_diag diag = { "" };
-		/* Only "update" may touch the network while configuring. */
-		bool check_only = fn != cmd_update;
+		/* Only "update" and "run" may touch the network while configuring. */
+		bool check_only = fn != cmd_update && fn != cmd_run;
 		int ret = dw_config_load(config_path, check_only, &cfg, &diag);
 		if (ret != DW_OK) {
 			log_error("%s", diag.msg);

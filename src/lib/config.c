@@ -338,8 +338,46 @@ static int check_unused(struct dw_conf_ctx *ctx)
 	return DW_OK;
 }
 
+/* Defaults of the daemon's [dnsward] keys (also without a [dnsward] section). */
+static void daemon_defaults(struct dw_config *cfg)
+{
+	cfg->debounce_ms = 50;
+	cfg->backoff_base_s = 5;
+	cfg->backoff_max_s = 3600;
+	cfg->max_interval_s = 86400;
+	cfg->control_socket[0] = '\0';
+}
+
+/* The daemon's [dnsward] keys: debounce-ms, backoff-base, backoff-max,
+ * max-interval, control-socket. */
+static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
+{
+	int ret;
+	if ((ret = dw_conf_uint(ctx, "debounce-ms", 0, 60000, 50, &cfg->debounce_ms)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "backoff-base", 1, 86400, 5, &cfg->backoff_base_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "backoff-max", 1, 604800, 3600, &cfg->backoff_max_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK)
+		return ret;
+	if (cfg->backoff_max_s < cfg->backoff_base_s)
+		return dw_conf_error(ctx, "backoff-max", "%u is less than backoff-base (%u)",
+		                     cfg->backoff_max_s, cfg->backoff_base_s);
+	const char *v = dw_conf_get(ctx, "control-socket");
+	if (v != NULL) {
+		size_t n = strlen(v);
+		if (v[0] != '/' || n >= sizeof(cfg->control_socket))
+			return dw_conf_error(ctx, "control-socket",
+			                     "'%s' must be an absolute path shorter than %zu bytes", v,
+			                     sizeof(cfg->control_socket));
+		memcpy(cfg->control_socket, v, n + 1);
+	}
+	return DW_OK;
+}
+
 static int conf_global(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
+	int dret = conf_daemon(cfg, ctx);
+	if (dret != DW_OK)
+		return dret;
 	const char *v = dw_conf_get(ctx, "state-dir");
 	if (v != NULL) {
 		if (v[0] != '/')
@@ -562,6 +600,16 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	if (!any)
 		return dw_conf_error(ctx, NULL, "neither ipv4 nor ipv6 is set: nothing to publish");
 
+	const char *hook = dw_conf_get(ctx, "on-change");
+	if (hook != NULL) {
+		size_t hn = strlen(hook);
+		if (hook[0] != '/' || hn >= sizeof(r->on_change))
+			return dw_conf_error(ctx, "on-change",
+			                     "'%s' must be the absolute path of a program (run without a shell)",
+			                     hook);
+		memcpy(r->on_change, hook, hn + 1);
+	}
+
 	const struct dw_provider_ops *ops = r->provider->ops;
 	if (ops->configure_record != NULL && (ret = ops->configure_record(r->provider, r, ctx)) != DW_OK)
 		return ret;
@@ -598,6 +646,7 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
 	cfg->path = strdup(file);
 	cfg->log_level = DW_LOG_NOTICE;
+	daemon_defaults(cfg);
 	dw_source_defaults(cfg);
 	cfg->seccomp = true;
 	const char *sd = getenv("STATE_DIRECTORY");   /* systemd StateDirectory= */

@@ -141,6 +141,9 @@ struct dw_record {
 	struct dw_provider *provider;
 	struct dw_source src[DW_FAM_COUNT];
 	struct dw_record_data *data;     /* defined by the provider's .c file */
+	/* "on-change": absolute path of a program the daemon runs after each
+	 * publish attempt (dnsward/cmd_run.c); "" none. */
+	char on_change[256];
 };
 
 struct dw_config {
@@ -159,6 +162,12 @@ struct dw_config {
 	char user[64];                   /* "user": drop to it when started as root; "" none */
 	char group[64];                  /* "group": default the user's primary group */
 	bool seccomp;                    /* "seccomp", default yes */
+	/* The daemon ("dnsward run", lib/sched.h). */
+	uint32_t debounce_ms;            /* "debounce-ms": quiet time after an address event */
+	uint32_t backoff_base_s;         /* "backoff-base": first retry after about this long */
+	uint32_t backoff_max_s;          /* "backoff-max": retries never further apart */
+	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
+	char control_socket[108];        /* "control-socket"; "" = the default place */
 };
 
 /* Loads and validates path, reading every secret file.  check_only is passed

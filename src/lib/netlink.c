@@ -339,3 +339,25 @@ out:
 	free(buf);
 	return ret;
 }
+
+int dw_netlink_walk(const void *buf, size_t len,
+                    int (*fn)(const struct nlmsghdr *nlh, size_t len, void *arg), void *arg)
+{
+	const char *p = buf;
+	size_t off = 0;
+	while (off < len) {
+		if (len - off < sizeof(struct nlmsghdr))
+			return DW_EPARSE;
+		const struct nlmsghdr *nlh = (const void *)(p + off);
+		if (nlh->nlmsg_len < sizeof(struct nlmsghdr) || nlh->nlmsg_len > len - off)
+			return DW_EPARSE;
+		int r = fn(nlh, nlh->nlmsg_len, arg);
+		if (r != 0)
+			return r;
+		size_t step = MNL_ALIGN(nlh->nlmsg_len);
+		if (step > len - off)
+			break;   /* last message without padding */
+		off += step;
+	}
+	return 0;
+}

@@ -21,3 +21,12 @@ int dw_netlink_dump(struct dw_addr_list *out, struct dw_diag *diag);
  * non-address message, or DW_EUNSUPP for a family other than INET/INET6.
  * The message must lie within len bytes (untrusted input: used by fuzzing). */
 int dw_netlink_parse_addr(const struct nlmsghdr *nlh, size_t len, struct dw_ifaddr *out);
+
+/* Walks the messages of one datagram buf[0..len) received from the kernel
+ * (an event listener's reads).  Each message's nlmsg_len is checked against
+ * the bytes left (as the dump does; never mnl_nlmsg_ok, whose signed
+ * comparison accepts lengths above INT_MAX); fn gets each whole message and
+ * its length.  Stops when fn returns non-zero and returns that value.
+ * Returns 0 at the end, DW_EPARSE for a truncated or overlong message. */
+int dw_netlink_walk(const void *buf, size_t len,
+                    int (*fn)(const struct nlmsghdr *nlh, size_t len, void *arg), void *arg);
