@@ -9,6 +9,10 @@ extern const struct dw_provider_ops dw_provider_freedns;
 extern const struct dw_provider_ops dw_provider_gandi;
 extern const struct dw_provider_ops dw_provider_rfc2136;
 extern const struct dw_provider_ops dw_provider_cloudflare;
+extern const struct dw_provider_ops dw_provider_dyndns2;
+extern const struct dw_provider_ops dw_provider_he;
+extern const struct dw_provider_ops dw_provider_duckdns;
+extern const struct dw_provider_ops dw_provider_freemyip;
 extern const struct dw_provider_ops dw_provider_desec;
 extern const struct dw_provider_ops dw_provider_custom;
 
@@ -17,6 +21,10 @@ const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_gandi,
 	&dw_provider_rfc2136,
 	&dw_provider_cloudflare,
+	&dw_provider_dyndns2,
+	&dw_provider_he,
+	&dw_provider_duckdns,
+	&dw_provider_freemyip,
 	&dw_provider_desec,
 	&dw_provider_custom,
 	NULL,
