@@ -65,6 +65,7 @@
 #include "lib/loop.h"
 #include "lib/netlink.h"
 #include "lib/sched.h"
+#include "lib/source.h"
 #include "lib/state.h"
 #include "lib/update.h"
 
@@ -78,7 +79,6 @@ extern char **environ;
 #define RUN_HOOKS_MAX 16             /* running at once; more are skipped, logged */
 #define RUN_CLIENTS_MAX 8            /* control connections at once */
 #define RUN_CLIENT_TIMEOUT_MS 2000
-#define RUN_POLL_DEFAULT_S 300       /* web/dns/cmd sources, until configured */
 
 /* ---- Jobs and the worker pool ----------------------------------------- */
 
@@ -266,11 +266,12 @@ struct daemon {
 	int exit_code;
 };
 
+/* Interface and static sources are known without asking anyone; web, dns
+ * and cmd sources must be polled (poll-interval), in a worker since
+ * fetching blocks. */
 static bool source_polls(const struct dw_source *s)
 {
-	/* Interface and static sources are known without asking anyone; every
-	 * other kind (web, dns, cmd) must be polled. */
-	return s->kind != DW_SRC_OFF && s->kind != DW_SRC_IFACE && s->kind != DW_SRC_STATIC;
+	return dw_source_polls(s);
 }
 
 static uint32_t rnd32(void)
@@ -675,7 +676,7 @@ static int netlink_open(struct daemon *d, struct dw_diag *diag)
 
 static uint32_t poll_interval_s(const struct daemon *d)
 {
-	return RUN_POLL_DEFAULT_S;
+	return d->cfg->poll_interval_s > 0 ? d->cfg->poll_interval_s : DW_SOURCE_POLL_DEFAULT_S;
 }
 
 static void on_poll(struct dw_loop *loop, struct dw_timer *t, void *arg)
