@@ -22,6 +22,9 @@ int cmd_check(struct dw_config *cfg, int argc, char **argv);
 int cmd_addr(struct dw_config *cfg, int argc, char **argv);
 /* dnsward update [--dry-run] [--force] [RECORD...] */
 int cmd_update(struct dw_config *cfg, int argc, char **argv);
+/* dnsward acme ACTION ARGS...: ACME dns-01 hook for lego, certbot and
+ * dehydrated (lib/acme.h, docs/acme.md). */
+int cmd_acme(struct dw_config *cfg, int argc, char **argv);
 /* dnsward run: the daemon (until SIGTERM/SIGINT).  cfg stays owned by the
  * caller; a reload (SIGHUP) replaces its contents in place. */
 int cmd_run(struct dw_config *cfg, int argc, char **argv);

@@ -27,6 +27,8 @@ static void usage(FILE *f)
 	        "                              publish changed addresses once\n"
 	        "  run                         the daemon: publish, then follow address changes\n"
 	        "  status [--json]             desired, published and last result of each record\n"
+	        "  acme present|cleanup FQDN VALUE, acme certbot-auth|certbot-cleanup,\n"
+	        "  acme dehydrated HOOK ARGS   ACME dns-01 hook (docs/acme.md)\n"
 	        "  providers                   list provider types\n"
 	        "  version                     print the version\n"
 	        "\n"
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
 		fn = cmd_run;
 	else if (strcmp(cmd, "status") == 0)
 		fn = cmd_status;
+	else if (strcmp(cmd, "acme") == 0)
+		fn = cmd_acme;
 	else if (strcmp(cmd, "addr") == 0) {
 		fn = cmd_addr;
 		optional_config = true;

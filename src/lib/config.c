@@ -7,6 +7,8 @@
  * read is reported, so a typo is an error rather than a silent no-op. */
 #include "lib/config.h"
 #include "lib/provider.h"
+#include "lib/acme.h"
+#include "lib/dnsauth.h"
 #include "lib/sandbox.h"
 #include "lib/source.h"
 
@@ -373,6 +375,64 @@ static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	return DW_OK;
 }
 
+/* The [dnsward] keys of "dnsward acme" (docs/acme.md). */
+static int conf_acme_servers(struct dw_conf_ctx *ctx, const char *key, char **out)
+{
+	const char *v = dw_conf_get(ctx, key);
+	if (v == NULL)
+		return DW_OK;
+	struct dw_dns_server tmp[DW_DNSAUTH_SERVERS_MAX];
+	size_t n = 0;
+	struct dw_diag d;
+	if (dw_dnsauth_list_parse(v, 53, 1000, tmp, DW_DNSAUTH_SERVERS_MAX, &n, &d) != DW_OK)
+		return dw_conf_error(ctx, key, "%s", d.msg);
+	free(*out);
+	*out = strdup(v);
+	return *out == NULL ? DW_ENOMEM : DW_OK;
+}
+
+static int conf_acme(struct dw_config *cfg, struct dw_conf_ctx *ctx)
+{
+	int ret;
+	if ((ret = dw_conf_uint(ctx, "acme-propagation-timeout", 0, 3600, 120,
+	                        &cfg->acme_timeout_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "acme-poll-interval", 1, 60, 2, &cfg->acme_poll_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "acme-ttl", 1, 86400, 60, &cfg->acme_ttl)) != DW_OK ||
+	    (ret = conf_acme_servers(ctx, "acme-nameservers", &cfg->acme_nameservers)) != DW_OK ||
+	    (ret = conf_acme_servers(ctx, "acme-resolvers", &cfg->acme_resolvers)) != DW_OK)
+		return ret;
+	return DW_OK;
+}
+
+/* "acme-zones" of a provider section (any type that writes TXT records). */
+static int conf_acme_zones(struct dw_provider *p, struct dw_conf_ctx *ctx)
+{
+	const char *v = dw_conf_get(ctx, "acme-zones");
+	if (v == NULL)
+		return DW_OK;
+	if (!(p->ops->caps & DW_CAP_TXT) || p->ops->txt_add == NULL)
+		return dw_conf_error(ctx, "acme-zones", "provider type '%s' cannot write TXT records",
+		                     p->ops->type);
+	struct dw_diag d;
+	int ret = dw_acme_zones_parse(v, &p->acme_zones, &p->nacme_zones, &d);
+	if (ret == DW_ENOMEM)
+		return ret;
+	if (ret != DW_OK)
+		return dw_conf_error(ctx, "acme-zones", "%s", d.msg);
+	return DW_OK;
+}
+
+/* True when some provider serves ACME challenges: then a configuration
+ * without records is useful. */
+static bool config_has_acme(const struct dw_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nproviders; i++) {
+		if (cfg->providers[i]->nacme_zones > 0)
+			return true;
+	}
+	return false;
+}
+
 static int conf_global(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	int dret = conf_daemon(cfg, ctx);
@@ -394,6 +454,9 @@ static int conf_global(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 			                     "'%s' is not one of error, warning, notice, info, debug", v);
 		cfg->has_log_level = true;
 	}
+	int aret = conf_acme(cfg, ctx);
+	if (aret != DW_OK)
+		return aret;
 	int ret = dw_source_conf_global(cfg, ctx);
 	if (ret == DW_OK)
 		ret = dw_sandbox_conf(cfg, ctx);
@@ -466,6 +529,8 @@ static int conf_provider(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 		return ret;
 	p->timeout_ms = (long)timeout * 1000;
 
+	if ((ret = conf_acme_zones(p, ctx)) != DW_OK)
+		return ret;
 	if (ops->configure != NULL && (ret = ops->configure(p, ctx)) != DW_OK)
 		return ret;
 	return check_unused(ctx);
@@ -646,6 +711,9 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
 	cfg->path = strdup(file);
 	cfg->log_level = DW_LOG_NOTICE;
+	cfg->acme_timeout_s = 120;
+	cfg->acme_poll_s = 2;
+	cfg->acme_ttl = 60;
 	daemon_defaults(cfg);
 	dw_source_defaults(cfg);
 	cfg->seccomp = true;
@@ -737,7 +805,7 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 				goto out;
 		}
 	}
-	if (cfg->nrecords == 0 && !(ext != NULL && ext->allow_no_records)) {
+	if (cfg->nrecords == 0 && !config_has_acme(cfg) && !(ext != NULL && ext->allow_no_records)) {
 		ret = dw_diag_set(diag, DW_ECONFIG, "%s: no [record FQDN] section: nothing to do", file);
 		goto out;
 	}
@@ -804,10 +872,13 @@ void dw_config_free(struct dw_config *cfg)
 		free(p->name);
 		free(p->base_url);
 		free(p->ca_file);
+		dw_acme_zones_free(p->acme_zones);
 		free(p);
 	}
 	free(cfg->providers);
 	free(cfg->path);
 	free(cfg->state_dir);
+	free(cfg->acme_nameservers);
+	free(cfg->acme_resolvers);
 	free(cfg);
 }

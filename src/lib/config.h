@@ -132,6 +132,10 @@ struct dw_provider {
 	char *ca_file;                   /* "ca-file" or NULL (system store) */
 	long timeout_ms;                 /* "timeout" seconds, default 20 */
 	struct dw_provider_data *data;   /* defined by each provider's .c file */
+	/* "acme-zones": the names whose ACME dns-01 challenges this provider
+	 * writes (longest suffix wins; lib/acme.h); NULL-terminated, or NULL. */
+	char **acme_zones;
+	size_t nacme_zones;
 };
 
 /* A configured record.  Owned by dw_config. */
@@ -155,6 +159,12 @@ struct dw_config {
 	size_t nproviders;
 	struct dw_record **records;
 	size_t nrecords;
+	/* "dnsward acme" ([dnsward] keys, docs/acme.md). */
+	uint32_t acme_timeout_s;         /* "acme-propagation-timeout"; 0 = do not wait */
+	uint32_t acme_poll_s;            /* "acme-poll-interval" */
+	uint32_t acme_ttl;               /* "acme-ttl" of the TXT records written */
+	char *acme_nameservers;          /* "acme-nameservers": fixed authoritative servers */
+	char *acme_resolvers;            /* "acme-resolvers"; NULL = /etc/resolv.conf */
 	/* Address sources ([dnsward] keys, lib/source.h). */
 	uint32_t poll_interval_s;        /* "poll-interval" for web/dns/cmd sources */
 	struct dw_source src_defaults[DW_FAM_COUNT];  /* web-*, dns-*, source-timeout */

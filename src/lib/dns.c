@@ -1631,3 +1631,45 @@ out:
 	ldns_rdf_deep_free(zrdf);
 	return ret;
 }
+
+int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                      const char *zone, const char *name, uint16_t type, uint32_t ttl,
+                      const char *const *rdata, size_t n, bool del,
+                      struct dw_dns_status *st, struct dw_diag *diag)
+{
+	memset(st, 0, sizeof(*st));
+	if (!dw_dns_name_in_zone(name, zone))
+		return dw_diag_set(diag, DW_EINVAL, "%s is not inside zone %s", name, zone);
+	ldns_rr_list *upd = mk_rrs(name, type, ttl, rdata, n, diag);
+	if (upd == NULL)
+		return DW_EINVAL;
+	ldns_rdf *zrdf = mk_dname(zone);
+	ldns_pkt *q = NULL;
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	struct dw_dns_reply rep;
+	int ret;
+	if (zrdf == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; del && i < ldns_rr_list_rr_count(upd); i++) {
+		/* "Delete an RR from an RRset": class NONE, TTL 0, the RDATA */
+		ldns_rr_set_class(ldns_rr_list_rr(upd, i), LDNS_RR_CLASS_NONE);
+		ldns_rr_set_ttl(ldns_rr_list_rr(upd, i), 0);
+	}
+	q = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, upd, NULL);   /* takes zrdf */
+	zrdf = NULL;
+	if (q == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
+	ldns_pkt_set_rd(q, false);
+	ret = exchange(srv, key, q, &w, &wl, &rep, st, diag);
+out:
+	free(w);
+	ldns_pkt_free(q);
+	ldns_rr_list_deep_free(upd);
+	ldns_rdf_deep_free(zrdf);
+	return ret;
+}

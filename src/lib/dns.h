@@ -204,3 +204,13 @@ int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_k
                          const char *zone, const char *name, uint16_t type,
                          uint32_t ttl, const char *const *rdata, size_t n,
                          struct dw_dns_status *st, struct dw_diag *diag);
+
+/* Adds (del false: class IN, TTL ttl) or deletes (del true: class NONE,
+ * TTL 0, RFC 2136 2.5.4) the single RRs name/type/rdata[i] in one UPDATE,
+ * leaving the other RRs of the set alone: how one TXT value is added to or
+ * removed from a set several ACME challenges share.  Adding an RR already
+ * there and deleting one that is absent are no-ops for the server. */
+int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                      const char *zone, const char *name, uint16_t type, uint32_t ttl,
+                      const char *const *rdata, size_t n, bool del,
+                      struct dw_dns_status *st, struct dw_diag *diag);

@@ -192,6 +192,107 @@ enum dw_gandi_probe dw_gandi_after_probe(long status, const char *body, size_t l
 	return DW_GANDI_PROBE_FINAL;
 }
 
+/* True when the Gandi TXT value v (quoted or bare) is the text value. */
+static bool gandi_txt_is(const char *v, size_t vlen, const char *value)
+{
+	size_t n = strlen(value);
+	if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+		size_t i = 1, k = 0;
+		for (; i < vlen - 1 && k < n; i++, k++) {
+			if (v[i] == '\\' && i + 1 < vlen - 1)
+				i++;
+			if (v[i] != value[k])
+				return false;
+		}
+		return i == vlen - 1 && k == n;
+	}
+	return vlen == n && memcmp(v, value, n) == 0;
+}
+
+int dw_gandi_txt_edit(const char *body, size_t len, const char *value, bool add,
+                      uint32_t ttl, char **put_body, size_t *nafter, bool *changed)
+{
+	*put_body = NULL;
+	*nafter = 0;
+	*changed = false;
+	int ret = DW_EPARSE;
+	json_t *root = NULL, *vals = json_array(), *doc = NULL;
+	json_int_t t = ttl < DW_GANDI_MIN_TTL ? DW_GANDI_MIN_TTL : ttl;
+	bool present = false;
+	if (vals == NULL)
+		return DW_ENOMEM;
+	if (body != NULL) {
+		root = gandi_load(body, len);
+		if (root == NULL || !json_is_object(root))
+			goto out;
+		json_t *type = json_object_get(root, "rrset_type");
+		if (type != NULL && (!json_is_string(type) || strcmp(json_string_value(type), "TXT") != 0))
+			goto out;
+		json_t *jt = json_object_get(root, "rrset_ttl");
+		if (jt != NULL) {
+			if (!json_is_integer(jt) || json_integer_value(jt) < 0 ||
+			    json_integer_value(jt) > 0x7fffffff)
+				goto out;
+			t = json_integer_value(jt);
+		}
+		json_t *old = json_object_get(root, "rrset_values");
+		if (!json_is_array(old))
+			goto out;
+		size_t i;
+		json_t *v;
+		json_array_foreach(old, i, v) {
+			if (!json_is_string(v))
+				goto out;
+			if (gandi_txt_is(json_string_value(v), json_string_length(v), value)) {
+				present = true;
+				if (!add)
+					continue;   /* dropped */
+			}
+			if (json_array_append(vals, v) != 0) {
+				ret = DW_ENOMEM;
+				goto out;
+			}
+		}
+	}
+	if (add && !present) {
+		size_t n = strlen(value);
+		char *q = malloc(2 * n + 3);
+		if (q == NULL) {
+			ret = DW_ENOMEM;
+			goto out;
+		}
+		size_t o = 0;
+		q[o++] = '"';
+		for (size_t i = 0; i < n; i++) {
+			if (value[i] == '"' || value[i] == '\\')
+				q[o++] = '\\';
+			q[o++] = value[i];
+		}
+		q[o++] = '"';
+		q[o] = '\0';
+		int r = json_array_append_new(vals, json_string(q));
+		free(q);
+		if (r != 0) {
+			ret = DW_ENOMEM;
+			goto out;
+		}
+	}
+	*changed = add ? !present : present;
+	*nafter = json_array_size(vals);
+	ret = DW_OK;
+	if (*nafter == 0)
+		goto out;
+	doc = json_pack("{s:I, s:O}", "rrset_ttl", t, "rrset_values", vals);
+	*put_body = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	if (*put_body == NULL)
+		ret = DW_ENOMEM;
+out:
+	json_decref(doc);
+	json_decref(vals);
+	json_decref(root);
+	return ret;
+}
+
 /* ---- Configuration ---- */
 
 static int gandi_zone_value(struct dw_conf_ctx *ctx, const char *key, char **out)
@@ -495,6 +596,112 @@ out:
 	json_decref(doc);
 }
 
+/* ---- TXT values (ACME dns-01) ---- */
+
+/* GET the TXT set at fqdn, add or drop value, PUT the result (DELETE when
+ * it is left empty): the other values at the name stay. */
+static void gandi_txt(struct dw_provider *p, const char *fqdn, const char *value,
+                      uint32_t ttl, bool add, struct dw_result *res)
+{
+	struct dw_record tr = { .fqdn = (char *)(uintptr_t)fqdn };
+	struct dw_record_data trd = { 0 };
+	char url[GANDI_URL_MAX];
+	struct dw_http_req req;
+	struct dw_http_resp resp = { 0 };
+	struct dw_diag diag = { { 0 } };
+	char *body = NULL;
+	const char *what = add ? "adding a TXT value" : "removing a TXT value";
+
+	if (p->data == NULL || p->data->token.data == NULL) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi provider not configured");
+		return;
+	}
+	if (p->data->zone != NULL) {
+		trd.zone = strdup(p->data->zone);
+		if (trd.zone == NULL) {
+			dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
+			return;
+		}
+		if (!gandi_set_name(&trd, fqdn, trd.zone)) {
+			dw_result_set(res, DW_OUT_FATAL, -1, "Gandi: %s is not inside zone %s", fqdn,
+			              trd.zone);
+			goto out;
+		}
+	} else if (!gandi_find_zone(p, &tr, &trd, res)) {
+		goto out;
+	}
+	if (!gandi_url(url, sizeof(url), p, trd.zone, trd.name, "TXT")) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi URL too long for %s", fqdn);
+		goto out;
+	}
+	gandi_req_init(&req, p, "GET", url);
+	int rc = dw_http_request(&req, &resp, &diag);
+	if (rc != 0) {
+		gandi_transport_error(rc, &diag, res);
+		goto out;
+	}
+	if (resp.status != 200 && resp.status != 404) {
+		dw_gandi_classify_error(resp.status, resp.body, resp.len, resp.retry_after_s, trd.zone,
+		                        res);
+		goto out;
+	}
+	size_t nafter = 0;
+	bool changed = false;
+	rc = dw_gandi_txt_edit(resp.status == 200 ? resp.body : NULL, resp.len, value, add, ttl,
+	                       &body, &nafter, &changed);
+	dw_http_resp_free(&resp);
+	if (rc != 0) {
+		dw_result_set(res, DW_OUT_RETRY, -1, "%s at %s: %s", what, fqdn,
+		              rc == DW_EPARSE ? "unparsable TXT record set from Gandi" : "out of memory");
+		goto out;
+	}
+	if (!changed) {
+		dw_result_set(res, DW_OUT_UNCHANGED, -1, "Gandi TXT at %s %s the value", fqdn,
+		              add ? "already holds" : "does not hold");
+		goto out;
+	}
+	if (nafter == 0) {
+		gandi_req_init(&req, p, "DELETE", url);
+	} else {
+		gandi_req_init(&req, p, "PUT", url);
+		req.headers[1] = "Content-Type: application/json";
+		req.body = body;
+		req.body_len = strlen(body);
+	}
+	rc = dw_http_request(&req, &resp, &diag);
+	if (rc != 0) {
+		gandi_transport_error(rc, &diag, res);
+		goto out;
+	}
+	if ((nafter == 0 && resp.status >= 200 && resp.status < 400) ||
+	    (nafter > 0 && resp.status == 201))
+		dw_result_set(res, DW_OUT_DONE, -1, "Gandi TXT at %s now holds %zu value%s", fqdn,
+		              nafter, nafter == 1 ? "" : "s");
+	else if (nafter == 0 && resp.status == 404)
+		dw_result_set(res, DW_OUT_UNCHANGED, -1, "Gandi TXT at %s already gone", fqdn);
+	else
+		dw_gandi_classify_error(resp.status, resp.body, resp.len, resp.retry_after_s, trd.zone,
+		                        res);
+out:
+	log_debug("Gandi %s at %s: %s", what, fqdn, dw_outcome_str(res->outcome));
+	dw_http_resp_free(&resp);
+	free(body);
+	free(trd.zone);
+	free(trd.name);
+}
+
+static void gandi_txt_add(struct dw_provider *p, const char *fqdn, const char *value,
+                          uint32_t ttl, struct dw_result *res)
+{
+	gandi_txt(p, fqdn, value, ttl, true, res);
+}
+
+static void gandi_txt_del(struct dw_provider *p, const char *fqdn, const char *value,
+                          struct dw_result *res)
+{
+	gandi_txt(p, fqdn, value, DW_GANDI_MIN_TTL, false, res);
+}
+
 static void gandi_free_record(struct dw_record *r)
 {
 	struct dw_record_data *rd = r->data;
@@ -526,6 +733,8 @@ const struct dw_provider_ops dw_provider_gandi = {
 	.configure = gandi_configure,
 	.configure_record = gandi_configure_record,
 	.update = gandi_update,
+	.txt_add = gandi_txt_add,
+	.txt_del = gandi_txt_del,
 	.free_record = gandi_free_record,
 	.free = gandi_free,
 };

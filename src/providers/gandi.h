@@ -70,3 +70,17 @@ enum dw_gandi_probe {
 enum dw_gandi_probe dw_gandi_after_probe(long status, const char *body, size_t len,
                                          long retry_after_s, const char *candidate,
                                          struct dw_result *res);
+
+/* TXT values (ACME dns-01) ------------------------------------------------ */
+
+/* The record set to write after adding (add true) or removing value in the
+ * TXT set described by a GET reply body (status 200), or by nothing (body
+ * NULL: the set does not exist).  Values are compared unquoted (Gandi may
+ * answer quoted or bare); the new one is written quoted.  On success
+ * *changed says whether a write is needed, *nafter how many values remain,
+ * and *put_body (malloc'd, caller frees; NULL when nafter is 0) is the PUT
+ * body {"rrset_ttl":..,"rrset_values":[..]} keeping the set's TTL (or ttl,
+ * at least DW_GANDI_MIN_TTL, for a new set).  Returns 0, DW_EPARSE (the
+ * body is not a TXT record set) or DW_ENOMEM. */
+int dw_gandi_txt_edit(const char *body, size_t len, const char *value, bool add,
+                      uint32_t ttl, char **put_body, size_t *nafter, bool *changed);

@@ -14,6 +14,7 @@ extern const struct dw_provider_ops dw_provider_he;
 extern const struct dw_provider_ops dw_provider_duckdns;
 extern const struct dw_provider_ops dw_provider_freemyip;
 extern const struct dw_provider_ops dw_provider_desec;
+extern const struct dw_provider_ops dw_provider_acmedns;
 extern const struct dw_provider_ops dw_provider_custom;
 
 const struct dw_provider_ops *const dw_provider_table[] = {
@@ -26,6 +27,7 @@ const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_duckdns,
 	&dw_provider_freemyip,
 	&dw_provider_desec,
+	&dw_provider_acmedns,
 	&dw_provider_custom,
 	NULL,
 };

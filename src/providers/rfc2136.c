@@ -276,6 +276,70 @@ static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
 	classify(d, what, zone, ret, &st, &diag, res);
 }
 
+/* One TXT value added to or removed from the set at fqdn (ACME dns-01: the
+ * other values, e.g. a wildcard's, stay). */
+static void rfc2136_txt(struct dw_provider *p, const char *fqdn, const char *value,
+                        uint32_t ttl, bool del, struct dw_result *res)
+{
+	struct dw_provider_data *d = p->data;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	char what[DW_DNS_NAME_MAX + 32];
+	char rdata[2 * 255 + 3];
+	size_t o = 0;
+	int ret;
+
+	snprintf(what, sizeof(what), "%s of a TXT value at %s", del ? "removal" : "addition", fqdn);
+	if (strlen(value) > 255) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "%s: value longer than 255 bytes", what);
+		return;
+	}
+	rdata[o++] = '"';
+	for (const char *c = value; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+			dw_result_set(res, DW_OUT_FATAL, -1, "%s: value is not printable ASCII", what);
+			return;
+		}
+		if (*c == '"' || *c == '\\')
+			rdata[o++] = '\\';
+		rdata[o++] = *c;
+	}
+	rdata[o++] = '"';
+	rdata[o] = '\0';
+
+	const char *zone = d->zone;
+	char found[DW_DNS_NAME_MAX];
+	if (zone != NULL && !dw_dns_name_in_zone(fqdn, zone)) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "%s: %s is not inside zone %s", what, fqdn, zone);
+		return;
+	}
+	if (zone == NULL) {
+		ret = dw_dns_find_zone(&d->srv, &d->key, fqdn, found, &st, &diag);
+		if (ret != DW_OK) {
+			classify(d, what, NULL, ret, &st, &diag, res);
+			return;
+		}
+		zone = found;
+	}
+	const char *rd[1] = { rdata };
+	log_debug("sending UPDATE %s TXT %s in zone %s to %s with key '%s'",
+	          del ? "deleting" : "adding", fqdn, zone, d->srv.text, d->key.name);
+	ret = dw_dns_update_rrs(&d->srv, &d->key, zone, fqdn, 16, ttl, rd, 1, del, &st, &diag);
+	classify(d, what, zone, ret, &st, &diag, res);
+}
+
+static void rfc2136_txt_add(struct dw_provider *p, const char *fqdn, const char *value,
+                            uint32_t ttl, struct dw_result *res)
+{
+	rfc2136_txt(p, fqdn, value, ttl, false, res);
+}
+
+static void rfc2136_txt_del(struct dw_provider *p, const char *fqdn, const char *value,
+                            struct dw_result *res)
+{
+	rfc2136_txt(p, fqdn, value, 0, true, res);
+}
+
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
@@ -284,6 +348,8 @@ const struct dw_provider_ops dw_provider_rfc2136 = {
 	.configure = rfc2136_configure,
 	.configure_record = rfc2136_configure_record,
 	.update = rfc2136_update,
+	.txt_add = rfc2136_txt_add,
+	.txt_del = rfc2136_txt_del,
 	.free_record = rfc2136_free_record,
 	.free = rfc2136_free,
 };
