@@ -403,10 +403,10 @@ def pebble(tmp_path, pki, knot):
         p.stop()
 
 
-def hook_script(ws, cfg, name="hook.sh"):
+def hook_script(ws, cfg, name="hook.sh", words=""):
     """A wrapper as ACME clients want it: one executable, arguments passed on."""
     path = ws.path / name
-    path.write_text(f"#!/bin/sh\nexec {binary('dnsward')} -c {cfg} acme \"$@\"\n")
+    path.write_text(f"#!/bin/sh\nexec {binary('dnsward')} -c {cfg} acme {words}\"$@\"\n")
     os.chmod(path, 0o755)
     return str(path)
 
@@ -478,7 +478,7 @@ def test_certbot_issues(ws, knot, pebble, pki):
 
 def test_dehydrated_issues(ws, knot, pebble, pki):
     cfg = acme_config(ws, knot)
-    hook = hook_script(ws, cfg)
+    hook = hook_script(ws, cfg, words="dehydrated ")
     base = ws.path / "dehydrated"
     base.mkdir()
     conf = base / "config"
