@@ -68,6 +68,8 @@ int dw_acme_challenge_name(const char *domain, char out[DW_DNS_NAME_MAX])
 	out[0] = '\0';
 	if (strncmp(domain, "*.", 2) == 0)
 		domain += 2;
+	if (domain[0] == '\0' || domain[0] == '.')
+		return DW_EINVAL;
 	char buf[DW_DNS_NAME_MAX];
 	int n = snprintf(buf, sizeof(buf), "_acme-challenge.%s", domain);
 	if (n < 0 || (size_t)n >= sizeof(buf) || strchr(domain, '*') != NULL ||

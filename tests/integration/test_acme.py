@@ -310,16 +310,45 @@ def acmedns_emulator(pki):
         emu.stop()
 
 
-def test_single_value_provider_refuses_a_second_value(ws, knot, acmedns_emulator, pki):
-    """DW_CAP_TXT_SINGLE is exercised by unit tests of the pending-value
-    check through a provider flag; here: the acme-dns account (two values)
-    accepts a name and its wildcard in one dehydrated chain."""
+def test_acmedns_name_and_wildcard_in_one_chain(ws, knot, acmedns_emulator, pki):
+    """An acme-dns account holds two values: a name and its wildcard."""
     emu = acmedns_emulator
     emu.add_account("0f1e2d3c-user", "s3cret-password-0123456789abcdefghijklmn", "sub1")
     cfg = acmedns_config(ws, knot, emu, pki)
     ws.run("acme", "dehydrated", "deploy_challenge", "dele.example.test", "t1", V1,
            "*.dele.example.test", "t2", V2, config=cfg, check=0)
     assert emu.values("sub1") == [V1, V2]
+
+
+def test_single_value_provider_refuses_a_second_value_clearly(ws, knot, duckdns_emulator, pki):
+    """DuckDNS holds one TXT value per name (DW_CAP_TXT_SINGLE): a name and
+    its wildcard would overwrite each other, so the second value fails."""
+    emu = duckdns_emulator
+    emu.add_domain("duck-token-0123456789", "myhost")
+    token = ws.secret("duck.token", "duck-token-0123456789")
+    cfg = ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+acme-nameservers = 127.0.0.1:{knot.port}
+acme-propagation-timeout = 0
+
+[provider duck]
+type = duckdns
+base-url = {emu.origin}
+ca-file = {pki.ca_file}
+token-file = {token}
+acme-zones = duckdns.org
+""")
+    p = ws.run("acme", "dehydrated", "deploy_challenge", "myhost.duckdns.org", "t1", V1,
+               "*.myhost.duckdns.org", "t2", V2, config=cfg, check=3)
+    assert "holds one TXT value per name" in p.stderr
+    assert emu.domains["myhost"].txt == V1
+    # across calls too (lego and certbot call once per value)
+    p = ws.run("acme", "present", "_acme-challenge.myhost.duckdns.org.", V2, config=cfg, check=3)
+    assert "holds one TXT value per name" in p.stderr
+    assert emu.domains["myhost"].txt == V1
+    ws.run("acme", "cleanup", "_acme-challenge.myhost.duckdns.org.", V1, config=cfg, check=0)
+    ws.run("acme", "present", "_acme-challenge.myhost.duckdns.org.", V2, config=cfg, check=0)
+    assert emu.domains["myhost"].txt == V2
 
 
 # ------------------------------------------------------------------ real ACME clients
