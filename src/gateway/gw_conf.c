@@ -1,0 +1,184 @@
+/* [gateway] section and provider sections of the gateway file. */
+#include "gateway/gw_conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dw_build.h"
+
+int gw_listen_parse(const char *s, struct gw_listen *out)
+{
+	char host[DW_IP_STRLEN + 2];
+	const char *port;
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return DW_EINVAL;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		port = close + 2;
+		if (dw_ip_parse(host, DW_FAM_V6, &out->ip) != DW_OK)
+			return DW_EINVAL;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+			return DW_EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port = colon + 1;
+		if (dw_ip_parse(host, DW_FAM_V4, &out->ip) != DW_OK)
+			return DW_EINVAL;
+	}
+	if (port[0] < '0' || port[0] > '9' || strlen(port) > 5)
+		return DW_EINVAL;
+	unsigned long p = 0;
+	for (const char *c = port; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9')
+			return DW_EINVAL;
+		p = p * 10 + (unsigned long)(*c - '0');
+	}
+	if (p > 65535)
+		return DW_EINVAL;
+	out->port = (uint16_t)p;
+	return DW_OK;
+}
+
+static int conf_listen(struct gw_conf *c, struct dw_conf_ctx *ctx)
+{
+	const char *v = dw_conf_get(ctx, "listen");
+	if (v == NULL) {
+		c->nlisten = 1;
+		return gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
+	}
+	c->nlisten = 0;
+	const char *p = v;
+	for (;;) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t n = strcspn(p, " ,\t");
+		char item[80];
+		if (n >= sizeof(item) || c->nlisten == GW_LISTEN_MAX)
+			return dw_conf_error(ctx, "listen", "at most %d addresses of the form "
+			                     "127.0.0.1:8053 or [::1]:8053", GW_LISTEN_MAX);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n;
+		if (gw_listen_parse(item, &c->listen[c->nlisten]) != DW_OK)
+			return dw_conf_error(ctx, "listen", "'%s' is not ADDRESS:PORT or [IPV6]:PORT "
+			                     "(numeric address)", item);
+		c->nlisten++;
+	}
+	if (c->nlisten == 0)
+		return dw_conf_error(ctx, "listen", "no address given");
+	return DW_OK;
+}
+
+static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
+{
+	struct gw_conf *c = arg;
+	int ret;
+	if (ctx->sec->name[0] != '\0')
+		return dw_conf_error(ctx, NULL, "[gateway] takes no name");
+	if ((ret = conf_listen(c, ctx)) != DW_OK)
+		return ret;
+	if ((ret = dw_conf_strdup(ctx, "tls-cert", NULL, &c->tls_cert)) != DW_OK ||
+	    (ret = dw_conf_strdup(ctx, "tls-key", NULL, &c->tls_key)) != DW_OK)
+		return ret;
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+		return dw_conf_error(ctx, c->tls_cert == NULL ? "tls-cert" : "tls-key",
+		                     "tls-cert and tls-key go together");
+	const char *v = dw_conf_get(ctx, "trusted-proxies");
+	if (v != NULL && gw_cidrs_parse(v, &c->trusted) != DW_OK)
+		return dw_conf_error(ctx, "trusted-proxies", "'%s' is not a list of up to %d CIDRs",
+		                     v, GW_CIDR_MAX);
+	free(c->database);
+	c->database = NULL;
+	if ((ret = dw_conf_strdup(ctx, "database", NULL, &c->database)) != DW_OK)
+		return ret;
+	if (c->database != NULL && c->database[0] != '/')
+		return dw_conf_error(ctx, "database", "'%s' must be an absolute path", c->database);
+	if ((ret = dw_conf_uint(ctx, "rate", 1, 100000, c->rate_token, &c->rate_token)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "rate-source", 1, 1000000, c->rate_source, &c->rate_source)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "lockout-failures", 1, 100000, c->lockout_failures,
+	                        &c->lockout_failures)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "lockout-time", 1, 86400 * 7, c->lockout_s, &c->lockout_s)) != DW_OK ||
+	    (ret = dw_conf_bool(ctx, "enable-register", false, &c->enable_register)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "ttl", 1, 604800, c->ttl, &c->ttl)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "txt-ttl", 1, 604800, c->txt_ttl, &c->txt_ttl)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "upstream-wait", 0, 60, c->upstream_wait_s, &c->upstream_wait_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "upstream-workers", 1, 64, c->workers, &c->workers)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "retry-max", 1, 86400, c->retry_max_s, &c->retry_max_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "max-connections", 1, 100000, c->max_connections,
+	                        &c->max_connections)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "connection-timeout", 1, 3600, c->conn_timeout_s,
+	                        &c->conn_timeout_s)) != DW_OK)
+		return ret;
+	if (c->conn_timeout_s <= c->upstream_wait_s)
+		return dw_conf_error(ctx, "connection-timeout",
+		                     "must be longer than upstream-wait (%u s)", c->upstream_wait_s);
+	v = dw_conf_get(ctx, "log-level");
+	if (v != NULL) {
+		if (dw_log_level_parse(v, &c->log_level) != DW_OK)
+			return dw_conf_error(ctx, "log-level",
+			                     "'%s' is not one of error, warning, notice, info, debug", v);
+		c->has_log_level = true;
+	}
+	return DW_OK;
+}
+
+int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw_diag *diag)
+{
+	memset(c, 0, sizeof(*c));
+	c->rate_token = 30;
+	c->rate_source = 120;
+	c->lockout_failures = 10;
+	c->lockout_s = 900;
+	c->ttl = 300;
+	c->txt_ttl = 60;
+	c->upstream_wait_s = 5;
+	c->workers = 4;
+	c->retry_max_s = 3600;
+	c->max_connections = 256;
+	c->conn_timeout_s = 15;
+	c->nlisten = 1;
+	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
+	struct dw_config_ext ext = { .kind = "gateway", .section = conf_gateway, .arg = c,
+	                             .allow_no_records = true };
+	int ret = dw_config_load_ext(path, check_only, &ext, &c->cfg, diag);
+	if (ret == DW_OK && c->cfg->nrecords > 0)
+		ret = dw_diag_set(diag, DW_ECONFIG, "%s:%d: [record] sections belong in dnsward.conf; "
+		                  "the gateway's hosts live in its database (dnsward-gateway host add)",
+		                  path, c->cfg->records[0]->line);
+	if (ret == DW_OK && c->database == NULL) {
+		char db[512];
+		int n = snprintf(db, sizeof(db), "%s/gateway.db", DW_DEFAULT_STATEDIR);
+		if (n < 0 || (size_t)n >= sizeof(db) || (c->database = strdup(db)) == NULL)
+			ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+	}
+	if (ret != DW_OK)
+		gw_conf_free(c);
+	return ret;
+}
+
+void gw_conf_free(struct gw_conf *c)
+{
+	dw_config_free(c->cfg);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->database);
+	memset(c, 0, sizeof(*c));
+}
+
+struct dw_provider *gw_conf_provider(const struct gw_conf *c, const char *name)
+{
+	for (size_t i = 0; c->cfg != NULL && i < c->cfg->nproviders; i++) {
+		if (strcmp(c->cfg->providers[i]->name, name) == 0)
+			return c->cfg->providers[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,68 @@
+/* The gateway's configuration file (default DW_SYSCONFDIR/dnsward/gateway.conf):
+ *
+ *   [gateway]
+ *   listen = 127.0.0.1:8053, [::1]:8053   ; loopback unless configured
+ *   tls-cert = /etc/dnsward/gateway.pem    ; both or neither: native HTTPS
+ *   tls-key = /etc/dnsward/gateway.key     ; mode 0600/0640 like every secret
+ *   trusted-proxies = 127.0.0.1/32          ; X-Forwarded-For honoured from these
+ *   database = /var/lib/dnsward/gateway.db
+ *   rate = 30                               ; requests per minute per token
+ *   rate-source = 120                       ; requests per minute per source /32 or /64
+ *   lockout-failures = 10                   ; bad credentials from one source ...
+ *   lockout-time = 900                      ; ... lock it out for this many seconds
+ *   enable-register = no                    ; acme-dns POST /register
+ *   ttl = 300, txt-ttl = 60                 ; TTLs sent upstream
+ *   upstream-wait = 5                       ; seconds a request waits for the upstream
+ *   upstream-workers = 4, retry-max = 3600  ; background retries, longest backoff
+ *   max-connections = 256, connection-timeout = 15
+ *   log-level = notice
+ *
+ *   [provider NAME]                         ; exactly as in dnsward.conf
+ *
+ * The same configuration module reads both ([gateway] through its extension
+ * hook); [record] sections are not used here and are refused. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/gw_parse.h"
+#include "lib/config.h"
+
+#define GW_LISTEN_MAX 8
+
+struct gw_listen {
+	struct dw_ip ip;
+	uint16_t port;          /* 0 = any free port (tests) */
+};
+
+struct gw_conf {
+	struct gw_listen listen[GW_LISTEN_MAX];
+	size_t nlisten;
+	char *tls_cert;         /* paths, NULL when plain HTTP */
+	char *tls_key;
+	struct gw_cidrs trusted;
+	char *database;
+	uint32_t rate_token;    /* per minute */
+	uint32_t rate_source;
+	uint32_t lockout_failures;
+	uint32_t lockout_s;
+	bool enable_register;
+	uint32_t ttl, txt_ttl;
+	uint32_t upstream_wait_s;
+	uint32_t workers;
+	uint32_t retry_max_s;
+	uint32_t max_connections;
+	uint32_t conn_timeout_s;
+	bool has_log_level;
+	enum dw_log_level log_level;
+	struct dw_config *cfg;  /* the providers */
+};
+
+/* Loads path.  check_only: providers touch no network. */
+int gw_conf_load(const char *path, bool check_only, struct gw_conf *out, struct dw_diag *diag);
+void gw_conf_free(struct gw_conf *c);
+/* The [provider NAME] section called name, or NULL. */
+struct dw_provider *gw_conf_provider(const struct gw_conf *c, const char *name);
+/* Parses "ADDR:PORT" / "[V6]:PORT" (pure, for tests). */
+int gw_listen_parse(const char *s, struct gw_listen *out);

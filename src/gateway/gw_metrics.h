@@ -1,0 +1,36 @@
+/* Counters for GET /metrics (Prometheus text format 0.0.4).  Lock-free
+ * (relaxed atomics); the rendering is a consistent-enough snapshot.
+ *
+ *   dnsward_gateway_requests_total{api,result}
+ *   dnsward_gateway_upstream_seconds (histogram, one observation per provider call)
+ *   dnsward_gateway_upstream_failures_total{outcome}
+ *   dnsward_gateway_retry_queue_depth (desired records not yet applied; the
+ *     caller passes it in when rendering) */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum gw_api {
+	GW_API_DYNDNS2 = 0, GW_API_ACMEDNS, GW_API_HTTPREQ, GW_API_REGISTER, GW_API_HEALTH,
+	GW_API_MYIP, GW_API_METRICS, GW_API_OTHER, GW_API_COUNT
+};
+
+enum gw_result {
+	GW_R_GOOD = 0, GW_R_NOCHG, GW_R_BADAUTH, GW_R_NOHOST, GW_R_NOTYOURS, GW_R_NOTFQDN,
+	GW_R_NUMHOST, GW_R_BADREQUEST, GW_R_UPSTREAM_FAILED, GW_R_RATELIMITED, GW_R_LOCKED,
+	GW_R_OK, GW_R_FORBIDDEN, GW_R_NOTFOUND, GW_R_TOOBIG, GW_R_ERROR, GW_R_COUNT
+};
+
+const char *gw_api_name(enum gw_api a);
+const char *gw_result_name(enum gw_result r);
+
+struct gw_metrics;
+
+struct gw_metrics *gw_metrics_new(void);
+void gw_metrics_free(struct gw_metrics *m);
+void gw_metrics_request(struct gw_metrics *m, enum gw_api api, enum gw_result res);
+/* outcome: a dw_outcome_str() value; ok: whether it counts as success. */
+void gw_metrics_upstream(struct gw_metrics *m, double seconds, int outcome_index, int ok);
+/* Renders into a malloc'ed string (*out, *len); 0 or DW_ENOMEM. */
+int gw_metrics_render(struct gw_metrics *m, int64_t queue_depth, char **out, size_t *len);

@@ -1,0 +1,166 @@
+/* Token buckets and lockout (see gw_rate.h). */
+#include "gateway/gw_rate.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBE 8
+
+struct slot {
+	uint8_t key[16];
+	bool used;
+	double tokens;
+	int64_t refilled_ms;      /* bucket state time */
+	int64_t seen_ms;
+	uint32_t failures;
+	int64_t fail_start_ms;
+	int64_t locked_until_ms;
+};
+
+struct gw_rate {
+	pthread_mutex_t lock;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct slot *v;
+	size_t n;
+};
+
+struct gw_rate *gw_rate_new(size_t slots)
+{
+	struct gw_rate *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->n = slots < PROBE ? PROBE : slots;
+	r->v = calloc(r->n, sizeof(*r->v));
+	if (r->v == NULL) {
+		free(r);
+		return NULL;
+	}
+	randombytes_buf(r->hkey, sizeof(r->hkey));
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void gw_rate_free(struct gw_rate *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r->v);
+	free(r);
+}
+
+void gw_rate_key_ip(const struct dw_ip *ip, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (ip->family == DW_FAM_V4) {
+		key[0] = 4;
+		memcpy(key + 1, ip->bytes, 4);
+	} else {
+		key[0] = 6;
+		memcpy(key + 1, ip->bytes, 8);   /* one /64 is one subscriber */
+	}
+}
+
+void gw_rate_key_host(int64_t host_id, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	key[0] = 'h';
+	uint64_t v = (uint64_t)host_id;
+	for (int i = 0; i < 8; i++)
+		key[1 + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The slot for key, claiming one when absent (caller holds the lock). */
+static struct slot *find(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, bool create)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, key, 16, r->hkey);
+	uint64_t idx = 0;
+	for (int i = 0; i < 8; i++)
+		idx |= (uint64_t)h[i] << (8 * i);
+	struct slot *victim = NULL;
+	for (size_t p = 0; p < PROBE; p++) {
+		struct slot *s = &r->v[(idx + p) % r->n];
+		if (s->used && memcmp(s->key, key, 16) == 0)
+			return s;
+		if (!s->used) {
+			if (victim == NULL || victim->used)
+				victim = s;
+		} else if (s->locked_until_ms <= now_ms &&
+		           (victim == NULL || (victim->used && s->seen_ms < victim->seen_ms))) {
+			victim = s;
+		}
+	}
+	if (!create || victim == NULL)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	memcpy(victim->key, key, 16);
+	victim->used = true;
+	victim->tokens = -1;   /* full on first use */
+	victim->refilled_ms = now_ms;
+	return victim;
+}
+
+bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
+                  int64_t now_ms, long *retry_s)
+{
+	pthread_mutex_lock(&r->lock);
+	struct slot *s = find(r, key, now_ms, true);
+	bool ok = true;
+	if (s == NULL) {
+		/* Every probed slot is locked out: refuse rather than forget. */
+		*retry_s = 60;
+		ok = false;
+	} else {
+		double cap = per_minute;
+		if (s->tokens < 0)
+			s->tokens = cap;
+		double dt = (double)(now_ms - s->refilled_ms) / 60000.0;
+		if (dt > 0)
+			s->tokens = s->tokens + dt * cap > cap ? cap : s->tokens + dt * cap;
+		s->refilled_ms = now_ms;
+		s->seen_ms = now_ms;
+		if (s->tokens >= 1.0) {
+			s->tokens -= 1.0;
+		} else {
+			ok = false;
+			double need = (1.0 - s->tokens) * 60.0 / cap;
+			*retry_s = (long)need + 1;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, long *retry_s)
+{
+	pthread_mutex_lock(&r->lock);
+	struct slot *s = find(r, key, now_ms, false);
+	bool locked = s != NULL && s->locked_until_ms > now_ms;
+	if (locked)
+		*retry_s = (long)((s->locked_until_ms - now_ms + 999) / 1000);
+	pthread_mutex_unlock(&r->lock);
+	return locked;
+}
+
+void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
+                  uint32_t lockout_s, int64_t now_ms)
+{
+	pthread_mutex_lock(&r->lock);
+	struct slot *s = find(r, key, now_ms, true);
+	if (s != NULL) {
+		int64_t window = (int64_t)lockout_s * 1000;
+		if (s->failures == 0 || now_ms - s->fail_start_ms > window) {
+			s->failures = 0;
+			s->fail_start_ms = now_ms;
+		}
+		s->seen_ms = now_ms;
+		if (++s->failures >= failures) {
+			s->locked_until_ms = now_ms + window;
+			s->failures = 0;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+}

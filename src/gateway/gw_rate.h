@@ -1,0 +1,35 @@
+/* Rate limits and lockout, in memory (a restart forgets them).
+ *
+ * A fixed table of slots keyed by 16 bytes (a source address, IPv6 reduced
+ * to its /64, or a host id), found with a keyed hash (random key per
+ * process, so nobody can aim collisions) and 8-slot linear probing; when all
+ * probed slots are busy the least recently used one that is not locked out
+ * is reused.  Token buckets refill continuously: `per_minute` requests per
+ * minute with a burst of the same size.  Lockout: `failures` bad credentials
+ * from one key within `lockout` seconds lock it for `lockout` seconds.
+ * Thread-safe (one mutex). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+
+struct gw_rate;
+
+struct gw_rate *gw_rate_new(size_t slots);
+void gw_rate_free(struct gw_rate *r);
+
+/* Key of a client address (IPv6: its /64) or of a host id. */
+void gw_rate_key_ip(const struct dw_ip *ip, uint8_t key[16]);
+void gw_rate_key_host(int64_t host_id, uint8_t key[16]);
+
+/* Takes one request from key's bucket; false (and *retry_s) when empty. */
+bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
+                  int64_t now_ms, long *retry_s);
+/* True (and *retry_s) while key is locked out. */
+bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, long *retry_s);
+/* Counts a bad credential from key; locks it when it reaches failures. */
+void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
+                  uint32_t lockout_s, int64_t now_ms);

@@ -1,0 +1,45 @@
+/* The HTTP(S) server: libmicrohttpd, one thread per connection (a request
+ * may wait up to upstream-wait seconds for the provider, and a blocked
+ * thread then stalls nobody else), bounded by max-connections, 32
+ * connections per client address, connection-timeout, 16 KiB of memory per
+ * connection for the request line and headers, and a 4 KiB body cap
+ * enforced before any authentication.
+ *
+ * Routes:
+ *   GET  /nic/update       dyndns2 (Basic auth: user = host FQDN, password = token)
+ *   POST /update           acme-dns (X-Api-User = host FQDN, X-Api-Key = token)
+ *   POST /register         acme-dns registration (403 unless enable-register)
+ *   GET  /health           200
+ *   POST /present, /cleanup  lego httpreq (Basic auth)
+ *   GET  /metrics          Prometheus text
+ *   GET  /myip             the caller's address as the gateway sees it
+ *
+ * A request waits for the upstream at most upstream-wait seconds (0: never;
+ * the answer is then 911 / 502 for every change, and the background retry
+ * publishes it).  Whatever the client is told, the desired value was
+ * committed before the provider was called and is retried until applied. */
+#pragma once
+
+#include "gateway/gw_conf.h"
+#include "gateway/gw_metrics.h"
+#include "gateway/gw_rate.h"
+#include "gateway/gw_store.h"
+#include "gateway/gw_upstream.h"
+
+struct gw_server;
+
+struct gw_server_deps {
+	const struct gw_conf *conf;
+	struct gw_store *st;
+	struct gw_upstream *up;
+	struct gw_metrics *m;
+	struct gw_rate *rate;
+};
+
+/* Binds every listen address and starts serving; prints one line
+ * "listening on http[s]://ADDR:PORT" per address to stdout. */
+int gw_server_start(const struct gw_server_deps *deps, struct gw_server **out,
+                    struct dw_diag *diag);
+void gw_server_stop(struct gw_server *srv);
+
+#define GW_BODY_MAX 4096
