@@ -1,0 +1,356 @@
+/* Gateway store against a real SQLite file: migrations, pragmas, hosts,
+ * tokens, desired records (coalescing, TXT trimming, applied marks that
+ * lose to newer values), audit, integrity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway/gw_store.h"
+#include "gateway/gw_token.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/dw-test-gwstore-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/gw.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char p[160];
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static struct gw_store *open_store(void)
+{
+	struct gw_store *st = NULL;
+	struct dw_diag d;
+	assert_int_equal(gw_store_open(path, true, 4, &st, &d), DW_OK);
+	return st;
+}
+
+static int64_t add_host(struct gw_db *db, const char *fqdn, struct gw_token *tok)
+{
+	struct gw_host h;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.fqdn, sizeof(h.fqdn), "%s", fqdn);
+	snprintf(h.provider, sizeof(h.provider), "knot");
+	h.acme = true;
+	assert_int_equal(gw_db_begin(db), DW_OK);
+	assert_int_equal(gw_db_host_add(db, &h), DW_OK);
+	gw_token_new(tok);
+	assert_int_equal(gw_db_token_add(db, h.id, tok, "host"), DW_OK);
+	assert_int_equal(gw_db_commit(db), DW_OK);
+	return h.id;
+}
+
+static void test_open_and_pragmas(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	int v = -1;
+	assert_int_equal(gw_db_schema_version(db, &v), DW_OK);
+	assert_int_equal(v, GW_SCHEMA_VERSION);
+	struct dw_diag d;
+	assert_int_equal(gw_db_check(db, &d), DW_OK);
+	gw_store_put(st, db);
+	gw_store_close(st);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* An independent connection sees WAL and the schema. */
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_close(raw);
+
+	/* Reopening does not migrate again. */
+	st = open_store();
+	gw_store_close(st);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	(void)state;
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	struct gw_store *st = NULL;
+	struct dw_diag d;
+	assert_int_equal(gw_store_open(path, true, 1, &st, &d), DW_EIO);
+	assert_null(st);
+	assert_non_null(strstr(d.msg, "newer"));
+}
+
+static void test_missing_without_create(void **state)
+{
+	(void)state;
+	struct gw_store *st = NULL;
+	struct dw_diag d;
+	assert_int_not_equal(gw_store_open(path, false, 1, &st, &d), DW_OK);
+	assert_null(st);
+}
+
+static void test_hosts_and_tokens(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t1, t2;
+	int64_t id = add_host(db, "h.example", &t1);
+	(void)add_host(db, "o.example", &t2);
+
+	struct gw_host h;
+	assert_int_equal(gw_db_host_get(db, "h.example", &h), DW_OK);
+	assert_int_equal(h.id, id);
+	assert_true(h.acme);
+	assert_int_equal(gw_db_host_get(db, "x.example", &h), DW_ENOTFOUND);
+
+	struct gw_host dup;
+	memset(&dup, 0, sizeof(dup));
+	snprintf(dup.fqdn, sizeof(dup.fqdn), "h.example");
+	snprintf(dup.provider, sizeof(dup.provider), "knot");
+	assert_int_equal(gw_db_host_add(db, &dup), DW_EINVAL);
+
+	int64_t hid = 0;
+	uint8_t hash[GW_TOKEN_HASH_LEN];
+	assert_int_equal(gw_db_token_lookup(db, t1.id, &hid, hash), DW_OK);
+	assert_int_equal(hid, id);
+	assert_true(gw_token_verify(t1.text, strlen(t1.text), hash));
+	assert_false(gw_token_verify(t2.text, strlen(t2.text), hash));
+	char tid[GW_TOKEN_ID_LEN + 1];
+	assert_int_equal(gw_db_token_of_host(db, id, tid), DW_OK);
+	assert_string_equal(tid, t1.id);
+
+	/* Removing a host takes its tokens and records with it. */
+	bool changed;
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
+	assert_int_equal(gw_db_host_remove(db, id), DW_OK);
+	assert_int_equal(gw_db_token_lookup(db, t1.id, &hid, hash), DW_ENOTFOUND);
+	int64_t n = -1;
+	assert_int_equal(gw_db_pending_count(db, &n), DW_OK);
+	assert_int_equal(n, 0);
+	struct dw_diag d;
+	assert_int_equal(gw_db_check(db, &d), DW_OK);
+	gw_token_wipe(&t1);
+	gw_token_wipe(&t2);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_addresses(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(db, "h.example", &t);
+	bool changed;
+	struct gw_rec r;
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_ENOTFOUND);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
+	assert_true(changed);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
+	assert_false(changed);
+
+	struct gw_rec rows[8];
+	size_t n;
+	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 1);
+	/* A newer value arrives while the old one is being sent: the old
+	 * one's success must not mark the new one applied. */
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.2", &changed), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], true, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_string_equal(r.value, "192.0.2.2");
+	assert_false(r.applied);
+
+	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(gw_db_mark(db, &rows[0], false, 12345, "server down"), DW_OK);
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(r.next_retry, 12345);
+	assert_string_equal(r.last_error, "server down");
+
+	int64_t count = 0;
+	assert_int_equal(gw_db_pending_count(db, &count), DW_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(gw_db_mark(db, &rows[0], true, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_true(r.applied);
+	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 0);
+	gw_token_wipe(&t);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_txt(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(db, "h.example", &t);
+	bool changed;
+	assert_int_equal(gw_db_txt_set(db, id, "v1", false, 2, &changed), DW_OK);
+	assert_false(changed);   /* removing what never was: nothing */
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &changed), DW_OK);
+	assert_true(changed);
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &changed), DW_OK);
+	assert_false(changed);
+	assert_int_equal(gw_db_txt_set(db, id, "v2", true, 2, &changed), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v3", true, 2, &changed), DW_OK);
+	struct gw_rec rows[8];
+	size_t n;
+	assert_int_equal(gw_db_records(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 3);
+	int present = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(rows[i].value, "v1") == 0)
+			assert_false(rows[i].present);   /* oldest trimmed */
+		present += rows[i].present;
+	}
+	assert_int_equal(present, 2);
+	/* An applied removal deletes the row. */
+	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(gw_db_mark(db, &rows[i], true, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_records(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 2);
+	gw_token_wipe(&t);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+struct count_ctx {
+	int n;
+	char last_action[32];
+};
+
+static int count_cb(void *arg, const struct gw_audit *a)
+{
+	struct count_ctx *c = arg;
+	if (c->n++ == 0)
+		snprintf(c->last_action, sizeof(c->last_action), "%s", a->action);
+	return DW_OK;
+}
+
+static int pending_cb(void *arg, int64_t host_id, int64_t next)
+{
+	int *n = arg;
+	(void)host_id;
+	assert_int_equal(next, 0);
+	(*n)++;
+	return DW_OK;
+}
+
+static void test_audit_and_pending_hosts(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	for (int i = 0; i < 5; i++) {
+		char action[16];
+		snprintf(action, sizeof(action), "a%d", i);
+		struct gw_audit a = { .host = i % 2 ? "x.example" : "y.example", .action = action,
+		                      .source = "cli", .result = "ok" };
+		assert_int_equal(gw_db_audit(db, &a), DW_OK);
+	}
+	struct count_ctx c = { 0, "" };
+	assert_int_equal(gw_db_audit_list(db, NULL, 100, count_cb, &c), DW_OK);
+	assert_int_equal(c.n, 5);
+	assert_string_equal(c.last_action, "a4");   /* newest first */
+	c.n = 0;
+	assert_int_equal(gw_db_audit_list(db, "x.example", 100, count_cb, &c), DW_OK);
+	assert_int_equal(c.n, 2);
+	c.n = 0;
+	assert_int_equal(gw_db_audit_list(db, NULL, 3, count_cb, &c), DW_OK);
+	assert_int_equal(c.n, 3);
+
+	struct gw_token t1, t2;
+	int64_t a = add_host(db, "a.example", &t1), b = add_host(db, "b.example", &t2);
+	bool changed;
+	assert_int_equal(gw_db_addr_set(db, a, GW_RT_A, "192.0.2.1", &changed), DW_OK);
+	assert_int_equal(gw_db_addr_set(db, a, GW_RT_AAAA, "2001:db8::1", &changed), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, b, "v", true, 2, &changed), DW_OK);
+	int hosts = 0;
+	assert_int_equal(gw_db_pending_hosts(db, pending_cb, &hosts), DW_OK);
+	assert_int_equal(hosts, 2);
+	gw_token_wipe(&t1);
+	gw_token_wipe(&t2);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_rollback_and_pool(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *d1 = gw_store_get(st), *d2 = gw_store_get(st);
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_ptr_not_equal(d1, d2);
+	struct gw_host h;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.fqdn, sizeof(h.fqdn), "r.example");
+	snprintf(h.provider, sizeof(h.provider), "knot");
+	assert_int_equal(gw_db_begin(d1), DW_OK);
+	assert_int_equal(gw_db_host_add(d1, &h), DW_OK);
+	gw_db_rollback(d1);
+	assert_int_equal(gw_db_host_get(d2, "r.example", &h), DW_ENOTFOUND);
+	/* A connection returned inside a transaction is rolled back. */
+	assert_int_equal(gw_db_begin(d1), DW_OK);
+	assert_int_equal(gw_db_host_add(d1, &h), DW_OK);
+	gw_store_put(st, d1);
+	assert_int_equal(gw_db_host_get(d2, "r.example", &h), DW_ENOTFOUND);
+	gw_store_put(st, d2);
+	gw_store_close(st);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_and_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts_and_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_and_pending_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_and_pool, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
