@@ -5,6 +5,7 @@
 
 #include "dnsward/commands.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 #include "lib/update.h"
 
 int cmd_update(struct dw_config *cfg, int argc, char **argv)
@@ -37,6 +38,12 @@ int cmd_update(struct dw_config *cfg, int argc, char **argv)
 
 	struct dw_update_summary sum;
 	struct dw_diag diag = { "" };
+	/* The configuration and every secret are read: give up root (when
+	 * configured) and confine the rest of the pass. */
+	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		return DW_EXIT_USAGE;
+	}
 	int ret = dw_update_pass(cfg, &opts, &sum, stdout, &diag);
 	fflush(stdout);
 	if (ret != DW_OK) {

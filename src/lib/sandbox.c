@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -114,7 +115,7 @@ int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
 		return DW_OK;
 	}
 	if (user == NULL || user[0] == '\0') {
-		log_warning("running as root: set [dnsward] user = NAME to drop privileges");
+		log_info("running as root: set [dnsward] user = NAME to drop privileges");
 		return DW_OK;
 	}
 	/* Looked up now, while files of the system are still readable. */
@@ -206,7 +207,7 @@ static const char *const allow_plain[] = {
 #if defined(DW_SANITIZER_BUILD)
 /* Test builds only: what the AddressSanitizer/LeakSanitizer runtime adds. */
 static const char *const allow_sanitizer[] = {
-	"ptrace", "prctl", "wait4", "waitid", "kill", "clone", "sched_getparam",
+	"ptrace", "prctl", "wait4", "waitid", "kill", "clone", "sched_getparam", "getdents",
 	"process_vm_readv", NULL,
 };
 #endif
@@ -272,8 +273,10 @@ static int build_allowlist(scmp_filter_ctx ctx)
 	 * the C library fall back to clone, whose flags are checked above. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* Terminal probes of stdio and non-blocking switches only. */
-	static const unsigned long ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO };
+	/* Terminal probes of stdio, non-blocking switches, and interface
+	 * name/index lookups (if_indextoname, if_nametoindex) only. */
+	static const unsigned long ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, SIOCGIFNAME,
+	                                        SIOCGIFINDEX };
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
