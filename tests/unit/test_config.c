@@ -95,7 +95,7 @@ static const struct {
 	{ "record without provider", HEAD "[record a.example.org]\nipv4 = static:81.2.69.160\n", "t.conf:5: [record a.example.org] provider: missing" },
 	{ "record unknown provider", HEAD "[record a.example.org]\nprovider = other\n", "t.conf:6: [record a.example.org] provider: no [provider other] section" },
 	{ "bad fqdn", HEAD "[record bad..name]\nprovider = fd\n", "t.conf:5: [record bad..name]: 'bad..name' is not a valid domain name" },
-	{ "bad source", HEAD "[record a.example.org]\nprovider = fd\nipv4 = dhcp\n", "t.conf:7: [record a.example.org] ipv4: 'dhcp' is not iface:NAME, static:ADDRESS or off" },
+	{ "bad source", HEAD "[record a.example.org]\nprovider = fd\nipv4 = dhcp\n", "t.conf:7: [record a.example.org] ipv4: 'dhcp' is not iface:NAME, static:ADDRESS, web, dns, cmd:PATH or off" },
 	{ "bad static", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:1.2.3\n", "t.conf:7: [record a.example.org] ipv4: '1.2.3' is not an ipv4 address" },
 	{ "v6 in v4", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:2001:db8::1\n", "t.conf:7: [record a.example.org] ipv4: '2001:db8::1' is not an ipv4 address" },
 	{ "bad iface", HEAD "[record a.example.org]\nprovider = fd\nipv6 = iface:\n", "t.conf:7: [record a.example.org] ipv6: '' is not a valid interface name" },
