@@ -16,6 +16,7 @@ extern const struct dw_provider_ops dw_provider_freemyip;
 extern const struct dw_provider_ops dw_provider_desec;
 extern const struct dw_provider_ops dw_provider_acmedns;
 extern const struct dw_provider_ops dw_provider_custom;
+extern const struct dw_provider_ops dw_provider_gateway;
 
 const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_freedns,
@@ -29,6 +30,7 @@ const struct dw_provider_ops *const dw_provider_table[] = {
 	&dw_provider_desec,
 	&dw_provider_acmedns,
 	&dw_provider_custom,
+	&dw_provider_gateway,
 	NULL,
 };
 
