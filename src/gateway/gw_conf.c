@@ -115,6 +115,8 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "retry-max", 1, 86400, c->retry_max_s, &c->retry_max_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "max-connections", 1, 100000, c->max_connections,
 	                        &c->max_connections)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "max-connections-per-source", 1, 100000, c->max_per_source,
+	                        &c->max_per_source)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "connection-timeout", 1, 3600, c->conn_timeout_s,
 	                        &c->conn_timeout_s)) != DW_OK)
 		return ret;
@@ -144,6 +146,7 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->workers = 4;
 	c->retry_max_s = 3600;
 	c->max_connections = 256;
+	c->max_per_source = 32;
 	c->conn_timeout_s = 15;
 	c->nlisten = 1;
 	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);

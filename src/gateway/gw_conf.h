@@ -15,6 +15,7 @@
  *   upstream-wait = 5                       ; seconds a request waits for the upstream
  *   upstream-workers = 4, retry-max = 3600  ; background retries, longest backoff
  *   max-connections = 256, connection-timeout = 15
+ *   max-connections-per-source = 32
  *   log-level = notice
  *
  *   [provider NAME]                         ; exactly as in dnsward.conf
@@ -53,6 +54,7 @@ struct gw_conf {
 	uint32_t workers;
 	uint32_t retry_max_s;
 	uint32_t max_connections;
+	uint32_t max_per_source;
 	uint32_t conn_timeout_s;
 	bool has_log_level;
 	enum dw_log_level log_level;

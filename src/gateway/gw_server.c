@@ -23,7 +23,6 @@
 
 #define URI_MAX 4096
 #define CONN_MEMORY (16 * 1024)
-#define PER_IP_CONNECTIONS 32
 #define REALM "Basic realm=\"dnsward-gateway\", charset=\"UTF-8\""
 
 struct gw_server {
@@ -771,6 +770,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -884,7 +884,7 @@ int gw_server_start(const struct gw_server_deps *deps, struct gw_server **out,
 		struct MHD_OptionItem opts[] = {
 			{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 			{ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conf->max_connections, NULL },
-			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_CONNECTIONS, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)conf->max_per_source, NULL },
 			{ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)conf->conn_timeout_s, NULL },
 			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL },
 			{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)(uintptr_t)on_uri, NULL },

@@ -1,7 +1,7 @@
 /* The HTTP(S) server: libmicrohttpd, one thread per connection (a request
  * may wait up to upstream-wait seconds for the provider, and a blocked
- * thread then stalls nobody else), bounded by max-connections, 32
- * connections per client address, connection-timeout, 16 KiB of memory per
+ * thread then stalls nobody else), bounded by max-connections,
+ * max-connections-per-source, connection-timeout, 16 KiB of memory per
  * connection for the request line and headers, and a 4 KiB body cap
  * enforced before any authentication.
  *
