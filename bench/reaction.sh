@@ -1,0 +1,26 @@
+#!/bin/bash
+# Reaction time: from an IPv4 address becoming usable in a network namespace
+# to the dyndns2 update request for it arriving at a local HTTPS endpoint,
+# for "dnsward run" (event-driven) and, side by side against the same
+# endpoint, inadyn 2.10 and ddclient 3.10 (both poll).
+#
+#   bench/reaction.sh [CHANGES] [SLOW_CHANGES] [INADYN_PERIOD]
+#                     (defaults 100, 8 and 30 s)
+#
+# Each change removes the record's address from dw0, waits, then runs
+# "ip addr add NEW/24 dev dw0".  IPv4 has no DAD: the address is usable as
+# soon as the kernel sends RTM_NEWADDR, which a netlink socket in the
+# measuring process timestamps.  The emulator timestamps each request with
+# the same CLOCK_MONOTONIC.  dnsward makes CHANGES changes twice (default
+# debounce of 50 ms, then debounce-ms = 0); inadyn (iface = dw0, period
+# INADYN_PERIOD) and ddclient (usev4=ifv4, daemon=60, its minimum) run
+# together afterwards for SLOW_CHANGES changes, each made at a random
+# moment of their poll cycles.  Prints JSON, then Markdown tables.
+. "$(dirname "$0")/netns-common.sh"
+changes=${1:-100}
+slow=${2:-8}
+period=${3:-30}
+bench_py reaction --changes "$changes" --slow-changes "$slow" --inadyn-period "$period" \
+	>"$work/result.json"
+cat "$work/result.json"
+/usr/bin/python3 "$root/bench/tables.py" "$work/result.json"

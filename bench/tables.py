@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Markdown tables from the JSON of bench/daemons.py (reaction, idle, memory)."""
+import json
+import sys
+
+
+def reaction(r):
+    print(f"Address family: {r['family']}; {r['cpus']} CPUs, kernel {r['kernel']}.\n")
+    print("| client | poll period | changes | missed | p50 ms | p99 ms | min ms | max ms "
+          "| p50 ratio to inadyn |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    base = next((x["from_usable"]["p50"] for x in r["results"]
+                 if x["client"].startswith("inadyn") and x["from_usable"]), None)
+    for x in r["results"]:
+        s = x["from_usable"]
+        per = "none (netlink events)" if x["period_s"] == "event" else f"{x['period_s']} s"
+        if not s:
+            print(f"| {x['client']} | {per} | 0 | {x['missed']} | - | - | - | - | - |")
+            continue
+        ratio = f"{s['p50'] / base:.4f}" if base else "-"
+        print(f"| {x['client']} | {per} | {s['n']} | {x['missed']} | {s['p50']:.1f} "
+              f"| {s['p99']:.1f} | {s['min']:.1f} | {s['max']:.1f} | {ratio} |")
+    for x in r["results"]:
+        if "from_ip_start" in x:
+            s = x["from_ip_start"]
+            print(f"\n{x['client']}, measured from the start of `ip addr add` instead "
+                  f"(includes starting ip): p50 {s['p50']:.1f} ms, p99 {s['p99']:.1f} ms")
+
+
+def idle(r):
+    print(f"Window: {r['duration_s']} s for context switches, then another "
+          f"{r['duration_s']} s under `strace -f -c`; inadyn period {r['inadyn_period_s']} s, "
+          f"ddclient daemon={r['ddclient_period_s']}; {r['cpus']} CPUs, kernel {r['kernel']}.\n")
+    print("| daemon | threads | voluntary switches | per minute | involuntary | system calls "
+          "| updates sent | most frequent calls |")
+    print("|---|---|---|---|---|---|---|---|")
+    for x in r["results"]:
+        top = ", ".join(f"{k} {v}" for k, v in x["top_syscalls"]) or "none"
+        print(f"| {x['daemon']} | {x['threads']} | {x['voluntary']} | "
+              f"{x['wakeups_per_min']:.1f} | {x['involuntary']} | {x['syscalls']} | "
+              f"{x['requests_during']} | {top} |")
+
+
+def memory(r):
+    print(f"{r['cpus']} CPUs, kernel {r['kernel']}.\n")
+    print("| daemon | VmHWM KiB | ratio to inadyn | VmRSS KiB | RssAnon KiB | RssFile KiB "
+          "| threads | updates |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = next(x["VmHWM_kB"] for x in r["results"] if x["daemon"] == "inadyn")
+    for x in r["results"]:
+        print(f"| {x['daemon']} | {x['VmHWM_kB']} | {x['VmHWM_kB'] / base:.2f} | "
+              f"{x['VmRSS_kB']} | {x['RssAnon_kB']} | {x['RssFile_kB']} | {x['threads']} | "
+              f"{x['updates']} |")
+
+
+for path in sys.argv[1:]:
+    with open(path) as f:
+        r = json.load(f)
+    print()
+    {"reaction": reaction, "idle": idle, "memory": memory}[r["benchmark"]](r)
