@@ -6,6 +6,8 @@
 #                              key (DIR/host.key, keymgr format, mode 0600)
 #                              allowed to update only NAME's A/AAAA RRsets.
 #                              Sets KNOT_PORT and KNOT_PID.
+#                              KNOT_UPDATE_TYPES (default "A, AAAA") widens
+#                              the RR types NAME's key may update.
 #   knot_stop                  stops it (call from an EXIT trap).
 
 KNOT_PID=""
@@ -52,7 +54,7 @@ acl:
   - id: host-only
     key: host-key
     action: update
-    update-type: [A, AAAA]
+    update-type: [${KNOT_UPDATE_TYPES:-A, AAAA}]
     update-owner: name
     update-owner-match: equal
     update-owner-name: [$name.]
