@@ -1,8 +1,11 @@
 #!/bin/bash
-# The main job, self-contained on this machine: start a real Knot DNS server
-# on loopback for the zone demo.test, publish this machine's own interface
-# addresses to host.demo.test with "dnsward update" over RFC 2136 + TSIG,
-# and show the answer with kdig.  Everything is removed on exit.
+# The main job, self-contained on this machine: a real Knot DNS server on
+# loopback for the zone demo.test; dnsward-gateway in front of it holding
+# the TSIG key, with its SQLite store and HTTPS from a throw-away CA; a
+# per-host token for host.demo.test; and "dnsward update" publishing this
+# machine's own interface addresses through the gateway (provider type
+# "gateway").  The answer is shown with kdig, the gateway's audit log with
+# "dnsward-gateway audit".  Everything is stopped and removed on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,20 +14,28 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 "$root/scripts/deps.sh" build
 
-builddir=$root/build
+builddir=${DNSWARD_BUILD:-$root/build}   # like the tests: any meson build directory
 if [ ! -f "$builddir/build.ninja" ]; then
 	meson setup "$builddir" "$root" >/dev/null
 fi
-ninja -C "$builddir" src/dnsward/dnsward >/dev/null
+ninja -C "$builddir" src/dnsward/dnsward src/gateway/dnsward-gateway >/dev/null
 dnsward=$builddir/src/dnsward/dnsward
+gateway=$builddir/src/gateway/dnsward-gateway
 
 . "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-demo.XXXXXX)
+gw_pid=""
 cleanup() {
+	if [ -n "$gw_pid" ]; then
+		kill "$gw_pid" 2>/dev/null || true
+		wait "$gw_pid" 2>/dev/null || true
+	fi
 	knot_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
 
 # The interface with the default route, else the first non-loopback one up.
 iface=$(ip -o route show default 2>/dev/null | awk '{for(i=1;i<NF;i++) if($i=="dev"){print $(i+1); exit}}')
@@ -33,48 +44,105 @@ if [ -z "$iface" ]; then
 fi
 [ -n "$iface" ] || { echo "demo: no network interface is up" >&2; exit 1; }
 
-# Knot DNS for demo.test; its TSIG key may update host.demo.test only.
+# Knot DNS for demo.test.  Its TSIG key goes to the gateway only: hosts
+# never see it.  (knot-local.sh limits the key to host.demo.test; a real
+# gateway would hold one for the whole zone.)
+step "Knot DNS for demo.test"
 knot_start "$work" demo.test host.demo.test
 port=$KNOT_PORT
+echo "knotd listening on 127.0.0.1 port $port"
+
+# HTTPS for the gateway: a throw-away CA and a certificate for 127.0.0.1.
+step "a throw-away CA and the gateway's certificate"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj "/CN=dnsward demo CA" -keyout "$work/ca.key" -out "$work/ca.pem" \
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+	2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj "/CN=127.0.0.1" -keyout "$work/gw.key" -out "$work/gw.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+	>"$work/gw.ext"
+openssl x509 -req -in "$work/gw.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+	-CAcreateserial -days 1 -extfile "$work/gw.ext" -out "$work/gw.pem" 2>/dev/null
+chmod 600 "$work/gw.key" "$work/ca.key"
+openssl x509 -in "$work/gw.pem" -noout -subject -ext subjectAltName | sed 's/^/  /'
+
+step "dnsward-gateway: configuration and SQLite store"
+cat >"$work/gateway.conf" <<CONF
+[gateway]
+listen = 127.0.0.1:0
+tls-cert = $work/gw.pem
+tls-key = $work/gw.key
+database = $work/gateway.db
+
+[provider knot]
+type = rfc2136
+server = 127.0.0.1
+port = $port
+key-file = $work/host.key
+zone = demo.test
+CONF
+sed 's/^/  /' "$work/gateway.conf"
+
+step "dnsward-gateway host add host.demo.test --provider knot"
+# The token is printed once; only its hash is stored.  It goes straight
+# into the host's token file and is never shown here.
+(umask 077 && "$gateway" -c "$work/gateway.conf" host add host.demo.test --provider knot \
+	>"$work/host.token")
+echo "token written to host.token (mode $(stat -c %a "$work/host.token")), id $(cut -c5-20 "$work/host.token")"
+"$gateway" -c "$work/gateway.conf" host list
+
+step "dnsward-gateway serve"
+"$gateway" -c "$work/gateway.conf" serve >"$work/gw.out" 2>"$work/gw.log" &
+gw_pid=$!
+url=""
+for _ in $(seq 100); do
+	url=$(sed -n 's/^listening on \(https:[^ ]*\).*/\1/p' "$work/gw.out" | head -n1)
+	[ -n "$url" ] && break
+	if ! kill -0 "$gw_pid" 2>/dev/null; then
+		cat "$work/gw.log" >&2
+		exit 1
+	fi
+	sleep 0.1   # polling with a deadline for the "listening on" line
+done
+[ -n "$url" ] || { echo "demo: the gateway did not start" >&2; cat "$work/gw.log" >&2; exit 1; }
+echo "gateway listening on $url"
 
 mkdir -m 700 "$work/state"
 cat >"$work/dnsward.conf" <<CONF
 [dnsward]
 state-dir = $work/state
 
-[provider own-dns]
-type = rfc2136
-server = 127.0.0.1
-port = $port
-key-file = $work/host.key
+[provider gw]
+type = gateway
+base-url = $url
+ca-file = $work/ca.pem
+token-file = $work/host.token
 
 [record host.demo.test]
-provider = own-dns
+provider = gw
 ipv4 = iface:$iface
 ipv6 = iface:$iface
-ttl = 60
 ; A real host publishes only global addresses (the default).  This demo
 ; accepts private and documentation ranges so it works on any machine.
 ipv4-accept = private,documentation
 ipv6-accept = ula,documentation
 CONF
 
-echo "== dnsward check"
+step "dnsward check"
 "$dnsward" -c "$work/dnsward.conf" check
-echo
-echo "== dnsward addr $iface"
+step "dnsward addr $iface"
 "$dnsward" -c "$work/dnsward.conf" addr "$iface"
-echo
-echo "== dnsward update (Knot DNS on 127.0.0.1 port $port)"
+step "dnsward update, through the gateway ($url) into Knot DNS"
 set +e
 "$dnsward" -c "$work/dnsward.conf" -v update
 rc=$?
 set -e
-echo
-echo "== kdig @127.0.0.1 -p $port host.demo.test A / AAAA"
+step "kdig @127.0.0.1 -p $port host.demo.test A / AAAA"
 kdig @127.0.0.1 -p "$port" host.demo.test A +noall +answer
 kdig @127.0.0.1 -p "$port" host.demo.test AAAA +noall +answer
-echo
-echo "== dnsward update again: nothing changed, nothing is sent"
+step "dnsward update again: nothing changed, nothing is sent"
 "$dnsward" -c "$work/dnsward.conf" update || true
+step "dnsward-gateway audit"
+"$gateway" -c "$work/gateway.conf" audit
 exit $rc
