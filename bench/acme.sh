@@ -63,7 +63,7 @@ kns() {   # kns add|delete VALUE
 }
 served_after() {   # extra kdig polls (1 ms apart) before Knot serves VALUE; 0 = at once
 	local v=$1 n=0
-	until kdig +short +time=1 +retry=0 @127.0.0.1 -p "$KNOT_PORT" "$name" TXT | grep -q "$v"; do
+	until kdig +short +time=1 +retry=0 @127.0.0.1 -p "$KNOT_PORT" "$name" TXT | grep -qF -- "$v"; do
 		n=$((n + 1))
 		sleep 0.001
 	done
