@@ -1,16 +1,13 @@
 /* dnsward: command-line front end.  Parses global options, hardens the
  * process, loads the configuration and dispatches to a sub-command. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dnsward/commands.h"
 #include "dw_build.h"
+#include "lib/cli.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/provider.h"
@@ -40,67 +37,20 @@ static void usage(FILE *f)
 	        "  -h, --help          this text\n");
 }
 
-/* Keeps secrets out of core files and away from other users' eyes. */
-static void harden_process(void)
-{
-	struct rlimit nocore = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-#if !defined(__SANITIZE_ADDRESS__)
-	/* Not under ASan: LeakSanitizer must ptrace the process at exit. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-	umask(077);
-}
-
-static int cmd_providers(void)
-{
-	for (size_t i = 0; dw_provider_table[i] != NULL; i++) {
-		const struct dw_provider_ops *o = dw_provider_table[i];
-		printf("%-10s %s%s%s  %s\n", o->type, (o->caps & DW_CAP_A) ? "A " : "",
-		       (o->caps & DW_CAP_AAAA) ? "AAAA " : "", (o->caps & DW_CAP_TXT) ? "TXT" : "",
-		       o->summary != NULL ? o->summary : "");
-	}
-	return DW_EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL;
-	int level = -1;
-
-	harden_process();
+	dw_cli_harden();
 	dw_log_init("dnsward");
 
-	int c;
-	while ((c = getopt_long(argc, argv, "+c:dvqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config_path = optarg; break;
-		case 'd': level = DW_LOG_DEBUG; break;
-		case 'v': level = DW_LOG_INFO; break;
-		case 'q': level = DW_LOG_ERR; break;
-		case 'h': usage(stdout); return DW_EXIT_OK;
-		case 'V': printf("dnsward %s\n", DW_VERSION); return DW_EXIT_OK;
-		default: usage(stderr); return DW_EXIT_USAGE;
-		}
-	}
-	if (level >= 0)
-		dw_log_set_level((enum dw_log_level)level);
-	if (optind >= argc) {
-		usage(stderr);
-		return DW_EXIT_USAGE;
-	}
-	const char *cmd = argv[optind];
-	int cargc = argc - optind;
-	char **cargv = argv + optind;
+	struct dw_cli cli;
+	int rc0 = dw_cli_parse(argc, argv, "dnsward", usage, &cli);
+	if (rc0 >= 0)
+		return rc0;
+	const char *config_path = cli.config_path;
+	int level = cli.level;
+	const char *cmd = cli.command;
+	int cargc = cli.argc;
+	char **cargv = cli.argv;
 
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
@@ -110,8 +60,10 @@ int main(int argc, char **argv)
 		printf("dnsward %s\n", DW_VERSION);
 		return DW_EXIT_OK;
 	}
-	if (strcmp(cmd, "providers") == 0)
-		return cmd_providers();
+	if (strcmp(cmd, "providers") == 0) {
+		dw_cli_list_providers(stdout);
+		return DW_EXIT_OK;
+	}
 
 	int (*fn)(struct dw_config *, int, char **) = NULL;
 	bool optional_config = false;

@@ -1,19 +1,16 @@
 /* dnsward-gateway: command-line front end.  Global options, process
  * hardening, configuration, dispatch. */
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dw_build.h"
 #include "gateway/commands.h"
 #include "gateway/gw_store.h"
+#include "lib/cli.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/provider.h"
@@ -46,28 +43,6 @@ static void usage(FILE *f)
 	        "  -h, --help          this text\n");
 }
 
-static void harden_process(void)
-{
-	struct rlimit nocore = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-#if !defined(__SANITIZE_ADDRESS__)
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	umask(077);
-}
-
-static int cmd_providers(void)
-{
-	for (size_t i = 0; dw_provider_table[i] != NULL; i++) {
-		const struct dw_provider_ops *o = dw_provider_table[i];
-		bool txt = o->txt_add != NULL && o->txt_del != NULL;
-		printf("%-10s %s%s%s\n", o->type, (o->caps & DW_CAP_A) ? "A " : "",
-		       (o->caps & DW_CAP_AAAA) ? "AAAA " : "", txt ? "TXT" : "");
-	}
-	return GW_EXIT_OK;
-}
-
 const char *cmd_time(int64_t t, char buf[32])
 {
 	if (t == 0) {
@@ -94,41 +69,18 @@ struct gw_store *cmd_open_store(const struct gw_conf *conf)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = DEFAULT_CONF;
-	int level = -1;
-
-	harden_process();
+	dw_cli_harden();
 	dw_log_init("dnsward-gateway");
-	int c;
-	while ((c = getopt_long(argc, argv, "+c:dvqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config_path = optarg; break;
-		case 'd': level = DW_LOG_DEBUG; break;
-		case 'v': level = DW_LOG_INFO; break;
-		case 'q': level = DW_LOG_ERR; break;
-		case 'h': usage(stdout); return GW_EXIT_OK;
-		case 'V': printf("dnsward-gateway %s\n", DW_VERSION); return GW_EXIT_OK;
-		default: usage(stderr); return GW_EXIT_USAGE;
-		}
-	}
-	if (level >= 0)
-		dw_log_set_level((enum dw_log_level)level);
-	if (optind >= argc) {
-		usage(stderr);
-		return GW_EXIT_USAGE;
-	}
-	const char *cmd = argv[optind];
-	int cargc = argc - optind;
-	char **cargv = argv + optind;
+
+	struct dw_cli cli;
+	int rc0 = dw_cli_parse(argc, argv, "dnsward-gateway", usage, &cli);
+	if (rc0 >= 0)
+		return rc0;
+	const char *config_path = cli.config_path != NULL ? cli.config_path : DEFAULT_CONF;
+	int level = cli.level;
+	const char *cmd = cli.command;
+	int cargc = cli.argc;
+	char **cargv = cli.argv;
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return GW_EXIT_OK;
@@ -137,8 +89,10 @@ int main(int argc, char **argv)
 		printf("dnsward-gateway %s\n", DW_VERSION);
 		return GW_EXIT_OK;
 	}
-	if (strcmp(cmd, "providers") == 0)
-		return cmd_providers();
+	if (strcmp(cmd, "providers") == 0) {
+		dw_cli_list_providers(stdout);
+		return GW_EXIT_OK;
+	}
 
 	int (*fn)(struct gw_conf *, int, char **) = NULL;
 	if (strcmp(cmd, "host") == 0)
