@@ -192,7 +192,7 @@ static const char *const allow_plain[] = {
 	"faccessat", "faccessat2", "fcntl", "dup", "dup2", "dup3", "pipe", "pipe2", "fsync",
 	"fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat", "readlink",
 	"readlinkat", "getcwd", "ftruncate", "umask", "fchmod", "fchmodat", "getdents64",
-	"fadvise64", "close_range",
+	"fadvise64", "close_range", "flock", "mkdir", "mkdirat", "chmod",
 	/* sockets (domains are checked below) */
 	"connect", "bind", "listen", "accept", "accept4", "getsockname", "getpeername",
 	"setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
