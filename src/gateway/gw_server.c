@@ -23,6 +23,7 @@
 
 #define URI_MAX 4096
 #define CONN_MEMORY (16 * 1024)
+#define DISCARD_MAX (64 * 1024)   /* oversized chunked body read before closing */
 #define REALM "Basic realm=\"dnsward-gateway\", charset=\"UTF-8\""
 
 struct gw_server {
@@ -42,6 +43,7 @@ struct req {
 	char body[GW_BODY_MAX + 1];
 	size_t blen;
 	bool body_too_big;
+	size_t discarded;        /* bytes of an oversized body thrown away */
 };
 
 /* What a handler answers. */
@@ -339,39 +341,65 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 	char v4s[DW_IP_STRLEN] = "", v6s[DW_IP_STRLEN] = "";
 	char addrs[2 * DW_IP_STRLEN + 2] = "";
 	bool changed_any = false, pending = false;
-	if (gw_db_begin(db) != DW_OK) {
-		reply_text(r, 500, GW_R_ERROR, "911\n");
-		return;
-	}
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		if (dd.has_ip[f])
+			dw_ip_format(&dd.ip[f], f == DW_FAM_V4 ? v4s : v6s);
+	}
+	/* Most requests repeat what is stored (a router polling): read first,
+	 * outside any transaction (WAL readers wait for nobody), and take the
+	 * write lock only when a value differs. */
+	bool differs = false;
+	for (int f = 0; f < DW_FAM_COUNT && !differs; f++) {
 		if (!dd.has_ip[f])
 			continue;
-		char ip[DW_IP_STRLEN];
-		dw_ip_format(&dd.ip[f], ip);
-		memcpy(f == DW_FAM_V4 ? v4s : v6s, ip, sizeof(ip));
-		enum gw_rtype rt = f == DW_FAM_V4 ? GW_RT_A : GW_RT_AAAA;
 		struct gw_rec cur;
-		int ret = gw_db_addr_get(db, host.id, rt, &cur);
-		bool had = ret == DW_OK;
-		bool changed = false;
-		if ((ret != DW_OK && ret != DW_ENOTFOUND) ||
-		    gw_db_addr_set(db, host.id, rt, ip, &changed) != DW_OK) {
-			gw_db_rollback(db);
+		int ret = gw_db_addr_get(db, host.id, f == DW_FAM_V4 ? GW_RT_A : GW_RT_AAAA, &cur);
+		if (ret != DW_OK && ret != DW_ENOTFOUND) {
 			reply_text(r, 500, GW_R_ERROR, "911\n");
 			return;
 		}
-		if (changed) {
-			char action[16];
-			snprintf(action, sizeof(action), "update-%s", gw_rtype_str(rt));
-			audit(db, &host, NULL, tid, action, had ? cur.value : NULL, ip, client, "accepted");
-			changed_any = true;
-		} else if (!cur.applied) {
+		if (ret == DW_ENOTFOUND || strcmp(cur.value, f == DW_FAM_V4 ? v4s : v6s) != 0)
+			differs = true;
+		else if (!cur.applied)
 			pending = true;   /* same value, still waiting for the upstream */
-		}
 	}
-	if (gw_db_commit(db) != DW_OK) {
-		reply_text(r, 500, GW_R_ERROR, "911\n");
-		return;
+	if (differs) {
+		/* Re-checked under the lock: another request may have written the
+		 * same value since. */
+		pending = false;
+		if (gw_db_begin(db) != DW_OK) {
+			reply_text(r, 500, GW_R_ERROR, "911\n");
+			return;
+		}
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (!dd.has_ip[f])
+				continue;
+			const char *ip = f == DW_FAM_V4 ? v4s : v6s;
+			enum gw_rtype rt = f == DW_FAM_V4 ? GW_RT_A : GW_RT_AAAA;
+			struct gw_rec cur;
+			int ret = gw_db_addr_get(db, host.id, rt, &cur);
+			bool had = ret == DW_OK;
+			bool changed = false;
+			if ((ret != DW_OK && ret != DW_ENOTFOUND) ||
+			    gw_db_addr_set(db, host.id, rt, ip, &changed) != DW_OK) {
+				gw_db_rollback(db);
+				reply_text(r, 500, GW_R_ERROR, "911\n");
+				return;
+			}
+			if (changed) {
+				char action[16];
+				snprintf(action, sizeof(action), "update-%s", gw_rtype_str(rt));
+				audit(db, &host, NULL, tid, action, had ? cur.value : NULL, ip, client,
+				      "accepted");
+				changed_any = true;
+			} else if (!cur.applied) {
+				pending = true;
+			}
+		}
+		if (gw_db_commit(db) != DW_OK) {
+			reply_text(r, 500, GW_R_ERROR, "911\n");
+			return;
+		}
 	}
 	snprintf(addrs, sizeof(addrs), "%s%s%s", v4s, v4s[0] && v6s[0] ? "," : "", v6s);
 	enum gw_result res = GW_R_NOCHG;
@@ -715,15 +743,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				goto send;
 			}
 		}
-		if (strcmp(method, "POST") == 0)
-			return MHD_YES;   /* the body follows */
+		/* Answer on a later call, for every method: libmicrohttpd treats a
+		 * reply queued on the first call as early (sent before the request
+		 * was read to its end) and closes the connection after it, which
+		 * would cost a TCP and TLS handshake per request.  The refusals
+		 * above may close: the client is misbehaving. */
+		return MHD_YES;
 	} else if (*upload_size > 0) {
-		if (rq->blen + *upload_size > GW_BODY_MAX) {
-			rq->body_too_big = true;   /* chunked bodies have no Content-Length */
-		} else {
+		/* Chunked bodies have no Content-Length: the cap is checked as
+		 * they arrive.  libmicrohttpd cannot queue a reply in the middle
+		 * of an upload, so an oversized body is discarded up to a bound
+		 * and answered 413 at its end; past that bound the connection is
+		 * closed without an answer.  Nothing is authenticated either way. */
+		if (!rq->body_too_big && rq->blen + *upload_size <= GW_BODY_MAX) {
 			memcpy(rq->body + rq->blen, upload_data, *upload_size);
 			rq->blen += *upload_size;
 			rq->body[rq->blen] = '\0';
+		} else {
+			rq->body_too_big = true;
+			rq->discarded += *upload_size;
+			if (rq->discarded > DISCARD_MAX) {
+				gw_metrics_request(srv->d.m, api, GW_R_TOOBIG);
+				log_debug("%s %s: body over %u bytes, connection closed", method, url,
+				          (unsigned)DISCARD_MAX);
+				return MHD_NO;
+			}
 		}
 		*upload_size = 0;
 		return MHD_YES;
@@ -732,6 +776,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		reply_text(&r, 413, GW_R_TOOBIG, "body too large\n");
 		goto send;
 	}
+	/* The whole request is read: authentication, then the body's parse. */
 	handle(srv, c, rq, url, method, api, &r);
 send:
 	gw_metrics_request(srv->d.m, api, r.result);

@@ -6,12 +6,14 @@ Every endpoint is tried with every kind of name mismatch: a token for one
 host must never change anything of another."""
 import base64
 import hashlib
+import http.client
 import json
 import os
 import pathlib
 import re
 import signal
 import ssl
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -440,6 +442,124 @@ def test_body_cap_before_auth(gw):
     assert s == 413
     s, _, _ = gw.request("POST", "/present", body="{" + " " * 5000 + "}")
     assert s == 413
+
+
+def connection(gw):
+    """One HTTP/1.1 connection to the gateway (kept open between requests)."""
+    host, port = gw.url.split("://")[1].rsplit(":", 1)
+    if gw.tls:
+        return http.client.HTTPSConnection(host, int(port), context=gw.context(), timeout=30)
+    return http.client.HTTPConnection(host, int(port), timeout=30)
+
+
+def basic(user, token):
+    return "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+
+
+def test_keep_alive_for_every_api(gw, knot):
+    """Several requests of every kind over one connection: no reply closes it."""
+    c = connection(gw)
+    auth = {"Authorization": basic(HOST, gw.tokens[HOST])}
+    acme = {"X-Api-User": HOST, "X-Api-Key": gw.tokens[HOST],
+            "Content-Type": "application/json"}
+    steps = [
+        ("GET", "/health", None, {}, 200),
+        ("GET", f"/nic/update?hostname={HOST}&myip={V4}", None, auth, 200),
+        ("GET", f"/nic/update?hostname={HOST}&myip={V4}", None, auth, 200),
+        ("HEAD", "/health", None, {}, 200),
+        ("POST", "/update", json.dumps({"subdomain": HOST, "txt": TXT1}), acme, 200),
+        ("POST", "/present", json.dumps({"fqdn": ACME_HOST + ".", "value": TXT2}),
+         dict(auth, **{"Content-Type": "application/json"}), 200),
+        ("GET", "/metrics", None, {}, 200),
+        ("GET", "/myip", None, {}, 200),
+        ("GET", "/nope", None, {}, 404),
+        ("GET", f"/nic/update?hostname={HOST}&myip={V4}", None, {}, 401),
+    ]
+    c.connect()
+    sock = c.sock
+    try:
+        for method, path, body, headers, status in steps:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            assert r.status == status, (method, path)
+            assert (r.getheader("Connection") or "").lower() != "close", (method, path)
+            assert c.sock is sock, f"connection closed after {method} {path}"
+    finally:
+        c.close()
+    assert knot.query(HOST, "A") == [V4]
+
+
+def test_chunked_body_cap_before_auth(gw):
+    """A chunked body has no Content-Length: the cap holds while it arrives.
+    A little over it is answered 413; far over it, the connection is closed."""
+    for path in ("/update", "/present"):
+        c = connection(gw)
+        try:
+            c.request("POST", path, body=iter([b"x" * 1024] * 8), encode_chunked=True,
+                      headers={"Transfer-Encoding": "chunked"})
+            r = c.getresponse()
+            assert r.status == 413, path
+            r.read()
+        finally:
+            c.close()
+    c = connection(gw)
+    closed = False
+    try:
+        c.request("POST", "/update", body=iter([b"x" * 65536] * 64), encode_chunked=True,
+                  headers={"Transfer-Encoding": "chunked"})
+        c.getresponse()
+    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected,
+            ssl.SSLError, OSError):
+        closed = True
+    finally:
+        c.close()
+    assert closed, "a body of 4 MiB was read to its end"
+    # Within the cap, a chunked body is read whole and authenticated.
+    c = connection(gw)
+    try:
+        c.request("POST", "/update", body=iter([b'{"subdomain": ', b'"x"}']), encode_chunked=True,
+                  headers={"Transfer-Encoding": "chunked", "X-Api-User": HOST,
+                           "X-Api-Key": "dwg_0000000000000000_" + "A" * 43})
+        r = c.getresponse()
+        assert r.status == 401
+    finally:
+        c.close()
+
+
+def test_auth_before_body_parse(gw, knot):
+    """A malformed body from someone without valid credentials is refused as
+    unauthenticated: the body is not looked at before the token is checked."""
+    s, _, text = gw.request("POST", "/update", body="{not json",
+                            headers={"X-Api-User": HOST, "X-Api-Key": "dwg_0000000000000000_"
+                                     + "A" * 43})
+    assert (s, json.loads(text)) == (401, {"error": "forbidden"})
+    s, _, _ = gw.request("POST", "/present", body="{not json", auth=(HOST, "bad"))
+    assert s == 401
+    # With the right token the same body is a parse error.
+    s, _, text = gw.acmedns("{not json")
+    assert s == 400
+
+
+def test_nochg_takes_no_write_lock(gw, knot):
+    """nochg reads only: it is answered at once while another process holds
+    the database's write lock; a real change waits for the lock."""
+    s, _, body = gw.nic(f"hostname={HOST}&myip={V4}")
+    assert (s, body) == (200, f"good {V4}\n")
+    db = sqlite3.connect(str(gw.db), timeout=5, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        t0 = time.monotonic()
+        for _ in range(5):
+            s, _, body = gw.nic(f"hostname={HOST}&myip={V4}")
+            assert (s, body) == (200, f"nochg {V4}\n")
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    s, _, body = gw.nic(f"hostname={HOST}&myip={V4B}")
+    assert (s, body) == (200, f"good {V4B}\n")
+    assert knot.query(HOST, "A") == [V4B]
 
 
 def test_unknown_path_and_method(gw):
