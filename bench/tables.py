@@ -44,13 +44,20 @@ def idle(r):
 def memory(r):
     print(f"{r['cpus']} CPUs, kernel {r['kernel']}.\n")
     print("| daemon | VmHWM KiB | ratio to inadyn | VmRSS KiB | RssAnon KiB | RssFile KiB "
-          "| threads | updates |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| Pss KiB | private (USS) KiB | threads | updates |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     base = next(x["VmHWM_kB"] for x in r["results"] if x["daemon"] == "inadyn")
     for x in r["results"]:
         print(f"| {x['daemon']} | {x['VmHWM_kB']} | {x['VmHWM_kB'] / base:.2f} | "
-              f"{x['VmRSS_kB']} | {x['RssAnon_kB']} | {x['RssFile_kB']} | {x['threads']} | "
+              f"{x['VmRSS_kB']} | {x['RssAnon_kB']} | {x['RssFile_kB']} | "
+              f"{x.get('Pss_kB', '-')} | {x.get('USS_kB', '-')} | {x['threads']} | "
               f"{x['updates']} |")
+    print("\n| daemon | shared objects mapped | their RSS KiB | largest mappings (RSS KiB) |")
+    print("|---|---|---|---|")
+    for x in r["results"]:
+        if "top_mappings" in x:
+            top = ", ".join(f"{k} {v}" for k, v in x["top_mappings"][:8])
+            print(f"| {x['daemon']} | {x['shared_objects']} | {x['shared_objects_kB']} | {top} |")
 
 
 for path in sys.argv[1:]:
