@@ -245,6 +245,14 @@ static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *na
 	return 0;
 }
 
+/* An argument comparison with every field set: libseccomp's SCMP_An()
+ * macros leave datum_b out, which clang reports under -Wextra. */
+static struct scmp_arg_cmp arg_eq(unsigned int arg, scmp_datum_t value)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0 };
+	return c;
+}
+
 static int build_allowlist(scmp_filter_ctx ctx)
 {
 	int r = add_names(ctx, SCMP_ACT_ALLOW, allow_plain);
@@ -259,15 +267,15 @@ static int build_allowlist(scmp_filter_ctx ctx)
 	static const int domains[] = { AF_UNIX, AF_INET, AF_INET6 };
 	for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]) && r == 0; i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]));
+		                     arg_eq(0, (scmp_datum_t)domains[i]));
 		if (r == 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-			                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]));
+			                     arg_eq(0, (scmp_datum_t)domains[i]));
 	}
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK),
-		                     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)0 /* NETLINK_ROUTE */));
+		                     arg_eq(0, (scmp_datum_t)AF_NETLINK),
+		                     arg_eq(2, (scmp_datum_t)0 /* NETLINK_ROUTE */));
 #if !defined(DW_SANITIZER_BUILD)
 	/* Threads only: a new process would need an exec we do not allow. */
 	if (r == 0)
@@ -285,7 +293,7 @@ static int build_allowlist(scmp_filter_ctx ctx)
 	                                        SIOCGIFINDEX };
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+		                     arg_eq(1, (scmp_datum_t)ioctls[i]));
 	return r;
 }
 
