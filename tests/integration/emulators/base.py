@@ -4,14 +4,38 @@ Subclasses implement handle(request) -> Reply.  The TLS handshake runs in the
 connection's own thread (a client that stalls or rejects the certificate
 never blocks the accept loop); handshake failures are counted in
 tls_failures, not printed.
+
+Faults on the wire (test_faults.py): set_wire_fault(mode, ...) makes the
+next requests (all, or `times` of them, those for which `when(req)` is true)
+misbehave below the HTTP reply the subclass would give; see WIRE_FAULTS.
+Every request carries .time (time.monotonic() on arrival), so tests can
+measure the gaps between retries.
 """
 import http.server
 import json
 import socket
 import socketserver
 import ssl
+import struct
 import threading
+import time
 import urllib.parse
+
+# Modes of set_wire_fault():
+#   "hang"      read the request, never answer; the connection is held until
+#               `delay` seconds (default 3600) pass or the emulator stops
+#   "slow"      answer normally after `delay` seconds
+#   "reset"     status line, headers (Content-Length of `size` bytes) and
+#               half of the body, then a TCP reset (SO_LINGER 0, no TLS
+#               close_notify)
+#   "truncate"  Content-Length says `size` bytes, `sent` (default 16) are
+#               sent, then the connection is closed cleanly
+#   "oversize"  a 200 reply of `size` bytes (default 300 KiB); chunked=True
+#               sends it chunked, without a Content-Length the client could
+#               check up front
+#   "raw"       exactly status=, headers= (list of pairs) and body= (bytes,
+#               sent as given: invalid UTF-8, invalid JSON ...)
+WIRE_FAULTS = ("hang", "slow", "reset", "truncate", "oversize", "raw")
 
 
 class Request:
@@ -28,6 +52,7 @@ class Request:
         self.header_list = list(headers.items())
         self.body = body
         self.client = client
+        self.time = time.monotonic()
 
     def header(self, name):
         return self.headers.get(name.lower())
@@ -58,6 +83,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         # TLS here, in the connection thread, not in accept().
+        with self.server.emulator.lock:
+            self.server.emulator.connections += 1
         self.request.settimeout(10)
         self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         super().setup()
@@ -72,6 +99,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         emu = self.server.emulator
         with emu.lock:
             emu.requests.append(req)
+        wire = emu._take_wire_fault(req)
+        if wire is not None:
+            self._wire_fault(emu, req, *wire)
+            return
         try:
             reply = emu.handle(req)
         except Exception as e:   # an emulator bug must show up as a 500 the test sees
@@ -87,6 +118,64 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _serve
+
+    def _wire_fault(self, emu, req, mode, args):
+        """Misbehaves as set_wire_fault() asked; the connection is closed
+        afterwards in every mode."""
+        self.close_connection = True
+        if mode in ("hang", "slow"):
+            emu._stopping.wait(args.get("delay", 3600))
+            if mode == "hang" or emu._stopping.is_set():
+                return
+            reply = emu.handle(req)
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+            return
+        if mode == "raw":
+            body = args.get("body", b"")
+            body = body.encode("utf-8") if isinstance(body, str) else body
+            self.send_response(args.get("status", 200))
+            for name, value in args.get("headers", []):
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        size = args.get("size", 300 * 1024 if mode == "oversize" else 4096)
+        body = (b"Updated " + b"x" * size)[:size]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        if mode == "oversize" and args.get("chunked"):
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for i in range(0, size, 16384):
+                    part = body[i:i + 16384]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass   # the client hung up once it had enough: expected
+            return
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if mode == "oversize":
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+            return
+        if mode == "truncate":
+            self.wfile.write(body[:args.get("sent", 16)])
+            return
+        # reset: half the body, then RST instead of a TLS or TCP close
+        self.wfile.write(body[:size // 2])
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.request.close()
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -108,9 +197,12 @@ class HttpsEmulator:
         self.host = host
         self.requests = []
         self.tls_failures = 0
+        self.connections = 0         # TCP connections accepted, handshake or not
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
+        self._wire = None            # (mode, args, times left or None, when)
+        self._stopping = threading.Event()
 
     # -- lifecycle --------------------------------------------------------
     def start(self):
@@ -130,6 +222,7 @@ class HttpsEmulator:
         return self
 
     def stop(self):
+        self._stopping.set()         # releases "hang" and "slow" connections
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -157,3 +250,27 @@ class HttpsEmulator:
 
     def handle(self, req):
         raise NotImplementedError
+
+    # -- faults on the wire ------------------------------------------------
+    def set_wire_fault(self, mode, times=None, when=None, **args):
+        """The next `times` requests (None: all) for which when(req) is true
+        (None: every request) get `mode` (WIRE_FAULTS) instead of the reply
+        handle() would give."""
+        assert mode in WIRE_FAULTS, mode
+        with self.lock:
+            self._wire = (mode, args, times, when)
+
+    def clear_wire_fault(self):
+        with self.lock:
+            self._wire = None
+
+    def _take_wire_fault(self, req):
+        with self.lock:
+            if self._wire is None:
+                return None
+            mode, args, times, when = self._wire
+            if when is not None and not when(req):
+                return None
+            if times is not None:
+                self._wire = (mode, args, times - 1, when) if times > 1 else None
+            return mode, args
