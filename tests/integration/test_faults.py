@@ -143,6 +143,7 @@ def check_report(proc, status, needles, secret_values, record):
     lines = problem_lines(proc.stderr)
     assert len(lines) == 1, f"expected one report, got:\n{proc.stderr}"
     line = lines[0]
+    print(f"exit {proc.returncode}: {line}")
     assert record in line, line
     assert ": error: " in line, line
     for n in needles:
@@ -228,6 +229,18 @@ def test_update_slow_reply_is_cut_at_the_timeout(ws, fd_emu, pki):
                                 timeout=1)
     check_report(proc, 1, ["timed out"], [tok], FD_HOST)
     assert 0.9 <= took < 5, took
+
+
+def test_update_connection_refused(ws, pki):
+    from fixtures.knot import free_port
+
+    class Nobody:                    # a URL nobody listens on
+        url = f"https://127.0.0.1:{free_port()}"
+
+    tok = new_fd_token()
+    proc = ws.run("update", config=fd_config(ws, Nobody, pki.ca_file, tok))
+    check_report(proc, 1, ["FreeDNS request failed", ("Connection refused", "Couldn't connect")],
+                 [tok], FD_HOST)
 
 
 @pytest.mark.parametrize("which", ["expired", "wrong-host"])
