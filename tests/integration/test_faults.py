@@ -191,6 +191,8 @@ FD_FAULTS = {
     "oversized-chunked": (lambda e, t: e.set_wire_fault("oversize", size=300 * 1024,
                                                         chunked=True), 1,
                           ["reply larger than 262144 bytes"]),
+    "trickle": (lambda e, t: e.set_wire_fault("trickle", interval=0.2), 1,
+                ["FreeDNS request failed", "timed out"]),
     "invalid-utf8": (lambda e, t: e.set_wire_fault(
         "raw", status=200, headers=[("Content-Type", "text/plain; charset=utf-8")],
         body=b"Updated \xff\xfe\xc3\x28 from \xed\xa0\x80 to \xf8\x88\x80\x80\x80\n"), 1,
@@ -325,6 +327,9 @@ DNS_FAULTS = {
     "servfail": ("servfail", True, 1, ["SERVFAIL"], (2, 2)),
     "silent": ("silent", True, 1, ["no reply"], (1, 4)),
     "tcp-never-answers": ("tc-hang", True, 1, ["no reply", "TCP"], (2, 5)),
+    "garbage-reply": ("garbage", True, 1, [("malformed", "unparsable", "unexpected reply")],
+                      (1, 1)),
+    "spoofed-id": ("wrong-id", True, 1, ["no reply"], (1, 4)),
 }
 
 
@@ -479,6 +484,8 @@ def storm(pki, tmp_path_factory):
     fd_case("5xx-storm", lambda e, t: e.fault(t, "server-error", status=503))
     fd_case("429-retry-after", lambda e, t: e.fault(t, "ratelimit", retry_after=3),
             kind="ratelimit", retry_after=3)
+    fd_case("429-retry-after-0", lambda e, t: e.fault(t, "ratelimit", retry_after=0),
+            kind="ratelimit")
     fd_case("slower-than-timeout", lambda e, t: e.set_wire_fault("hang"), timeout=1)
     fd_case("reset-mid-reply", lambda e, t: e.set_wire_fault("reset"))
     fd_case("truncated-body", lambda e, t: e.set_wire_fault("truncate"))
@@ -525,7 +532,7 @@ def storm(pki, tmp_path_factory):
             c()
 
 
-STORM = ["5xx-storm", "429-retry-after", "slower-than-timeout", "reset-mid-reply",
+STORM = ["5xx-storm", "429-retry-after", "429-retry-after-0", "slower-than-timeout", "reset-mid-reply",
          "truncated-body", "oversized-body", "expired-certificate", "wrong-host-certificate",
          "invalid-json", "invalid-utf8-json", "dns-refused", "dns-servfail", "dns-silent"]
 
@@ -567,8 +574,8 @@ def test_daemon_backoff_doubles_with_jitter(storm):
     [d/2, d]: never shorter (no tight loop) and, across the faults, not all
     at the same point of the range (jitter)."""
     ratios = []
-    for name in ("5xx-storm", "reset-mid-reply", "truncated-body", "oversized-body",
-                 "invalid-json", "invalid-utf8-json"):
+    for name in ("5xx-storm", "429-retry-after-0", "reset-mid-reply", "truncated-body",
+                 "oversized-body", "invalid-json", "invalid-utf8-json"):
         s = storm[name]
         for n, g in enumerate(gaps(s.arrivals), start=1):
             d = BACKOFF_BASE * 2 ** (n - 1)

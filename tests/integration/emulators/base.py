@@ -35,7 +35,10 @@ import urllib.parse
 #               check up front
 #   "raw"       exactly status=, headers= (list of pairs) and body= (bytes,
 #               sent as given: invalid UTF-8, invalid JSON ...)
-WIRE_FAULTS = ("hang", "slow", "reset", "truncate", "oversize", "raw")
+#   "trickle"   a 200 reply of `size` bytes (default 64) sent one byte every
+#               `interval` seconds (default 0.2): every read succeeds, only a
+#               timeout on the whole transfer ends it
+WIRE_FAULTS = ("hang", "slow", "reset", "truncate", "oversize", "raw", "trickle")
 
 
 class Request:
@@ -145,6 +148,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if mode == "trickle":
+            size = args.get("size", 64)
+            head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                    f"Content-Length: {size}\r\n\r\n").encode()
+            try:
+                for b in head + b"x" * size:
+                    self.wfile.write(bytes([b]))
+                    if emu._stopping.wait(args.get("interval", 0.2)):
+                        return
+            except OSError:
+                pass   # the client gave up: expected
             return
         size = args.get("size", 300 * 1024 if mode == "oversize" else 4096)
         body = (b"Updated " + b"x" * size)[:size]

@@ -7,11 +7,15 @@ how it fails:
   "silent"     reads every message, never answers (UDP and TCP)
   "tc-hang"    UDP replies have TC set (go to TCP), TCP connections are
                accepted and never answered
+  "garbage"    a reply with the right ID and QR set, then random bytes
+  "wrong-id"   a well-formed NOERROR reply, but with another message ID
+               (what an off-path spoofer sends): must be ignored
 
 Every message received is recorded in .messages as (time.monotonic(),
 "udp"|"tcp", opcode), so tests can count what a client sent and when.
 Threads of the test process; stop() closes everything.
 """
+import os
 import socket
 import struct
 import threading
@@ -53,7 +57,7 @@ def error_reply(msg, rcode, tc=False):
 
 class DnsFaultServer:
     def __init__(self, mode):
-        assert mode in ("refuse", "servfail", "silent", "tc-hang"), mode
+        assert mode in ("refuse", "servfail", "silent", "tc-hang", "garbage", "wrong-id"), mode
         self.mode = mode
         self.messages = []
         self.lock = threading.Lock()
@@ -97,8 +101,13 @@ class DnsFaultServer:
             if self.mode == "silent":
                 continue
             rcode = RCODES.get(self.mode, 0)
+            reply = error_reply(msg, rcode, tc=self.mode == "tc-hang")
+            if self.mode == "garbage":
+                reply = msg[:2] + b"\x84\x00" + os.urandom(60)
+            elif self.mode == "wrong-id":
+                reply = bytes([msg[0] ^ 0x5A, msg[1] ^ 0xA5]) + reply[2:]
             try:
-                self.udp.sendto(error_reply(msg, rcode, tc=self.mode == "tc-hang"), peer)
+                self.udp.sendto(reply, peer)
             except OSError:
                 pass
 
