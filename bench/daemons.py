@@ -479,6 +479,7 @@ def idle(b, args):
     n_req = {d.name: b.ep.count(d.name) for d in ds}
     # window 1: context switches, nothing attached
     c0 = {d.name: ctxt(d.pid) for d in ds}
+    c0_time = time.monotonic()
     log(f"idle window 1 (context switches): {args.duration} s")
     time.sleep(args.duration)
     c1 = {d.name: ctxt(d.pid) for d in ds}
@@ -507,7 +508,12 @@ def idle(b, args):
                      "syscalls": calls, "syscall_errors": errors, "top_syscalls": top,
                      "requests_during": b.ep.count(d.name) - n_req[d.name]})
         log(json.dumps(rows[-1]))
-    return {"benchmark": "idle", "duration_s": args.duration,
+    t_start = c0_time
+    extra = [{"t_s": round(a["t"] - t_start, 1), "user": a["user"], "myip": a["myip"],
+              "reply": a["reply"]} for a in b.ep.arrivals if a["t"] >= t_start]
+    for d in ds:   # what each daemon said about the requests sent while idle
+        rows[[r["daemon"] for r in rows].index(d.name)]["log_tail"] = d.tail(8)
+    return {"benchmark": "idle", "duration_s": args.duration, "requests": extra,
             "inadyn_period_s": args.inadyn_period, "ddclient_period_s": DDCLIENT_MIN_DAEMON,
             "results": rows}
 
