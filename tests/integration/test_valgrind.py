@@ -15,17 +15,17 @@ sanitizer builds (scripts/test.sh --sanitize exports DNSWARD_SANITIZE=1; the
 build's own options are checked too), where ASan already checks memory and
 valgrind cannot run the binaries.
 """
+import base64
 import json
 import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
-import base64
-import ssl
 
 import pytest
 
