@@ -1,9 +1,13 @@
 /* serve: the server in the foreground until SIGTERM or SIGINT. */
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,6 +18,7 @@
 #include "gateway/gw_store.h"
 #include "gateway/gw_upstream.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 
 #define RATE_SLOTS 65536
 
@@ -39,6 +44,46 @@ static void sd_notify_ready(void)
 	(void)sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa,
 	             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
 	close(fd);
+}
+
+/* Confinement once everything that may need root is open: the TLS key and
+ * the provider secrets are read, the listening sockets bound, the database
+ * open.  Then, when started as root with [gateway] user: the database files
+ * go to that user (connections are opened on demand later), privileges are
+ * dropped (lib/sandbox), and the seccomp allowlist with the server's
+ * additions is installed for every thread (or only no-new-privs with
+ * seccomp = no). */
+static int confine(const struct gw_conf *conf, struct gw_store *st, struct dw_diag *diag)
+{
+	bool root = geteuid() == 0 || getuid() == 0;
+	if (root && conf->user[0] == '\0') {
+		log_notice("running as root: set [gateway] user = NAME to drop privileges");
+	} else if (conf->user[0] != '\0') {
+		if (root) {
+			struct passwd *pw = getpwnam(conf->user);
+			if (pw == NULL)
+				return dw_diag_set(diag, DW_EIO, "no such user '%s'", conf->user);
+			gid_t gid = pw->pw_gid;
+			if (conf->group[0] != '\0') {
+				struct group *gr = getgrnam(conf->group);
+				if (gr == NULL)
+					return dw_diag_set(diag, DW_EIO, "no such group '%s'", conf->group);
+				gid = gr->gr_gid;
+			}
+			int ret = gw_store_chown(st, pw->pw_uid, gid, diag);
+			if (ret != DW_OK)
+				return ret;
+		}
+		int ret = dw_sandbox_drop(conf->user, conf->group, diag);
+		if (ret != DW_OK)
+			return ret;
+	}
+	if (!conf->seccomp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return DW_OK;
+	}
+	return dw_sandbox_seccomp(DW_SANDBOX_SERVER, diag);
 }
 
 int cmd_serve(struct gw_conf *conf, int argc, char **argv)
@@ -75,7 +120,8 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		goto out;
 	}
 	struct gw_server_deps deps = { conf, st, up, m, rate };
-	if (gw_server_start(&deps, &srv, &diag) != DW_OK) {
+	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, st, &diag) != DW_OK ||
+	    gw_server_start(srv, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}

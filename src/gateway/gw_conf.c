@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dw_build.h"
+#include "lib/sandbox.h"
 
 int gw_listen_parse(const char *s, struct gw_listen *out)
 {
@@ -123,6 +124,20 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	if (c->conn_timeout_s <= c->upstream_wait_s)
 		return dw_conf_error(ctx, "connection-timeout",
 		                     "must be longer than upstream-wait (%u s)", c->upstream_wait_s);
+	/* user, group and seccomp mean what they mean in [dnsward]: read by
+	 * the same code, into a scratch configuration. */
+	struct dw_config *sb = calloc(1, sizeof(*sb));
+	if (sb == NULL)
+		return dw_conf_error(ctx, NULL, "out of memory");
+	ret = dw_sandbox_conf(sb, ctx);
+	if (ret == DW_OK) {
+		memcpy(c->user, sb->user, sizeof(c->user));
+		memcpy(c->group, sb->group, sizeof(c->group));
+		c->seccomp = sb->seccomp;
+	}
+	free(sb);
+	if (ret != DW_OK)
+		return ret;
 	v = dw_conf_get(ctx, "log-level");
 	if (v != NULL) {
 		if (dw_log_level_parse(v, &c->log_level) != DW_OK)
@@ -148,6 +163,7 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->max_connections = 256;
 	c->max_per_source = 32;
 	c->conn_timeout_s = 15;
+	c->seccomp = true;
 	c->nlisten = 1;
 	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
 	struct dw_config_ext ext = { .kind = "gateway", .section = conf_gateway, .arg = c,

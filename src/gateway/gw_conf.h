@@ -17,6 +17,10 @@
  *   max-connections = 256, connection-timeout = 15
  *   max-connections-per-source = 32
  *   log-level = notice
+ *   user = dnsward-gw, group = NAME        ; started as root: drop to this user
+ *                                           ; once secrets, sockets and the
+ *                                           ; database are open (serve only)
+ *   seccomp = yes                           ; system-call allowlist while serving
  *
  *   [provider NAME]                         ; exactly as in dnsward.conf
  *
@@ -56,6 +60,9 @@ struct gw_conf {
 	uint32_t max_connections;
 	uint32_t max_per_source;
 	uint32_t conn_timeout_s;
+	char user[64];          /* "" = no drop (see lib/sandbox.h) */
+	char group[64];
+	bool seccomp;
 	bool has_log_level;
 	enum dw_log_level log_level;
 	struct dw_config *cfg;  /* the providers */

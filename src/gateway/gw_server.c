@@ -30,6 +30,10 @@ struct gw_server {
 	struct gw_server_deps d;
 	struct MHD_Daemon *mhd[GW_LISTEN_MAX];
 	size_t nmhd;
+	int fd[GW_LISTEN_MAX];           /* bound, not yet handed to a daemon */
+	char desc[GW_LISTEN_MAX][128];   /* "https://127.0.0.1:8053" */
+	size_t nfd;
+	bool tls;
 	char *cert_pem;
 	struct dw_secret key;
 	uint8_t dummy_hash[GW_TOKEN_HASH_LEN];
@@ -890,19 +894,21 @@ static int bind_socket(const struct gw_listen *l, struct dw_diag *diag, char *de
 	return fd;
 }
 
-int gw_server_start(const struct gw_server_deps *deps, struct gw_server **out,
-                    struct dw_diag *diag)
+int gw_server_open(const struct gw_server_deps *deps, struct gw_server **out,
+                   struct dw_diag *diag)
 {
 	*out = NULL;
 	struct gw_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
 	srv->d = *deps;
+	for (size_t i = 0; i < GW_LISTEN_MAX; i++)
+		srv->fd[i] = -1;
 	randombytes_buf(srv->dummy_hash, sizeof(srv->dummy_hash));
 	const struct gw_conf *conf = deps->conf;
-	bool tls = conf->tls_cert != NULL;
+	srv->tls = conf->tls_cert != NULL;
 	int ret = DW_OK;
-	if (tls) {
+	if (srv->tls) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			ret = dw_diag_set(diag, DW_EUNSUPP, "libmicrohttpd was built without TLS");
 			goto fail;
@@ -918,38 +924,14 @@ int gw_server_start(const struct gw_server_deps *deps, struct gw_server **out,
 		}
 	}
 	for (size_t i = 0; i < conf->nlisten; i++) {
-		char desc[128];
-		int fd = bind_socket(&conf->listen[i], diag, desc, sizeof(desc), tls);
+		int fd = bind_socket(&conf->listen[i], diag, srv->desc[i], sizeof(srv->desc[i]),
+		                     srv->tls);
 		if (fd < 0) {
 			ret = fd;
 			goto fail;
 		}
-		unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-		                 MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
-		struct MHD_OptionItem opts[] = {
-			{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
-			{ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conf->max_connections, NULL },
-			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)conf->max_per_source, NULL },
-			{ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)conf->conn_timeout_s, NULL },
-			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL },
-			{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)(uintptr_t)on_uri, NULL },
-			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(uintptr_t)on_completed, NULL },
-			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)(uintptr_t)on_mhd_log, NULL },
-			{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls ? srv->cert_pem : NULL },
-			{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, tls ? srv->key.data : NULL },
-			{ MHD_OPTION_END, 0, NULL },
-		};
-		struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-		                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-		if (d == NULL) {
-			close(fd);
-			ret = dw_diag_set(diag, DW_EIO, "cannot start the HTTP server on %s", desc);
-			goto fail;
-		}
-		srv->mhd[srv->nmhd++] = d;
-		printf("listening on %s\n", desc);
-		fflush(stdout);
-		log_notice("listening on %s", desc);
+		srv->fd[i] = fd;
+		srv->nfd++;
 	}
 	*out = srv;
 	return DW_OK;
@@ -958,12 +940,51 @@ fail:
 	return ret;
 }
 
+int gw_server_start(struct gw_server *srv, struct dw_diag *diag)
+{
+	const struct gw_conf *conf = srv->d.conf;
+	for (size_t i = 0; i < srv->nfd; i++) {
+		unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		                 MHD_USE_ERROR_LOG | (srv->tls ? MHD_USE_TLS : 0);
+		struct MHD_OptionItem opts[] = {
+			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)(uintptr_t)on_mhd_log, NULL },
+			{ MHD_OPTION_LISTEN_SOCKET, srv->fd[i], NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conf->max_connections, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)conf->max_per_source, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)conf->conn_timeout_s, NULL },
+			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL },
+			{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)(uintptr_t)on_uri, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(uintptr_t)on_completed, NULL },
+			{ srv->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+			  srv->tls ? srv->cert_pem : NULL },
+			{ srv->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+			  srv->tls ? srv->key.data : NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+		struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+		                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+		if (d == NULL)
+			return dw_diag_set(diag, DW_EIO, "cannot start the HTTP server on %s",
+			                   srv->desc[i]);
+		srv->fd[i] = -1;   /* the daemon's now */
+		srv->mhd[srv->nmhd++] = d;
+		printf("listening on %s\n", srv->desc[i]);
+		fflush(stdout);
+		log_notice("listening on %s", srv->desc[i]);
+	}
+	return DW_OK;
+}
+
 void gw_server_stop(struct gw_server *srv)
 {
 	if (srv == NULL)
 		return;
 	for (size_t i = 0; i < srv->nmhd; i++)
 		MHD_stop_daemon(srv->mhd[i]);
+	for (size_t i = 0; i < srv->nfd; i++) {
+		if (srv->fd[i] >= 0)
+			close(srv->fd[i]);
+	}
 	free(srv->cert_pem);
 	dw_secret_clear(&srv->key);
 	free(srv);

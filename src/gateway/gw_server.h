@@ -36,10 +36,15 @@ struct gw_server_deps {
 	struct gw_rate *rate;
 };
 
-/* Binds every listen address and starts serving; prints one line
+/* What may need privileges: reads the TLS certificate and key, binds
+ * every listen address.  Nothing is served yet (see gw_server_start). */
+int gw_server_open(const struct gw_server_deps *deps, struct gw_server **out,
+                   struct dw_diag *diag);
+/* Starts serving on the sockets of gw_server_open (threads are created
+ * here, after any privilege drop and seccomp filter); prints one line
  * "listening on http[s]://ADDR:PORT" per address to stdout. */
-int gw_server_start(const struct gw_server_deps *deps, struct gw_server **out,
-                    struct dw_diag *diag);
+int gw_server_start(struct gw_server *srv, struct dw_diag *diag);
+/* Stops serving, closes the sockets, wipes the key.  NULL is fine. */
 void gw_server_stop(struct gw_server *srv);
 
 #define GW_BODY_MAX 4096

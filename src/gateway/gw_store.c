@@ -1,6 +1,8 @@
 /* SQLite store: connection pool, migrations, prepared statements. */
 #include "gateway/gw_store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 10000
 #define POOL_MAX 64
@@ -320,6 +323,29 @@ void gw_store_close(struct gw_store *st)
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
 	free(st);
+}
+
+int gw_store_chown(struct gw_store *st, uid_t uid, gid_t gid, struct dw_diag *diag)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char path[4096];
+		int n = snprintf(path, sizeof(path), "%s%s", st->path, suffix[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return dw_diag_set(diag, DW_EIO, "database path too long");
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && errno == ENOENT && i > 0)
+			continue;
+		if (fd < 0 || fchown(fd, uid, gid) != 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return dw_diag_set(diag, DW_EIO, "cannot give %s to uid %u: %s", path,
+			                   (unsigned)uid, strerror(e));
+		}
+		close(fd);
+	}
+	return DW_OK;
 }
 
 struct gw_db *gw_store_get(struct gw_store *st)

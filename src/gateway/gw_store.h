@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "gateway/gw_token.h"
 #include "lib/addr.h"
@@ -75,6 +76,11 @@ struct gw_audit {
 int gw_store_open(const char *path, bool create, unsigned pool, struct gw_store **out,
                   struct dw_diag *diag);
 void gw_store_close(struct gw_store *st);
+
+/* Gives the database file and its -wal and -shm companions (those that
+ * exist; symbolic links are not followed) to uid:gid, so that connections
+ * opened after a privilege drop can use them.  0 or DW_EIO with diag. */
+int gw_store_chown(struct gw_store *st, uid_t uid, gid_t gid, struct dw_diag *diag);
 
 /* A connection from the pool (opened on demand), or NULL on failure. */
 struct gw_db *gw_store_get(struct gw_store *st);

@@ -204,6 +204,17 @@ static const char *const allow_plain[] = {
 	NULL,
 };
 
+/* DW_SANDBOX_SERVER (dnsward-gateway) adds these to the allowlist.  The
+ * rest of what SQLite (pread64/pwrite64, fcntl locks, the WAL index in a
+ * shared mapping, fdatasync) and libmicrohttpd with GnuTLS (a thread per
+ * connection, accept4, pselect6, eventfd2) call is in allow_plain already;
+ * thread names are allowed separately (prctl PR_SET_NAME only). */
+static const char *const allow_server[] = {
+	"fallocate",   /* SQLite growing a file */
+	"fchown",      /* SQLite, when root: new WAL files get the database's owner */
+	NULL,
+};
+
 #if defined(DW_SANITIZER_BUILD)
 /* Test builds only: what the AddressSanitizer/LeakSanitizer runtime adds. */
 static const char *const allow_sanitizer[] = {
@@ -253,9 +264,18 @@ static struct scmp_arg_cmp arg_eq(unsigned int arg, scmp_datum_t value)
 	return c;
 }
 
-static int build_allowlist(scmp_filter_ctx ctx)
+static int build_allowlist(scmp_filter_ctx ctx, bool server)
 {
 	int r = add_names(ctx, SCMP_ACT_ALLOW, allow_plain);
+	if (r == 0 && server)
+		r = add_names(ctx, SCMP_ACT_ALLOW, allow_server);
+#if !defined(DW_SANITIZER_BUILD)
+	/* Thread names (libmicrohttpd names its threads); the sanitizer build
+	 * allows every prctl below. */
+	if (r == 0 && server)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_NAME));
+#endif
 #if defined(DW_SANITIZER_BUILD)
 	if (r == 0)
 		r = add_names(ctx, SCMP_ACT_ALLOW, allow_sanitizer);
@@ -307,7 +327,8 @@ int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
 		return dw_diag_set(diag, DW_EIO, "seccomp: cannot create a filter");
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0)
-		r = spawn ? add_names(ctx, SCMP_ACT_ERRNO(EPERM), deny_spawn) : build_allowlist(ctx);
+		r = spawn ? add_names(ctx, SCMP_ACT_ERRNO(EPERM), deny_spawn)
+		          : build_allowlist(ctx, (flags & DW_SANDBOX_SERVER) != 0);
 
 	if (r == 0)
 		r = seccomp_load(ctx);
@@ -315,7 +336,8 @@ int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
 	if (r != 0)
 		return dw_diag_set(diag, DW_EIO, "seccomp: cannot install the filter: %s",
 		                   strerror(-r));
-	log_debug("seccomp %s installed", spawn ? "denylist (programs are run)" : "allowlist");
+	log_debug("seccomp %s installed", spawn ? "denylist (programs are run)" :
+	          (flags & DW_SANDBOX_SERVER) != 0 ? "allowlist (server)" : "allowlist");
 	return DW_OK;
 }
 

@@ -23,6 +23,9 @@
 
 enum dw_sandbox_flags {
 	DW_SANDBOX_SPAWN = 0x1,   /* programs will be run: denylist, not allowlist */
+	DW_SANDBOX_SERVER = 0x2,  /* the allowlist plus what dnsward-gateway's server
+	                           * needs: thread names (prctl PR_SET_NAME only) and
+	                           * SQLite's file calls; ignored with SPAWN */
 };
 
 /* Reads [dnsward] user, group and seccomp into cfg (config.c calls it).

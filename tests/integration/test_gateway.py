@@ -10,11 +10,14 @@ import http.client
 import json
 import os
 import pathlib
+import pwd
 import re
+import shutil
 import signal
 import ssl
 import sqlite3
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,7 +50,7 @@ def check_sanitizers(text, what):
 
 
 class Gateway:
-    def __init__(self, ws, knot, pki, extra="", tls=True, provider_port=None):
+    def __init__(self, ws, knot, pki, extra="", tls=True, provider_port=None, db=None):
         self.ws = ws
         self.knot = knot
         self.pki = pki
@@ -57,7 +60,7 @@ class Gateway:
         self.tokens = {}
         self.log_path = ws.path / "gateway.log"
         key = ws.secret("zone.key", knot.keys["zone"].keymgr_text)
-        self.db = ws.path / "gateway.db"
+        self.db = pathlib.Path(db) if db is not None else ws.path / "gateway.db"
         tls_lines = (f"tls-cert = {pki.server.cert_file}\ntls-key = {pki.server.key_file}\n"
                      if tls else "")
         self.conf = ws.path / "gateway.conf"
@@ -720,3 +723,100 @@ print(db.execute('SELECT count(*) FROM tokens WHERE hash LIKE ?', ('%dwg_%',)).f
     for t in gw.tokens.values():
         assert t.encode() not in data
     assert oct(gw.db.stat().st_mode & 0o777) == "0o600"
+
+
+# ---- confinement ---------------------------------------------------------------
+
+def proc_status(pid, task=None):
+    path = f"/proc/{pid}/task/{task}/status" if task else f"/proc/{pid}/status"
+    fields = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.strip()
+    return fields
+
+
+def exercise(g, knot, ip):
+    """A real update, a nochg, an ACME value, metrics: what serving needs."""
+    s, _, body = g.nic(f"hostname={HOST}&myip={ip}")
+    assert (s, body) == (200, f"good {ip}\n"), g.log()[-2000:]
+    s, _, body = g.nic(f"hostname={HOST}&myip={ip}")
+    assert (s, body) == (200, f"nochg {ip}\n")
+    assert knot.query(HOST, "A") == [ip]
+    if HOST in g.tokens and g.tls:
+        s, _, _ = g.acmedns({"subdomain": HOST, "txt": TXT1})
+        assert s == 200, g.log()[-2000:]
+    assert g.request("GET", "/metrics")[0] == 200
+
+
+def test_seccomp_active_in_every_thread_while_serving(gw, knot):
+    exercise(gw, knot, V4)
+    tasks = os.listdir(f"/proc/{gw.proc.pid}/task")
+    assert len(tasks) > 1
+    for t in tasks:
+        st = proc_status(gw.proc.pid, t)
+        assert (st["Seccomp"], st["NoNewPrivs"]) == ("2", "1"), (t, st["Name"])
+    assert "seccomp allowlist (server) installed" in gw.log()
+    assert "set [gateway] user = NAME to drop privileges" in gw.log()
+
+
+@pytest.fixture
+def nobody_dir():
+    """A directory that uid 65534 can reach, with the database's directory
+    (left to root: the files themselves are given to the user)."""
+    d = tempfile.mkdtemp(prefix="dnsward-gw-")
+    os.chmod(d, 0o755)
+    try:
+        yield pathlib.Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_privileges_dropped_after_secrets_sockets_and_database(ws, knot, pki, nobody_dir):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    g = Gateway(ws, knot, pki, extra="user = nobody", db=nobody_dir / "gateway.db")
+    g.add(HOST, "--acme")
+    # The TLS key and the zone key stay root-only: read before the drop.
+    assert os.stat(pki.server.key_file).st_uid == 0
+    g.start()
+    try:
+        for t in os.listdir(f"/proc/{g.proc.pid}/task"):
+            st = proc_status(g.proc.pid, t)
+            assert st["Uid"].split() == [str(nobody.pw_uid)] * 4, st["Name"]
+            assert st["Gid"].split() == [str(nobody.pw_gid)] * 4
+            assert st["Groups"] == ""
+            assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+            assert (st["Seccomp"], st["NoNewPrivs"]) == ("2", "1")
+        exercise(g, knot, V4)
+        for suffix in ("", "-wal", "-shm"):
+            assert os.stat(f"{g.db}{suffix}").st_uid == nobody.pw_uid, suffix
+        assert "dropped privileges to user nobody" in g.log()
+    finally:
+        g.stop()
+    # The administrator's commands still work on the same database.
+    out = g.cli("audit", "--host", HOST).stdout
+    assert "update-A" in out and V4 in out
+
+
+def test_seccomp_off_keeps_no_new_privs(ws, knot, pki):
+    g = Gateway(ws, knot, pki, extra="seccomp = no")
+    g.add(HOST, "--acme")
+    g.start()
+    try:
+        st = proc_status(g.proc.pid)
+        assert (st["Seccomp"], st["NoNewPrivs"]) == ("0", "1")
+        exercise(g, knot, V4B)
+    finally:
+        g.stop()
+
+
+def test_unknown_user_is_a_configuration_error(ws, knot, pki):
+    g = Gateway(ws, knot, pki, extra="user = no-such-user-here")
+    p = g.cli("check", check=None)
+    assert p.returncode != 0 and "no such user 'no-such-user-here'" in p.stderr
+    g = Gateway(ws, knot, pki, extra="user = root")
+    p = g.cli("check", check=None)
+    assert p.returncode != 0 and "is root" in p.stderr
