@@ -820,3 +820,24 @@ def test_unknown_user_is_a_configuration_error(ws, knot, pki):
     g = Gateway(ws, knot, pki, extra="user = root")
     p = g.cli("check", check=None)
     assert p.returncode != 0 and "is root" in p.stderr
+
+
+def test_ready_notification_after_confinement(ws, knot, pki, monkeypatch):
+    """Type=notify: READY=1 reaches $NOTIFY_SOCKET once the filter is on and
+    the server is listening."""
+    import socket
+    path = str(ws.path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(20)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    g = Gateway(ws, knot, pki)
+    g.add(HOST)
+    g.start()
+    try:
+        assert sock.recv(64) == b"READY=1"
+        assert proc_status(g.proc.pid)["Seccomp"] == "2"
+        assert g.request("GET", "/health")[0] == 200
+    finally:
+        g.stop()
+        sock.close()
