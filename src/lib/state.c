@@ -1,6 +1,7 @@
 /* The state file: what each provider last accepted, written atomically. */
 #include "lib/state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -136,6 +137,43 @@ out:
 	return ret;
 }
 
+/* Removes "BASE.tmp.PID" files beside path left by writers that died
+ * between creating them and renaming them (a SIGKILL mid-save): their pid is
+ * no longer running.  Best effort; a live pid's file is never touched. */
+static void remove_stale_temps(const char *path)
+{
+	char dir[4096], base[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	const char *bname = basename(base);
+	char prefix[512];
+	int pl = snprintf(prefix, sizeof(prefix), "%s.tmp.", bname);
+	if (pl < 0 || (size_t)pl >= sizeof(prefix))
+		return;
+	DIR *d = opendir(dirname(dir));
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, (size_t)pl) != 0)
+			continue;
+		char *end = NULL;
+		errno = 0;
+		long pid = strtol(e->d_name + pl, &end, 10);
+		if (errno != 0 || end == e->d_name + pl || *end != '\0' || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		/* /proc rather than kill(pid, 0): the seccomp allowlist has no
+		 * kill, and a missing /proc entry is as clear an answer. */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+		if (access(proc, F_OK) == 0 || errno != ENOENT)
+			continue;   /* alive, or not ours to judge */
+		(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -212,6 +250,7 @@ int dw_state_save(const struct dw_state *st, const char *path, struct dw_diag *d
 		(void)fsync(dfd);   /* best effort: some filesystems refuse */
 		close(dfd);
 	}
+	remove_stale_temps(path);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -307,8 +307,6 @@ def test_daemon_sigkill_at_random_moments(crash):
     assert elapsed < 75
 
 
-@pytest.mark.xfail(strict=True, reason="bug: state.c names its temporary file state.json.tmp.PID "
-                   "and nothing removes one left by a killed daemon: they accumulate")
 def test_stale_state_temp_files_do_not_accumulate(crash):
     """A daemon killed between creating state.json.tmp.PID and renaming it
     leaves that file behind; the next daemon has another pid, so the files
