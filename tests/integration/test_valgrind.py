@@ -244,6 +244,7 @@ listen = 127.0.0.1:0
 tls-cert = {pki.server.cert_file}
 tls-key = {pki.server.key_file}
 database = {ws.path / "gateway.db"}
+seccomp = no
 upstream-wait = 3
 retry-max = 2
 
@@ -270,7 +271,9 @@ timeout = 1
     try:
         line = proc.stdout.readline().decode()
         m = re.match(r"listening on (https://\S+)", line)
-        assert m, f"no 'listening on' line: {line!r}"
+        assert m, (f"no 'listening on' line: {line!r}\n"
+                   f"{(ws.path / 'gateway.err').read_text(errors='replace')}\n"
+                   f"{log.read_text(errors='replace') if log.exists() else ''}")
         url = m.group(1)
         ctx = ssl.create_default_context(cafile=pki.ca_file)
 
