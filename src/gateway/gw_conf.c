@@ -103,7 +103,7 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 		return ret;
 	if (c->database != NULL && c->database[0] != '/')
 		return dw_conf_error(ctx, "database", "'%s' must be an absolute path", c->database);
-	if ((ret = dw_conf_uint(ctx, "rate", 1, 100000, c->rate_token, &c->rate_token)) != DW_OK ||
+	if ((ret = dw_conf_uint(ctx, "rate", 1, 1000000, c->rate_token, &c->rate_token)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "rate-source", 1, 1000000, c->rate_source, &c->rate_source)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "lockout-failures", 1, 100000, c->lockout_failures,
 	                        &c->lockout_failures)) != DW_OK ||
