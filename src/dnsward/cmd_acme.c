@@ -381,36 +381,19 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	}
 
 	/* Where to ask: fixed authoritative servers, else recursive resolvers. */
-	struct dw_dns_server fixed[DW_DNSAUTH_SERVERS_MAX], res[DW_DNSAUTH_SERVERS_MAX];
-	struct dw_dnsauth_cfg acfg = { .fixed = fixed, .resolvers = res };
-	if (cfg->acme_nameservers != NULL &&
-	    dw_dnsauth_list_parse(cfg->acme_nameservers, 53, QUERY_TIMEOUT_MS, fixed,
-	                          DW_DNSAUTH_SERVERS_MAX, &acfg.nfixed, &diag) != DW_OK) {
-		log_error("acme: acme-nameservers: %s", diag.msg);
+	struct dw_dnsauth_setup setup;
+	if (dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, QUERY_TIMEOUT_MS,
+	                     &setup, &diag) != DW_OK) {
+		log_error("acme: acme-nameservers/acme-resolvers: %s", diag.msg);
 		rc = DW_EXIT_USAGE;
 		goto out;
 	}
-	if (cfg->acme_resolvers != NULL) {
-		if (dw_dnsauth_list_parse(cfg->acme_resolvers, 53, QUERY_TIMEOUT_MS, res,
-		                          DW_DNSAUTH_SERVERS_MAX, &acfg.nresolvers, &diag) != DW_OK) {
-			log_error("acme: acme-resolvers: %s", diag.msg);
-			rc = DW_EXIT_USAGE;
-			goto out;
-		}
-	} else if (acfg.nfixed == 0) {
-		char buf[8192];
-		FILE *f = fopen("/etc/resolv.conf", "re");
-		size_t len = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
-		if (f != NULL)
-			fclose(f);
-		acfg.nresolvers = dw_dnsauth_resolv_conf(buf, len, QUERY_TIMEOUT_MS, res,
-		                                         DW_DNSAUTH_SERVERS_MAX);
-	}
+	const struct dw_dnsauth_cfg *acfg = &setup.cfg;
 
 	bool present = req->action == DW_ACME_PRESENT;
 	bool must_know = present && cfg->acme_timeout_s > 0;
 	for (size_t i = 0; i < req->n; i++) {
-		int r = resolve(cfg, &acfg, req->items[i].name, must_know, &t[i]);
+		int r = resolve(cfg, acfg, req->items[i].name, must_know, &t[i]);
 		if (r != DW_EXIT_OK) {
 			rc = r;
 			goto out;

@@ -63,7 +63,9 @@
 #include "lib/control.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/dnsauth.h"
 #include "lib/netlink.h"
+#include "lib/sandbox.h"
 #include "lib/sched.h"
 #include "lib/source.h"
 #include "lib/state.h"
@@ -91,6 +93,7 @@ struct job {
 	enum job_kind kind;
 	size_t rec;                          /* index in daemon.recs when queued */
 	struct dw_record *r;                 /* read-only for the worker */
+	const struct dw_dnsauth_cfg *cold;   /* cold-start check, or NULL */
 	struct dw_plan plan[DW_FAM_COUNT];   /* JOB_PUBLISH */
 	struct dw_result res[DW_FAM_COUNT];  /* JOB_PUBLISH: filled by the worker */
 	bool fetch[DW_FAM_COUNT];            /* JOB_FETCH: families to evaluate ... */
@@ -114,7 +117,7 @@ struct pool {
 static void job_run(struct job *j)
 {
 	if (j->kind == JOB_PUBLISH) {
-		dw_update_publish(j->r, j->plan, j->res);
+		dw_update_publish(j->r, j->plan, j->cold, j->res);
 		return;
 	}
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
@@ -220,6 +223,7 @@ struct rec {
 	bool polls;                           /* a family's source must be polled */
 	char why[DW_FAM_COUNT][256];          /* why there is no desired address */
 	char msg[DW_FAM_COUNT][384];          /* last result's message */
+	char problem[DW_FAM_COUNT][400];      /* failure last logged as an error, "" none */
 	int64_t last_wall[DW_FAM_COUNT];      /* unix time of the last result */
 	int64_t pub_wall[DW_FAM_COUNT];       /* unix time of the last success */
 };
@@ -243,6 +247,9 @@ struct client {
 };
 
 struct daemon {
+	bool spawns;                 /* sandbox set up for running programs */
+	struct dw_dnsauth_setup cold;   /* where cold-start checks ask; rebuilt on
+	                                 * reload, which waits for jobs in flight */
 	struct dw_loop *loop;
 	struct dw_config *cfg;
 	struct rec *recs;
@@ -495,6 +502,7 @@ static void kick(struct daemon *d)
 			j->kind = JOB_PUBLISH;
 			j->rec = i;
 			j->r = rc->r;
+			j->cold = d->cfg->cold_start_check ? &d->cold.cfg : NULL;
 			for (int f = 0; f < DW_FAM_COUNT; f++) {
 				struct dw_plan *pl = &j->plan[f];
 				const struct dw_sched_fam *s = &rc->s.fam[f];
@@ -708,12 +716,32 @@ static void on_poll(struct dw_loop *loop, struct dw_timer *t, void *arg)
 
 /* ---- Completions ------------------------------------------------------- */
 
+/* What identifies a problem across its retries: the outcome and the
+ * message with every run of digits as one '#', so that "timed out after
+ * 1001 ms" and "after 1000 ms" are the same problem and a new status code,
+ * a new cause or another class is a new one. */
+static void problem_key(const struct dw_result *res, char *out, size_t cap)
+{
+	size_t o = (size_t)snprintf(out, cap, "%s:", dw_outcome_str(res->outcome));
+	bool digits = false;
+	for (const char *c = res->msg; *c != '\0' && o + 1 < cap; c++) {
+		bool dg = *c >= '0' && *c <= '9';
+		if (!dg || !digits)
+			out[o++] = dg ? '#' : *c;
+		digits = dg;
+	}
+	out[o < cap ? o : cap - 1] = '\0';
+}
+
 static void publish_done(struct daemon *d, struct rec *rc, struct job *j)
 {
 	const struct dw_record *r = rc->r;
 	bool sent[DW_FAM_COUNT];
-	for (int f = 0; f < DW_FAM_COUNT; f++)
+	unsigned failed_before[DW_FAM_COUNT];
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		sent[f] = rc->s.fam[f].sending;
+		failed_before[f] = rc->s.fam[f].failures;
+	}
 	dw_sched_done(&rc->s, &d->sp, dw_loop_now_ms(), j->res, rnd32());
 	int64_t wall = (int64_t)time(NULL);
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
@@ -726,8 +754,14 @@ static void publish_done(struct daemon *d, struct rec *rc, struct job *j)
 		snprintf(rc->msg[f], sizeof(rc->msg[f]), "%s", res->msg);
 		rc->last_wall[f] = wall;
 		if (dw_outcome_ok(res->outcome)) {
-			log_notice("%s %s %s: %s", r->fqdn, type, addr,
-			           res->outcome == DW_OUT_DONE ? "updated" : "already published");
+			if (failed_before[f] > 0)
+				log_notice("%s %s %s: %s after %u failed attempt%s", r->fqdn, type, addr,
+				           res->outcome == DW_OUT_DONE ? "updated" : "already published",
+				           failed_before[f], failed_before[f] == 1 ? "" : "s");
+			else
+				log_notice("%s %s %s: %s", r->fqdn, type, addr,
+				           res->outcome == DW_OUT_DONE ? "updated" : "already published");
+			rc->problem[f][0] = '\0';
 			rc->pub_wall[f] = wall;
 			struct dw_diag diag = { "out of memory" };
 			if (dw_state_set(&d->st, r->fqdn, (enum dw_family)f, r->provider->name, addr,
@@ -739,9 +773,16 @@ static void publish_done(struct daemon *d, struct rec *rc, struct job *j)
 			log_error("%s %s via %s: %s (parked until the configuration is reloaded or "
 			          "an update is forced)", r->fqdn, type, r->provider->name, res->msg);
 		} else {
+			/* Once per problem: when it starts or changes; its retries
+			 * at debug level, so a provider down for a day is one line. */
+			char key[sizeof(rc->problem[f])];
+			problem_key(res, key, sizeof(key));
+			bool again = strcmp(key, rc->problem[f]) == 0;
+			memcpy(rc->problem[f], key, sizeof(key));
 			uint64_t now = dw_loop_now_ms();
 			uint64_t at = rc->s.fam[f].retry_at;
-			log_error("%s %s via %s: %s%s (attempt %u; next in %llu s)", r->fqdn, type,
+			dw_log(again ? DW_LOG_DEBUG : DW_LOG_ERR,
+			       "%s %s via %s: %s%s (attempt %u; next in %llu s)", r->fqdn, type,
 			          r->provider->name, res->outcome == DW_OUT_RATELIMIT ? "rate-limited: " : "",
 			          res->msg, rc->s.fam[f].failures,
 			          (unsigned long long)((at > now ? at - now : 0) + 999) / 1000);
@@ -809,6 +850,22 @@ static void do_reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
+	struct dw_dnsauth_setup ncold;
+	if (dw_dnsauth_setup(ncfg->acme_nameservers, ncfg->acme_resolvers, 3000, &ncold,
+	                     &diag) != DW_OK) {
+		log_error("reload refused, keeping the running configuration: %s", diag.msg);
+		dw_config_free(ncfg);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (d->cfg->seccomp && !d->spawns && dw_sandbox_config_spawns(ncfg)) {
+		/* The allowlist in force forbids starting programs for good. */
+		log_error("reload refused, keeping the running configuration: the new one runs "
+		          "programs (on-change or cmd: sources); restart dnsward to use it");
+		dw_config_free(ncfg);
+		sd_notify(0, "READY=1");
+		return;
+	}
 	struct rec *nrecs = calloc(ncfg->nrecords > 0 ? ncfg->nrecords : 1, sizeof(*nrecs));
 	if (nrecs == NULL) {
 		log_error("reload: out of memory; keeping the running configuration");
@@ -819,6 +876,9 @@ static void do_reload(struct daemon *d)
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
 	 * swap contents, so it holds the new configuration and ncfg the old.
 	 * Records and providers are separate allocations and do not move. */
+	d->cold = ncold;
+	d->cold.cfg.fixed = d->cold.fixed;       /* the copy must point at itself */
+	d->cold.cfg.resolvers = d->cold.resolvers;
 	struct dw_config swap = *d->cfg;
 	*d->cfg = *ncfg;
 	*ncfg = swap;
@@ -1267,12 +1327,26 @@ int cmd_run(struct dw_config *cfg, int argc, char **argv)
 	}
 	pool_up = true;
 
+	/* Everything that needs privileges is open (netlink and control
+	 * sockets, secrets read by the configuration): drop them and confine
+	 * the process, workers included, before the first byte from outside. */
+	d->spawns = dw_sandbox_config_spawns(cfg);
+	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000) {
 		d->t_watchdog = dw_loop_timer_new(d->loop, on_watchdog, d);
 		if (d->t_watchdog != NULL)
 			dw_timer_arm(d->t_watchdog, d->watchdog_usec / 2000u);
 	}
 
+	if (dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &d->cold,
+	                     &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
 	refresh(d);                 /* first dump: READY=1, first publishes */
 	dw_timer_arm(d->t_poll, 0); /* first fetch of polling sources */
 	if (dw_loop_run(d->loop) != 0) {

@@ -399,7 +399,8 @@ static int conf_acme(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "acme-poll-interval", 1, 60, 2, &cfg->acme_poll_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "acme-ttl", 1, 86400, 60, &cfg->acme_ttl)) != DW_OK ||
 	    (ret = conf_acme_servers(ctx, "acme-nameservers", &cfg->acme_nameservers)) != DW_OK ||
-	    (ret = conf_acme_servers(ctx, "acme-resolvers", &cfg->acme_resolvers)) != DW_OK)
+	    (ret = conf_acme_servers(ctx, "acme-resolvers", &cfg->acme_resolvers)) != DW_OK ||
+	    (ret = dw_conf_bool(ctx, "cold-start-check", false, &cfg->cold_start_check)) != DW_OK)
 		return ret;
 	return DW_OK;
 }

@@ -165,6 +165,8 @@ struct dw_config {
 	uint32_t acme_ttl;               /* "acme-ttl" of the TXT records written */
 	char *acme_nameservers;          /* "acme-nameservers": fixed authoritative servers */
 	char *acme_resolvers;            /* "acme-resolvers"; NULL = /etc/resolv.conf */
+	bool cold_start_check;           /* "cold-start-check": with no state, ask the
+	                                  * authoritative servers before publishing */
 	/* Address sources ([dnsward] keys, lib/source.h). */
 	uint32_t poll_interval_s;        /* "poll-interval" for web/dns/cmd sources */
 	struct dw_source src_defaults[DW_FAM_COUNT];  /* web-*, dns-*, source-timeout */

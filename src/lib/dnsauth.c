@@ -408,6 +408,61 @@ int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *fo
 	return ret;
 }
 
+int dw_dnsauth_setup(const char *nameservers, const char *resolvers, long timeout_ms,
+                     struct dw_dnsauth_setup *out, struct dw_diag *diag)
+{
+	memset(out, 0, sizeof(*out));
+	out->cfg.fixed = out->fixed;
+	out->cfg.resolvers = out->resolvers;
+	if (nameservers != NULL &&
+	    dw_dnsauth_list_parse(nameservers, 53, timeout_ms, out->fixed, DW_DNSAUTH_SERVERS_MAX,
+	                          &out->cfg.nfixed, diag) != DW_OK)
+		return DW_EINVAL;
+	if (resolvers != NULL)
+		return dw_dnsauth_list_parse(resolvers, 53, timeout_ms, out->resolvers,
+		                             DW_DNSAUTH_SERVERS_MAX, &out->cfg.nresolvers, diag);
+	if (out->cfg.nfixed == 0) {
+		char buf[8192];
+		FILE *f = fopen("/etc/resolv.conf", "re");
+		size_t len = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+		if (f != NULL)
+			fclose(f);
+		out->cfg.nresolvers = dw_dnsauth_resolv_conf(buf, len, timeout_ms, out->resolvers,
+		                                             DW_DNSAUTH_SERVERS_MAX);
+	}
+	return DW_OK;
+}
+
+int dw_dnsauth_addr_is(const struct dw_dns_server *srv, const char *name,
+                       const struct dw_ip *ip, bool *match, struct dw_diag *diag)
+{
+	*match = false;
+	bool v6 = ip->family == DW_FAM_V6;
+	ldns_pkt *p = NULL;
+	int ret = aquery(srv, false, name, v6 ? TYPE_AAAA : TYPE_A, &p, diag);
+	if (ret != DW_OK)
+		return ret;
+	size_t want = v6 ? 16 : 4, same = 0, other = 0;
+	ldns_rr_list *ans = ldns_pkt_answer(p);
+	for (size_t i = 0; ldns_pkt_aa(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR &&
+	                   i < ldns_rr_list_rr_count(ans); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+		char owner[DW_DNS_NAME_MAX];
+		if (ldns_rr_get_type(rr) != (v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A) ||
+		    !dname_text(ldns_rr_owner(rr), owner) || strcmp(owner, name) != 0 ||
+		    ldns_rr_rd_count(rr) != 1)
+			continue;
+		const ldns_rdf *d = ldns_rr_rdf(rr, 0);
+		if (ldns_rdf_size(d) == want && memcmp(ldns_rdf_data(d), ip->bytes, want) == 0)
+			same++;
+		else
+			other++;
+	}
+	*match = same == 1 && other == 0;
+	ldns_pkt_free(p);
+	return DW_OK;
+}
+
 int dw_dnsauth_txt_has(const struct dw_dns_server *srv, const char *name, const char *value,
                        bool *has, struct dw_diag *diag)
 {

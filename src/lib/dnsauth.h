@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
 #include "lib/dns.h"
 #include "lib/error.h"
 
@@ -56,6 +57,20 @@ int dw_dnsauth_list_parse(const char *text, uint16_t default_port, long timeout_
 size_t dw_dnsauth_resolv_conf(const char *text, size_t len, long timeout_ms,
                               struct dw_dns_server *out, size_t cap);
 
+/* Storage for a dw_dnsauth_cfg built from configuration text. */
+struct dw_dnsauth_setup {
+	struct dw_dnsauth_cfg cfg;
+	struct dw_dns_server fixed[DW_DNSAUTH_SERVERS_MAX];
+	struct dw_dns_server resolvers[DW_DNSAUTH_SERVERS_MAX];
+};
+
+/* Fills out from the "acme-nameservers" and "acme-resolvers" texts (either
+ * may be NULL): fixed servers when given, resolvers when given, else the
+ * nameservers of /etc/resolv.conf.  out must not move afterwards (cfg points
+ * into it).  Returns 0 or DW_EINVAL with diag naming the bad entry. */
+int dw_dnsauth_setup(const char *nameservers, const char *resolvers, long timeout_ms,
+                     struct dw_dnsauth_setup *out, struct dw_diag *diag);
+
 /* Finds the zone holding name and its authoritative servers (see above).
  * Returns 0, DW_ENOTFOUND (no zone, or no address for any NS), or a
  * transport error (DW_ETIMEOUT, DW_EDNS, DW_EPARSE) with diag. */
@@ -68,6 +83,12 @@ int dw_dnsauth_find(const struct dw_dnsauth_cfg *cfg, const char *name,
  * authoritatively. */
 int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *found,
                      char target[DW_DNS_NAME_MAX], struct dw_diag *diag);
+
+/* Asks srv (no recursion) for the A or AAAA RRset (by ip's family) at name;
+ * *match is true when the reply is authoritative and the RRset holds exactly
+ * ip and nothing else.  Returns 0 when a reply came, else an error. */
+int dw_dnsauth_addr_is(const struct dw_dns_server *srv, const char *name,
+                       const struct dw_ip *ip, bool *match, struct dw_diag *diag);
 
 /* Asks srv (no recursion) for the TXT RRset at name; *has is true when the
  * reply is authoritative (AA) and one TXT record's text (its strings

@@ -83,6 +83,8 @@ int dw_sandbox_conf(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 bool dw_sandbox_config_spawns(const struct dw_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nrecords; i++) {
+		if (cfg->records[i]->on_change[0] != '\0')
+			return true;   /* the daemon's on-change hooks */
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
 			if (cfg->records[i]->src[f].kind == DW_SRC_CMD)
 				return true;

@@ -1,5 +1,6 @@
 /* One update pass over the configured records. */
 #include "lib/update.h"
+#include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
 #include "lib/source.h"
@@ -166,14 +167,41 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
 	}
 }
 
+/* True when every authoritative server of r's zone serves exactly ip. */
+static bool served_already(const struct dw_dnsauth_cfg *cold, const struct dw_record *r,
+                           const struct dw_ip *ip)
+{
+	struct dw_dnsauth_zone z;
+	struct dw_diag diag = { "" };
+	if (dw_dnsauth_find(cold, r->fqdn, &z, &diag) != DW_OK || z.nns == 0) {
+		log_debug("%s: cold-start check: %s", r->fqdn, diag.msg[0] ? diag.msg : "no servers");
+		return false;
+	}
+	for (size_t i = 0; i < z.nns; i++) {
+		bool match = false;
+		if (dw_dnsauth_addr_is(&z.ns[i], r->fqdn, ip, &match, &diag) != DW_OK || !match)
+			return false;
+	}
+	return true;
+}
+
 void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
-                       struct dw_result res[DW_FAM_COUNT])
+                       const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT])
 {
 	const struct dw_provider_ops *ops = r->provider->ops;
 	const struct dw_ip *want[DW_FAM_COUNT] = { NULL, NULL };
 	int n = 0;
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+		if (plan[f].publish && plan[f].have_addr && cold != NULL && plan[f].prev[0] == '\0' &&
+		    served_already(cold, r, &plan[f].addr)) {
+			char a[DW_IP_STRLEN];
+			dw_result_set(&res[f], DW_OUT_UNCHANGED, -1,
+			              "every authoritative server already serves %s",
+			              dw_ip_format(&plan[f].addr, a));
+			log_info("%s %s: %s", r->fqdn, dw_family_rrtype((enum dw_family)f), res[f].msg);
+			continue;
+		}
 		if (plan[f].publish && plan[f].have_addr) {
 			want[f] = &plan[f].addr;
 			n++;
@@ -275,6 +303,12 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 	if (ret != DW_OK)
 		return ret;
 
+	struct dw_dnsauth_setup cold;
+	if (cfg->cold_start_check &&
+	    dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &cold, diag) != DW_OK) {
+		dw_state_free(&st);
+		return DW_ECONFIG;
+	}
 	struct dw_addr_list addrs = { 0 };
 	bool have_addrs = false;
 	if (needs_interfaces(cfg, opts)) {
@@ -292,7 +326,7 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		struct dw_result res[DW_FAM_COUNT];
 		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
 		if (!opts->dry_run)
-			dw_update_publish(r, plan, res);
+			dw_update_publish(r, plan, cfg->cold_start_check ? &cold.cfg : NULL, res);
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
 			if (plan[f].active)
 				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, &st,

@@ -48,6 +48,8 @@ struct dw_plan {
 	char prev[DW_IP_STRLEN];   /* last published address, "" if none */
 };
 
+struct dw_dnsauth_cfg;
+
 /* Decides, for both families of r, what to publish.  st may be NULL (no
  * state: everything found is published). */
 void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
@@ -55,12 +57,17 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
 
 /* Publishes the families whose plan says publish through r's provider: in
  * one request (ops->update_multi) when both need it and the provider can,
- * else one ops->update per family.  Fills res[f] for those families (others
+ * else one ops->update per family.  With cold non-NULL ("cold-start-check"),
+ * a family with nothing in the state is first looked up at the zone's
+ * authoritative servers (found through cold): when every one of them already
+ * serves exactly the address, the result is "unchanged" and the provider is
+ * not called, so a first start never sends a needless update.
+ * Fills res[f] for those families (others
  * are left as "retry", untouched by any provider).  Blocks on the network;
  * touches neither the state nor r's configuration, so it may run outside the
  * thread that owns them. */
 void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
-                       struct dw_result res[DW_FAM_COUNT]);
+                       const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT]);
 
 /* Runs one pass over cfg.  Returns 0 when it ran (even if some records
  * failed; see sum), or an error with diag (state unreadable, netlink down). */

@@ -616,10 +616,6 @@ def test_daemon_dns_refused_parks_once(storm):
     assert len(s.daemon.error_lines(DNS_HOST)) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "dnsward run logs every failed attempt at error level (cmd_run.c, publish_done: "
-    "'... (attempt N; next in S s)'); wanted: the first failure and each change of outcome "
-    "or message, retries of the same problem at debug level"))
 @pytest.mark.parametrize("name", [n for n in STORM if n != "dns-refused"])
 def test_daemon_logs_each_problem_once(storm, name):
     s = storm[name]
