@@ -416,7 +416,12 @@ static int custom_secrets(struct dw_provider_data *d, struct dw_conf_ctx *ctx, c
 			return dw_conf_error(ctx, key, "{secret:%.*s} needs %s = FILE", (int)p->len, p->s,
 			                     skey);
 		struct dw_secret *s = &d->secrets[d->nsecrets];
-		char *name = strndup(p->s, p->len);
+		/* p->s points into the template buffer and is not NUL-terminated. */
+		char *name = malloc(p->len + 1);
+		if (name != NULL) {
+			memcpy(name, p->s, p->len);
+			name[p->len] = '\0';
+		}
 		if (name == NULL)
 			return dw_diag_set(ctx->diag, DW_ENOMEM, "out of memory");
 		d->secret_names[d->nsecrets++] = name;
