@@ -21,9 +21,9 @@ static int force_through_daemon(const struct dw_config *cfg, const struct dw_upd
 		return -1;
 	size_t n = opts->nonly > 0 ? opts->nonly : 1;
 	for (size_t i = 0; i < n; i++) {
-		char line[300];
-		snprintf(line, sizeof(line), "force%s%s", opts->nonly > 0 ? " " : "",
-		         opts->nonly > 0 ? opts->only[i] : "");
+		char line[300] = "force";
+		if (opts->nonly > 0)
+			snprintf(line, sizeof(line), "force %s", opts->only[i]);
 		struct dw_diag diag = { "" };
 		char *reply = NULL;
 		int r = dw_ctl_request(path, line, 5000, &reply, &diag);
