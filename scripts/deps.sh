@@ -8,8 +8,9 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   libcurl4-openssl-dev libjansson-dev libldns-dev libmnl-dev libinih-dev
   libmicrohttpd-dev libsqlite3-dev
   libsodium-dev libssl-dev libseccomp-dev libsystemd-dev ca-certificates iproute2 knot knot-dnsutils"
-test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest openssl clang
-  libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient inadyn wrk valgrind"
+test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
+  curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
+  libio-socket-ssl-perl inadyn wrk valgrind"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
