@@ -63,6 +63,7 @@ listen = 127.0.0.1:0
 tls-cert = $work/gw.pem
 tls-key = $work/gw.key
 database = $work/gateway.db
+zones = bench.test
 ; the highest limits: the benchmark is one host from one address
 rate = 1000000
 rate-source = 1000000

@@ -56,10 +56,27 @@ static void test_rate(void **state)
 	struct dw_ip ip;
 	long retry = 0;
 	assert_int_equal(dw_ip_parse_any("2001:db8:1:2::5", &ip), DW_OK);
-	gw_rate_key_ip(&ip, k);
+	gw_rate_key_ip(&ip, 64, k);
 	assert_int_equal(dw_ip_parse_any("2001:db8:1:2:ffff::9", &ip), DW_OK);
-	gw_rate_key_ip(&ip, k2);
+	gw_rate_key_ip(&ip, 64, k2);
 	assert_memory_equal(k, k2, 16);   /* one /64 */
+	gw_rate_key_ip(&ip, 128, k2);
+	assert_memory_not_equal(k, k2, 16);
+	/* a configurable prefix: one /56, bits cut inside a byte */
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:2ff::1", &ip), DW_OK);
+	gw_rate_key_ip(&ip, 56, k2);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:200::1", &ip), DW_OK);
+	uint8_t k3[16];
+	gw_rate_key_ip(&ip, 56, k3);
+	assert_memory_equal(k2, k3, 16);
+	gw_rate_key_ip(&ip, 55, k3);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:3ff::1", &ip), DW_OK);
+	uint8_t k4[16];
+	gw_rate_key_ip(&ip, 55, k4);
+	assert_memory_equal(k3, k4, 16);   /* 0x02 and 0x03 share 7 bits */
+	gw_rate_key_ip(&ip, 56, k4);
+	assert_memory_not_equal(k3, k4, 16);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:2::5", &ip), DW_OK);
 	int64_t now = 1000000;
 	for (int i = 0; i < 6; i++)
 		assert_true(gw_rate_take(r, k, 6, now, &retry));
@@ -78,7 +95,6 @@ static void test_rate(void **state)
 	assert_true(retry > 0 && retry <= 60);
 	assert_false(gw_rate_locked(r, k2, now + 2 + 60001, &retry));
 	/* Failures spread over more than the window do not add up. */
-	uint8_t k3[16];
 	gw_rate_key_host(8, k3);
 	gw_rate_fail(r, k3, 2, 10, now);
 	gw_rate_fail(r, k3, 2, 10, now + 20000);
