@@ -128,6 +128,33 @@ static void test_listen(void **state)
 	                                   "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:8x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gw_listen_parse(bad[i], &l), DW_EINVAL);
+	/* loopback decides whether plain HTTP needs allow-plain-http */
+	static const struct { const char *s; bool loopback; } lb[] = {
+		{ "127.0.0.1:1", true }, { "127.8.9.1:1", true }, { "[::1]:1", true },
+		{ "0.0.0.0:1", false }, { "[::]:1", false }, { "192.0.2.1:1", false },
+		{ "[::ffff:127.0.0.1]:1", false }, { "[::2]:1", false },
+	};
+	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]); i++) {
+		assert_int_equal(gw_listen_parse(lb[i].s, &l), DW_OK);
+		assert_int_equal(gw_listen_loopback(&l), lb[i].loopback);
+	}
+}
+
+static void test_zone_of(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.zones[0], sizeof(c.zones[0]), "example.org");
+	snprintf(c.zones[1], sizeof(c.zones[1]), "lan.example.org");
+	c.nzones = 2;
+	assert_string_equal(gw_conf_zone_of(&c, "h.example.org"), "example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "pc.lan.example.org"), "lan.example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "lan.example.org"), "lan.example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "example.org"), "example.org");
+	assert_null(gw_conf_zone_of(&c, "xexample.org"));
+	assert_null(gw_conf_zone_of(&c, "example.org.evil.test"));
+	assert_null(gw_conf_zone_of(&c, "org"));
 }
 
 static void test_metrics(void **state)
@@ -164,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_zone_of),
 		cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
