@@ -6,7 +6,7 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   libcurl4-openssl-dev libjansson-dev libldns-dev libmnl-dev libinih-dev
-  libmicrohttpd-dev libsqlite3-dev
+  libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
   libsodium-dev libssl-dev libseccomp-dev libsystemd-dev ca-certificates iproute2 knot knot-dnsutils
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
@@ -29,8 +29,8 @@ done
 
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 # The knot package may start a system knotd; dnsward's demo and tests run
 # their own on high ports and need nothing from it.
