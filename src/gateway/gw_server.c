@@ -1255,9 +1255,20 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The connection is suspended.  Once the workers are stopping (a request
+ * arriving on a kept-alive connection during shutdown), it is answered at
+ * once: no connection may stay suspended when the daemons stop. */
 static void enqueue(struct gw_server *srv, struct req *rq)
 {
 	pthread_mutex_lock(&srv->wmu);
+	if (srv->wstop) {
+		pthread_mutex_unlock(&srv->wmu);
+		reply_text(&rq->r, 503, GW_R_ERROR, rq->api == GW_API_DYNDNS2 ? "911\n" :
+		           "shutting down\n");
+		rq->state = RQ_DONE;
+		MHD_resume_connection(rq->c);
+		return;
+	}
 	rq->next = NULL;
 	if (srv->qtail != NULL)
 		srv->qtail->next = rq;
