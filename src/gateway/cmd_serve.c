@@ -1,6 +1,4 @@
 /* serve: the server in the foreground until SIGTERM or SIGINT. */
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
@@ -48,32 +46,17 @@ static void sd_notify_ready(void)
 
 /* Confinement once everything that may need root is open: the TLS key and
  * the provider secrets are read, the listening sockets bound, the database
- * open.  Then, when started as root with [gateway] user: the database files
- * go to that user (connections are opened on demand later), privileges are
+ * open (given to [gateway] user before its first connection, see
+ * cmd_prepare_store).  Then, when started as root with user: privileges are
  * dropped (lib/sandbox), and the seccomp allowlist with the server's
  * additions is installed for every thread (or only no-new-privs with
  * seccomp = no). */
-static int confine(const struct gw_conf *conf, struct gw_store *st, struct dw_diag *diag)
+static int confine(const struct gw_conf *conf, struct dw_diag *diag)
 {
 	bool root = geteuid() == 0 || getuid() == 0;
 	if (root && conf->user[0] == '\0') {
 		log_notice("running as root: set [gateway] user = NAME to drop privileges");
 	} else if (conf->user[0] != '\0') {
-		if (root) {
-			struct passwd *pw = getpwnam(conf->user);
-			if (pw == NULL)
-				return dw_diag_set(diag, DW_EIO, "no such user '%s'", conf->user);
-			gid_t gid = pw->pw_gid;
-			if (conf->group[0] != '\0') {
-				struct group *gr = getgrnam(conf->group);
-				if (gr == NULL)
-					return dw_diag_set(diag, DW_EIO, "no such group '%s'", conf->group);
-				gid = gr->gr_gid;
-			}
-			int ret = gw_store_chown(st, pw->pw_uid, gid, diag);
-			if (ret != DW_OK)
-				return ret;
-		}
 		int ret = dw_sandbox_drop(conf->user, conf->group, diag);
 		if (ret != DW_OK)
 			return ret;
@@ -114,13 +97,14 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	if (gw_store_open(conf->database, true, pool, &st, &diag) != DW_OK ||
+	if (cmd_prepare_store(conf, &diag) != DW_OK ||
+	    gw_store_open(conf->database, true, pool, &st, &diag) != DW_OK ||
 	    gw_upstream_start(conf, st, m, &up, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
 	struct gw_server_deps deps = { conf, st, up, m, rate };
-	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, st, &diag) != DW_OK ||
+	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, &diag) != DW_OK ||
 	    gw_server_start(srv, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;

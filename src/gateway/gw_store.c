@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,9 +206,15 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out)
 	return ret;
 }
 
+/* Set once any connection was opened in this process: from then on only
+ * SQLite may open or close the database files (closing any descriptor of
+ * a file drops every POSIX lock the process holds on it). */
+static atomic_bool opened_any;
+
 static int db_open(const char *path, bool create, struct gw_db **out, struct dw_diag *diag)
 {
 	*out = NULL;
+	atomic_store(&opened_any, true);
 	struct gw_db *db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
@@ -280,6 +287,44 @@ static int migrate(struct gw_db *db, const char *path, struct dw_diag *diag)
 	return DW_OK;
 }
 
+/* path with its directory resolved (realpath) and its last component kept:
+ * SQLITE_OPEN_NOFOLLOW refuses a symbolic link anywhere in the name, and
+ * systemd's StateDirectory= of a DynamicUser service is one, seen from the
+ * host (/var/lib/NAME -> private/NAME).  The file itself is still never
+ * followed.  malloc'ed, or NULL with diag. */
+static char *resolve_dir(const char *path, struct dw_diag *diag)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || slash[1] == '\0') {
+		dw_diag_set(diag, DW_EINVAL, "database %s: not a path to a file", path);
+		return NULL;
+	}
+	char dir[4096];
+	size_t dl = slash == path ? 1 : (size_t)(slash - path);
+	if (dl >= sizeof(dir)) {
+		dw_diag_set(diag, DW_EINVAL, "database %s: path too long", path);
+		return NULL;
+	}
+	memcpy(dir, path, dl);
+	dir[dl] = '\0';
+	char *real = realpath(dir, NULL);
+	if (real == NULL) {
+		dw_diag_set(diag, DW_EIO, "cannot open database %s: directory %s: %s", path, dir,
+		            strerror(errno));
+		return NULL;
+	}
+	size_t rl = strcmp(real, "/") == 0 ? 0 : strlen(real), sl = strlen(slash);
+	char *out = malloc(rl + sl + 1);
+	if (out != NULL) {
+		memcpy(out, real, rl);
+		memcpy(out + rl, slash, sl + 1);
+	} else {
+		dw_diag_set(diag, DW_ENOMEM, "out of memory");
+	}
+	free(real);
+	return out;
+}
+
 int gw_store_open(const char *path, bool create, unsigned pool, struct gw_store **out,
                   struct dw_diag *diag)
 {
@@ -287,16 +332,18 @@ int gw_store_open(const char *path, bool create, unsigned pool, struct gw_store 
 	if (sqlite3_threadsafe() == 0)
 		return dw_diag_set(diag, DW_EUNSUPP, "SQLite was built without thread support");
 	struct gw_store *st = calloc(1, sizeof(*st));
-	if (st == NULL || (st->path = strdup(path)) == NULL) {
-		free(st);
+	if (st == NULL)
 		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
+	if ((st->path = resolve_dir(path, diag)) == NULL) {
+		free(st);
+		return DW_EIO;
 	}
 	pthread_mutex_init(&st->lock, NULL);
 	st->pool = pool < 1 ? 1 : pool > POOL_MAX ? POOL_MAX : pool;
 	/* The file holds token hashes and the audit log: owner only. */
 	mode_t old = umask(077);
 	struct gw_db *db = NULL;
-	int ret = db_open(path, create, &db, diag);
+	int ret = db_open(st->path, create, &db, diag);
 	umask(old);
 	if (ret == DW_OK)
 		ret = migrate(db, path, diag);
@@ -325,25 +372,47 @@ void gw_store_close(struct gw_store *st)
 	free(st);
 }
 
-int gw_store_chown(struct gw_store *st, uid_t uid, gid_t gid, struct dw_diag *diag)
+int gw_store_prepare(const char *path, uid_t uid, gid_t gid, struct dw_diag *diag)
 {
+	if (atomic_load(&opened_any))
+		return dw_diag_set(diag, DW_EINVAL, "database %s: ownership can only change before "
+		                   "the first connection opens", path);
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		char path[4096];
-		int n = snprintf(path, sizeof(path), "%s%s", st->path, suffix[i]);
-		if (n < 0 || (size_t)n >= sizeof(path))
+		char p[4096];
+		int n = snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (n < 0 || (size_t)n >= sizeof(p))
 			return dw_diag_set(diag, DW_EIO, "database path too long");
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 && errno == ENOENT && i > 0)
-			continue;
-		if (fd < 0 || fchown(fd, uid, gid) != 0) {
-			int e = errno;
-			if (fd >= 0)
+		if (i == 0) {
+			/* Created empty (SQLite takes a 0-byte file as a new
+			 * database), owner only, already the user's. */
+			int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			              0600);
+			if (fd >= 0) {
+				int r = fchown(fd, uid, gid);
+				int e = errno;
 				close(fd);
-			return dw_diag_set(diag, DW_EIO, "cannot give %s to uid %u: %s", path,
-			                   (unsigned)uid, strerror(e));
+				if (r != 0)
+					return dw_diag_set(diag, DW_EIO, "cannot give %s to uid %u: %s", p,
+					                   (unsigned)uid, strerror(e));
+				continue;
+			}
+			if (errno != EEXIST)
+				return dw_diag_set(diag, DW_EIO, "cannot create database %s: %s", p,
+				                   strerror(errno));
 		}
-		close(fd);
+		struct stat sb;
+		if (fstatat(AT_FDCWD, p, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return dw_diag_set(diag, DW_EIO, "database file %s: %s", p, strerror(errno));
+		}
+		if (!S_ISREG(sb.st_mode))
+			return dw_diag_set(diag, DW_EIO, "database file %s is not a regular file", p);
+		if ((sb.st_uid != uid || sb.st_gid != gid) &&
+		    fchownat(AT_FDCWD, p, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+			return dw_diag_set(diag, DW_EIO, "cannot give %s to uid %u: %s", p, (unsigned)uid,
+			                   strerror(errno));
 	}
 	return DW_OK;
 }

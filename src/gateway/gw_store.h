@@ -77,10 +77,16 @@ int gw_store_open(const char *path, bool create, unsigned pool, struct gw_store 
                   struct dw_diag *diag);
 void gw_store_close(struct gw_store *st);
 
-/* Gives the database file and its -wal and -shm companions (those that
- * exist; symbolic links are not followed) to uid:gid, so that connections
- * opened after a privilege drop can use them.  0 or DW_EIO with diag. */
-int gw_store_chown(struct gw_store *st, uid_t uid, gid_t gid, struct dw_diag *diag);
+/* Makes path (created empty when missing, mode 0600) and its -wal and -shm
+ * companions (those that exist) belong to uid:gid, by path, without
+ * following symbolic links.  For a process started as root whose database
+ * is another user's: call it before any gw_store_open() in the process.
+ * Afterwards it refuses (DW_EINVAL): SQLite's POSIX locks are per process
+ * and inode, and closing any other descriptor of a database file would
+ * silently drop them (sqlite.org, "How To Corrupt An SQLite Database
+ * File", 2.2).  Files SQLite creates later as root get the database file's
+ * owner from SQLite itself.  0, DW_EINVAL or DW_EIO with diag. */
+int gw_store_prepare(const char *path, uid_t uid, gid_t gid, struct dw_diag *diag);
 
 /* A connection from the pool (opened on demand), or NULL on failure. */
 struct gw_db *gw_store_get(struct gw_store *st);

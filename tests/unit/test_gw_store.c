@@ -66,6 +66,34 @@ static int64_t add_host(struct gw_db *db, const char *fqdn, struct gw_token *tok
 	return h.id;
 }
 
+/* Runs first: gw_store_prepare is allowed only before any connection of
+ * the process opens. */
+static void test_prepare_before_open_only(void **state)
+{
+	(void)state;
+	struct dw_diag d;
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_OK);
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, 0);
+	/* An existing file is kept (and a symbolic link refused). */
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_OK);
+	char link[160];
+	snprintf(link, sizeof(link), "%s/link.db", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(gw_store_prepare(link, getuid(), getgid(), &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "not a regular file"));
+	unlink(link);
+	/* The 0-byte file is an empty database to SQLite. */
+	struct gw_store *st = NULL;
+	assert_int_equal(gw_store_open(path, false, 1, &st, &d), DW_OK);
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_EINVAL);
+	assert_non_null(strstr(d.msg, "before the first connection"));
+	gw_store_close(st);
+}
+
 static void test_open_and_pragmas(void **state)
 {
 	(void)state;
@@ -343,6 +371,7 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_prepare_before_open_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_pragmas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
