@@ -1319,6 +1319,16 @@ int cmd_run(struct dw_config *cfg, int argc, char **argv)
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	/* Everything that needs privileges is open (netlink and control
+	 * sockets, secrets read by the configuration): drop them and confine
+	 * the process before the first byte from outside.  The workers start
+	 * after it: the capability bounding set is per thread, so threads
+	 * started before the drop would keep theirs. */
+	d->spawns = dw_sandbox_config_spawns(cfg);
+	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
 	size_t nw = cfg->nrecords < RUN_WORKERS_MAX ? cfg->nrecords : RUN_WORKERS_MAX;
 	if (pool_start(&d->pool, nw > 0 ? nw : 1) != 0 ||
 	    dw_loop_add_fd(d->loop, d->pool.efd, EPOLLIN, on_jobs_done, d) != 0) {
@@ -1326,15 +1336,6 @@ int cmd_run(struct dw_config *cfg, int argc, char **argv)
 		goto out;
 	}
 	pool_up = true;
-
-	/* Everything that needs privileges is open (netlink and control
-	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process, workers included, before the first byte from outside. */
-	d->spawns = dw_sandbox_config_spawns(cfg);
-	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		goto out;
-	}
 
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000) {
 		d->t_watchdog = dw_loop_timer_new(d->loop, on_watchdog, d);

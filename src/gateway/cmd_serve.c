@@ -99,13 +99,15 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 	}
 	if (cmd_prepare_store(conf, &diag) != DW_OK ||
 	    gw_store_open(conf->database, true, pool, &st, &diag) != DW_OK ||
-	    gw_upstream_start(conf, st, m, &up, &diag) != DW_OK) {
+	    gw_upstream_new(conf, st, m, &up, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	/* Threads (upstream workers, then the HTTP server) start only after
+	 * the confinement: each inherits its creator's capability bounding set. */
 	struct gw_server_deps deps = { conf, st, up, m, rate };
 	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, &diag) != DW_OK ||
-	    gw_server_start(srv, &diag) != DW_OK) {
+	    gw_upstream_start(up, &diag) != DW_OK || gw_server_start(srv, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}

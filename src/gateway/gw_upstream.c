@@ -408,8 +408,8 @@ static int load_pending(void *arg, int64_t host_id, int64_t next)
 	return DW_OK;
 }
 
-int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
-                      struct gw_upstream **out, struct dw_diag *diag)
+int gw_upstream_new(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
+                    struct gw_upstream **out, struct dw_diag *diag)
 {
 	*out = NULL;
 	struct gw_upstream *up = calloc(1, sizeof(*up));
@@ -445,16 +445,19 @@ int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw
 		gw_upstream_stop(up);
 		return dw_diag_set(diag, ret, "cannot read the retry queue from the database");
 	}
-	for (size_t i = 0; i < conf->workers; i++) {
-		if (pthread_create(&up->threads[i], NULL, worker, up) != 0) {
-			gw_upstream_stop(up);
+	*out = up;
+	return DW_OK;
+}
+
+int gw_upstream_start(struct gw_upstream *up, struct dw_diag *diag)
+{
+	for (size_t i = 0; i < up->conf->workers; i++) {
+		if (pthread_create(&up->threads[i], NULL, worker, up) != 0)
 			return dw_diag_set(diag, DW_ENOMEM, "cannot start upstream threads");
-		}
 		up->nthreads++;
 	}
 	if (up->njobs > 0)
 		log_notice("%zu host(s) have records waiting to be sent upstream", up->njobs);
-	*out = up;
 	return DW_OK;
 }
 

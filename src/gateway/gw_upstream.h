@@ -30,9 +30,15 @@ enum gw_up_result {
 	GW_UP_TIMEOUT,       /* still working when the wait ended */
 };
 
-int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
-                      struct gw_upstream **out, struct dw_diag *diag);
-/* Stops the workers (a provider call in progress finishes first). */
+/* Builds the queue and loads every host with unapplied rows from the
+ * store; no thread runs yet.  Kicks before gw_upstream_start wait. */
+int gw_upstream_new(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
+                    struct gw_upstream **out, struct dw_diag *diag);
+/* Starts the worker threads (after the privilege drop: threads inherit the
+ * capability bounding set of the thread that creates them). */
+int gw_upstream_start(struct gw_upstream *up, struct dw_diag *diag);
+/* Stops the workers (a provider call in progress finishes first) and
+ * frees up.  NULL is fine. */
 void gw_upstream_stop(struct gw_upstream *up);
 
 /* Schedules host_id now and, when wait_ms > 0, waits for a round that starts

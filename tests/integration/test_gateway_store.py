@@ -152,7 +152,12 @@ def test_root_with_user_admin_commands_while_serving(ws, knot, pki, shared_dir):
     assert os.stat(g.db).st_uid == nobody.pw_uid
     g.start()
     try:
-        assert proc_status(g.proc.pid)["Uid"].split()[0] == str(nobody.pw_uid)
+        for t in os.listdir(f"/proc/{g.proc.pid}/task"):
+            st = proc_status(g.proc.pid, t)
+            assert st["Uid"].split()[0] == str(nobody.pw_uid)
+            # No capability left anywhere, the bounding set included.
+            for k in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
+                assert int(st[k], 16) == 0, (st["Name"], k, st[k])
         admin_sequence_while_serving(g, knot, nobody.pw_uid)
     finally:
         g.stop()
