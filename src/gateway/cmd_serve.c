@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -69,6 +70,18 @@ static int confine(const struct gw_conf *conf, struct dw_diag *diag)
 	return dw_sandbox_seccomp(DW_SANDBOX_SERVER, diag);
 }
 
+#define PRUNE_EVERY_S 60
+
+/* Audit retention (audit-max-age days, audit-max-rows). */
+static void prune(const struct gw_conf *conf, struct gw_store *st)
+{
+	int64_t n = 0;
+	if (gw_store_prune(st, (int64_t)conf->audit_max_age_days * 86400, conf->audit_max_rows,
+	                   &n) == DW_OK && n > 0)
+		log_info("audit log: %lld row(s) past retention (%u days, %u rows) deleted",
+		         (long long)n, conf->audit_max_age_days, conf->audit_max_rows);
+}
+
 int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 {
 	(void)argv;
@@ -98,7 +111,7 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		goto out;
 	}
 	if (cmd_prepare_store(conf, &diag) != DW_OK ||
-	    gw_store_open(conf->database, true, pool, &st, &diag) != DW_OK ||
+	    gw_store_open(conf->database, GW_STORE_CREATE | GW_STORE_SERVE, pool, &st, &diag) != DW_OK ||
 	    gw_upstream_new(conf, st, m, &up, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
@@ -107,13 +120,27 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 	 * the confinement: each inherits its creator's capability bounding set. */
 	struct gw_server_deps deps = { conf, st, up, m, rate };
 	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, &diag) != DW_OK ||
-	    gw_upstream_start(up, &diag) != DW_OK || gw_server_start(srv, &diag) != DW_OK) {
+	    gw_upstream_start(up, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	prune(conf, st);
+	if (gw_server_start(srv, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
 	sd_notify_ready();
+	/* The main thread waits for signals and, every minute, applies the
+	 * audit log's retention. */
 	int sig = 0;
-	while (sigwait(&set, &sig) == 0) {
+	for (;;) {
+		struct timespec ts = { PRUNE_EVERY_S, 0 };
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				prune(conf, st);
+			continue;
+		}
 		if (sig == SIGHUP) {
 			log_notice("SIGHUP ignored: hosts and tokens are read from the database on every "
 			           "request; restart to reload %s", conf->cfg->path);

@@ -105,7 +105,7 @@ struct gw_store *cmd_open_store(const struct gw_conf *conf)
 	struct gw_store *st = NULL;
 	struct dw_diag diag = { "" };
 	if (cmd_prepare_store(conf, &diag) != DW_OK ||
-	    gw_store_open(conf->database, true, 1, &st, &diag) != DW_OK) {
+	    gw_store_open(conf->database, GW_STORE_CREATE, 1, &st, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		return NULL;
 	}

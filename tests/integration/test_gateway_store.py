@@ -320,3 +320,273 @@ def test_systemd_unit_setup_admin_commands_while_serving(ws, knot, pki, unit_bas
     finally:
         g.stop()
     assert integrity(g.db) == "ok"
+
+
+# ---- database failures are loud (issue 10, item 5) --------------------------------
+#
+# Each in a real gateway process: a full disk (a 4 MiB tmpfs), a filesystem
+# that turns read-only while serving (ext4 on a loop device with
+# errors=remount-ro and its trigger_fs_error switch), a read-only database at
+# start, corrupt pages at start.
+
+import json  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+
+
+def metric(g, name):
+    text = g.request("GET", "/metrics")[2]
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            key, _, value = line.rpartition(" ")
+            if key == name or key.startswith(name + "{"):
+                return float(value)
+    raise AssertionError(f"{name} not in /metrics:\n{text}")
+
+
+def metric_labelled(g, name, label):
+    text = g.request("GET", "/metrics")[2]
+    m = re.search(re.escape(f"{name}{{{label}}}") + r" (\S+)", text)
+    assert m, f"{name}{{{label}}} not in /metrics:\n{text}"
+    return float(m.group(1))
+
+
+def error_lines(g, words):
+    return [line for line in g.log().splitlines() if words in line]
+
+
+def fill(path):
+    """Writes path until the filesystem is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (65536, 512, 1):
+            while True:
+                try:
+                    if os.write(fd, b"\0" * size) < size:
+                        break
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+
+
+def mount(args, target):
+    subprocess.run(["mount"] + args + [str(target)], check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def small_fs():
+    """A 4 MiB tmpfs of this test's own."""
+    need_root()
+    d = pathlib.Path(tempfile.mkdtemp(prefix="dnsward-fs-"))
+    mount(["-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs"], d)
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True, timeout=30)
+        os.rmdir(d)
+
+
+@pytest.fixture
+def ext4_fs():
+    """ext4 on a loop device, errors=remount-ro: (mount point, trigger file)."""
+    need_root()
+    base = pathlib.Path(tempfile.mkdtemp(prefix="dnsward-ext4-"))
+    img, mnt = base / "fs.img", base / "mnt"
+    mnt.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(32 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True, capture_output=True,
+                   timeout=60)
+    mount(["-o", "loop,errors=remount-ro", str(img)], mnt)
+    try:
+        dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mnt)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        os.chmod(mnt, 0o755)
+        yield mnt, pathlib.Path(f"/sys/fs/ext4/{os.path.basename(dev)}/trigger_fs_error")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def serve_must_fail(g):
+    """Runs serve, which must exit with an error instead of listening."""
+    env = dict(os.environ)
+    env.pop("JOURNAL_STREAM", None)
+    p = subprocess.Popen([gateway_binary(), "-c", str(g.conf), "serve"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=10)
+        raise AssertionError(f"the gateway kept running:\n{out}\n{err}")
+    check_sanitizers(err, "serve")
+    assert p.returncode != 0, out + err
+    assert "listening on" not in out, out
+    return err
+
+
+def test_disk_full_is_loud_and_recovers(ws, knot, pki, small_fs):
+    g = Gateway(ws, knot, pki, db=small_fs / "gateway.db")
+    g.add(HOST, "--acme")
+    g.start()
+    try:
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+        assert (s, body) == (200, f"good {V4}\n")
+        assert g.request("GET", "/health")[0] == 200
+        filler = small_fs / "filler"
+        fill(filler)
+        s, _, body = g.request("GET", "/health")
+        assert s == 503 and "disk full" in body, body
+        # What is stored still answers (reads need no space).
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+        assert (s, body) == (200, f"nochg {V4}\n")
+        # A change: the store failed, not the upstream; retry later.
+        s, h, body = g.nic(f"hostname={HOST}&myip={V4B}")
+        assert (s, body) == (503, "911\n"), g.log()[-3000:]
+        assert int(h["Retry-After"]) > 0
+        s, _, body = g.acmedns({"subdomain": HOST, "txt": TXT1})
+        assert (s, json.loads(body)) == (503, {"error": "store_unavailable"})
+        s, _, body = g.httpreq("present", {"fqdn": f"_acme-challenge.{HOST}.", "value": TXT1})
+        assert s == 503 and body.startswith("store unavailable"), body
+        assert knot.query(HOST, "A") == [V4]
+        # Logged once, at error level, with what to do.
+        lines = error_lines(g, "the disk is full")
+        assert len(lines) == 1, "\n".join(lines)
+        assert "error:" in lines[0] and "free space" in lines[0]
+        assert "upstream failed" not in g.log()
+        assert metric_labelled(g, "dnsward_gateway_store_errors_total", 'kind="disk_full"') >= 1
+        assert metric(g, "dnsward_gateway_store_writable") == 0
+        # Space again: healthy (a probe write), and changes go through.
+        filler.unlink()
+        assert wait_for(lambda: g.request("GET", "/health")[0] == 200, 15), g.log()[-2000:]
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4B}")
+        assert (s, body) == (200, f"good {V4B}\n"), g.log()[-2000:]
+        assert knot.query(HOST, "A") == [V4B]
+        assert "writes succeed again" in g.log()
+        assert metric(g, "dnsward_gateway_store_writable") == 1
+    finally:
+        g.stop()
+    assert integrity(g.db) == "ok"
+
+
+def test_filesystem_turning_read_only_while_serving(ws, knot, pki, ext4_fs):
+    mnt, trigger = ext4_fs
+    g = Gateway(ws, knot, pki, db=mnt / "gateway.db")
+    g.add(HOST, "--acme")
+    g.start()
+    try:
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+        assert (s, body) == (200, f"good {V4}\n")
+        # An ext4 error: the filesystem refuses writes from now on (an
+        # emergency read-only state that statvfs need not show).
+        trigger.write_text("dnsward test\n")
+        with pytest.raises(OSError):
+            (mnt / "probe").write_text("x")
+        s, h, body = g.nic(f"hostname={HOST}&myip={V4B}")
+        assert (s, body) == (503, "911\n"), g.log()[-3000:]
+        assert int(h["Retry-After"]) > 0
+        assert knot.query(HOST, "A") == [V4]   # nothing published that is not stored
+        # SQLite reports an I/O error (EROFS is not passed on for WAL
+        # writes); the health probe keeps failing, the error is logged once.
+        s, _, body = g.request("GET", "/health")
+        assert s == 503 and ("I/O error" in body or "read-only" in body), body
+        assert g.request("GET", "/health")[0] == 503
+        lines = error_lines(g, "error: database")
+        assert len(lines) == 1, "\n".join(lines)
+        assert "check the disk and the kernel log" in lines[0] or "read-only" in lines[0]
+        assert (metric_labelled(g, "dnsward_gateway_store_errors_total", 'kind="io"') +
+                metric_labelled(g, "dnsward_gateway_store_errors_total", 'kind="read_only"')) >= 1
+        assert "writes succeed again" not in g.log()
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+        assert (s, body) == (200, f"nochg {V4}\n")
+    finally:
+        g.stop()
+
+
+def test_read_only_database_refused_at_start(ws, knot, pki, small_fs):
+    g = Gateway(ws, knot, pki, db=small_fs / "gateway.db")
+    g.add(HOST)
+    mount(["-o", "remount,ro"], small_fs)
+    err = serve_must_fail(g)
+    assert "cannot be written" in err and "read-only" in err, err
+    assert str(small_fs / "gateway.db") in err
+
+
+def test_corrupt_database_refused_at_start(ws, knot, pki):
+    g = Gateway(ws, knot, pki)
+    g.add(HOST, "--acme")
+    g.add(OTHER)
+    for i in range(40):
+        g.cli("token", "rotate", HOST)
+    with open(g.db, "r+b") as f:   # the gateway is not running
+        f.seek(2 * 4096)
+        f.write(b"\x5a" * 3 * 4096)
+    err = serve_must_fail(g)
+    assert "is corrupt" in err and ".recover" in err and "restore a backup" in err, err
+    assert len([line for line in err.splitlines() if "error:" in line]) == 1, err
+
+
+# ---- the audit log cannot grow without bound (issue 10, item 6) ------------------
+
+def audit_rows(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM audit").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_refusals_cannot_grow_the_audit_log(ws, knot, pki):
+    g = Gateway(ws, knot, pki)
+    g.add(HOST)
+    g.add(OTHER)
+    g.start()
+    try:
+        before = audit_rows(g.db)
+        names = ",".join([OTHER] + [f"n{i}.example.test" for i in range(19)])
+        t0 = time.monotonic()
+        n = 300
+        for _ in range(n):
+            s, _, body = g.nic(f"hostname={names}&myip={V4}")
+            assert s == 200 and len(body.splitlines()) == 20
+            assert body.splitlines()[0] in ("!yours", "nohost"), body
+        minutes = (time.monotonic() - t0) / 60
+        rows = audit_rows(g.db) - before
+        # audit-refusals = 2 a minute: a burst of 2, refilled at 2 a minute.
+        assert 1 <= rows <= 2 + 2 * minutes + 1, rows
+        assert metric(g, "dnsward_gateway_audit_refusals_skipped_total") == n - rows
+        out = g.cli("audit", "--host", HOST).stdout
+        refusals = [line for line in out.splitlines() if " update " in line]
+        assert len(refusals) == rows
+        # One row per request, naming the refused names together.
+        assert f"new={OTHER},n0.example.test,n1.example.test" in refusals[-1]
+        assert knot.query(OTHER, "A") == ["192.0.2.99"]
+    finally:
+        g.stop()
+
+
+def test_audit_retention_by_age_and_rows(ws, knot, pki):
+    g = Gateway(ws, knot, pki, extra="audit-max-age = 30\naudit-max-rows = 1000")
+    g.add(HOST)
+    now = int(time.time())
+    con = sqlite3.connect(g.db)
+    with con:
+        con.executemany(
+            "INSERT INTO audit (time, host, action, source, result) VALUES (?, ?, ?, ?, ?)",
+            [(now - 40 * 86400 + i, HOST, "update-A", "192.0.2.1", "accepted")
+             for i in range(500)] +
+            [(now - 3600 + i, HOST, "update-A", "192.0.2.1", "accepted") for i in range(1200)])
+    con.close()
+    g.start()
+    try:
+        # Pruned before serving: 30 days, then the newest 1000 rows.
+        con = sqlite3.connect(f"file:{g.db}?mode=ro", uri=True)
+        count, oldest = con.execute("SELECT count(*), min(time) FROM audit").fetchone()
+        con.close()
+        assert count == 1000
+        assert oldest >= now - 30 * 86400
+        assert "past retention" in g.log()
+    finally:
+        g.stop()
