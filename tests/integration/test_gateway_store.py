@@ -590,3 +590,49 @@ def test_audit_retention_by_age_and_rows(ws, knot, pki):
         assert "past retention" in g.log()
     finally:
         g.stop()
+
+
+# ---- the token's scope in both deployments -----------------------------------------
+
+@pytest.mark.parametrize("deployment", ["root-with-user", "systemd-unit"])
+def test_scope_and_lockout_hold_in_deployment(ws, knot, pki, shared_dir, unit_base, deployment):
+    """The cross-host refusals and the lockout, served by a gateway started
+    as root with `user =` and by one in the systemd unit's set-up."""
+    need_root()
+    if deployment == "systemd-unit":
+        g = UnitGateway(ws, knot, pki, unit_base)
+    else:
+        g = Gateway(ws, knot, pki, extra="user = nobody", db=shared_dir / "gateway.db")
+    g.add(HOST, "--acme")
+    g.add(OTHER, "--acme")
+    g.start()
+    try:
+        assert proc_status(g.proc.pid)["Uid"].split()[0] != "0"
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+        assert (s, body) == (200, f"good {V4}\n"), g.log()[-2000:]
+        for name in (OTHER, f"{HOST},{OTHER}", "OTHER.Example.Test.", "other%2eexample.test",
+                     f"*.{HOST}", f"_acme-challenge.{OTHER}"):
+            s, _, body = g.nic(f"hostname={name}&myip={V4B}")
+            assert s == 200 and body.split()[0] in ("!yours", "nohost", "notfqdn"), (name, body)
+        s, _, body = g.nic(f"hostname={OTHER}&myip={V4B}", user=OTHER, token=g.tokens[HOST])
+        assert (s, body.strip()) == (200, "badauth")
+        s, _, body = g.acmedns({"subdomain": OTHER, "txt": TXT1})
+        assert s == 401
+        s, _, body = g.httpreq("present", {"fqdn": f"_acme-challenge.{OTHER}.", "value": TXT1})
+        assert s == 403
+        assert knot.query(OTHER, "A") == ["192.0.2.99"]
+        assert knot.query(f"_acme-challenge.{OTHER}", "TXT") == []
+        assert knot.query(HOST, "A") == [V4]
+        # Bad tokens from one source lock it out (lockout-failures = 10,
+        # the wrong token above being the first).
+        bad = "dwg_0000000000000000_" + "A" * 43
+        codes = [g.nic(f"hostname={HOST}&myip={V4B}", token=bad)[2].strip() for _ in range(10)]
+        assert codes == ["badauth"] * 8 + ["abuse"] * 2, codes
+        s, _, body = g.nic(f"hostname={HOST}&myip={V4B}")
+        assert (s, body.strip()) == (429, "abuse")
+        assert knot.query(HOST, "A") == [V4]
+    finally:
+        g.stop()
+    assert integrity(g.db) == "ok"
+    for t in g.tokens.values():
+        assert t not in g.log()
