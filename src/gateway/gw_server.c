@@ -229,15 +229,15 @@ static bool rate_token(struct gw_server *srv, int64_t host_id, long *retry)
 	return gw_rate_take(srv->d.rate, key, srv->d.conf->rate_token, mono_ms(), retry);
 }
 
-/* An audit row in the caller's transaction: a change is committed with its
- * row or not at all (the store logs a failure). */
-static int audit(struct gw_db *db, const struct gw_host *h, const char *token_id,
-                 const char *action, const char *old_value, const char *new_value,
-                 const struct dw_ip *client, const char *result)
+/* An audit row; in a transaction, the change is committed with its row or
+ * not at all (the store logs a failure once). */
+static int audit(struct gw_db *db, const struct gw_host *h, const char *name,
+                 const char *token_id, const char *action, const char *old_value,
+                 const char *new_value, const struct dw_ip *client, const char *result)
 {
 	char ip[DW_IP_STRLEN];
-	struct gw_audit a = { .host = h->fqdn, .token_id = token_id, .action = action,
-	                      .old_value = old_value, .new_value = new_value,
+	struct gw_audit a = { .host = h != NULL ? h->fqdn : name, .token_id = token_id,
+	                      .action = action, .old_value = old_value, .new_value = new_value,
 	                      .source = dw_ip_format(client, ip), .result = result };
 	return gw_db_audit(db, &a);
 }
@@ -265,9 +265,13 @@ static void audit_refusal(struct gw_server *srv, struct gw_db *db, const struct 
 	(void)gw_db_audit(db, &a);
 }
 
-/* Waits for the upstream after a committed change. */
-static enum gw_up_result push(struct gw_server *srv, const struct gw_host *h)
+/* Waits for the upstream after a committed change; the caller then reads
+ * its rows back (msg: not used, "" on return). */
+static enum gw_up_result push(struct gw_server *srv, const struct gw_host *h, char *msg,
+                              size_t cap)
 {
+	if (cap > 0)
+		msg[0] = '\0';
 	return gw_upstream_kick(srv->d.up, h->id, srv->d.conf->upstream_wait_s * 1000u);
 }
 
@@ -442,8 +446,8 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 			if (ret == DW_OK && want[f] == GW_WANT_CHANGED) {
 				char action[16];
 				snprintf(action, sizeof(action), "update-%s", gw_rtype_str(rt));
-				ret = audit(db, &host, tid, action, had ? cur.value : NULL, ip, client,
-				            "accepted");
+				ret = audit(db, &host, NULL, tid, action, had ? cur.value : NULL, ip,
+				            client, "accepted");
 			}
 			if (ret != DW_OK) {
 				gw_db_rollback(db);
@@ -464,7 +468,8 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 		changed |= want[f] == GW_WANT_CHANGED;
 	}
 	if (send) {
-		if (push(srv, &host) == GW_UP_STORE) {
+		char msg[256];
+		if (push(srv, &host, msg, sizeof(msg)) == GW_UP_STORE) {
 			reply_store(r, GW_API_DYNDNS2);
 			return;
 		}
@@ -522,7 +527,7 @@ static enum gw_result txt_change(struct gw_server *srv, struct gw_db *db,
 		return GW_R_STORE;
 	int ret = gw_db_txt_set(db, h->id, value, present, keep_max, &want);
 	if (ret == DW_OK && (want == GW_WANT_CHANGED || want == GW_WANT_DROPPED))
-		ret = audit(db, h, tid, action, NULL, value, client,
+		ret = audit(db, h, NULL, tid, action, NULL, value, client,
 		            want == GW_WANT_DROPPED ? "never-published" : "accepted");
 	if (ret != DW_OK) {
 		gw_db_rollback(db);
@@ -540,7 +545,8 @@ static enum gw_result txt_change(struct gw_server *srv, struct gw_db *db,
 	default:
 		break;
 	}
-	if (push(srv, h) == GW_UP_STORE)
+	char msg[256];
+	if (push(srv, h, msg, sizeof(msg)) == GW_UP_STORE)
 		return GW_R_STORE;
 	struct gw_rec cur;
 	ret = gw_db_txt_get(db, h->id, value, &cur);
