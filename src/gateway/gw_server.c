@@ -266,13 +266,11 @@ static void audit_refusal(struct gw_server *srv, struct gw_db *db, const struct 
 }
 
 /* Waits for the upstream after a committed change; the caller then reads
- * its rows back (msg: not used, "" on return). */
+ * its rows back. */
 static enum gw_up_result push(struct gw_server *srv, const struct gw_host *h, char *msg,
                               size_t cap)
 {
-	if (cap > 0)
-		msg[0] = '\0';
-	return gw_upstream_kick(srv->d.up, h->id, srv->d.conf->upstream_wait_s * 1000u);
+	return gw_upstream_kick(srv->d.up, h->id, srv->d.conf->upstream_wait_s * 1000u, msg, cap);
 }
 
 /* ---- dyndns2 ------------------------------------------------------------ */

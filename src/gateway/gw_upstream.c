@@ -522,13 +522,17 @@ void gw_upstream_stop(struct gw_upstream *up)
 	free(up);
 }
 
-enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsigned wait_ms)
+enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsigned wait_ms,
+                                   char *msg, size_t cap)
 {
+	if (cap > 0)
+		msg[0] = '\0';
 	pthread_mutex_lock(&up->mu);
 	struct host_job *j = job_get(up, host_id, true);
 	if (j == NULL) {
 		pthread_mutex_unlock(&up->mu);
-		return GW_UP_TIMEOUT;   /* out of memory: the retry at start picks it up */
+		snprintf(msg, cap, "out of memory");
+		return GW_UP_TIMEOUT;   /* the value is stored: the next start sends it */
 	}
 	/* A round now: it sends what is due, a new value included (a new
 	 * value's record set has no backoff); other sets keep theirs. */
@@ -551,5 +555,9 @@ enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsi
 			r = j->last_store_failed ? GW_UP_STORE : GW_UP_DONE;
 	}
 	pthread_mutex_unlock(&up->mu);
+	if (r == GW_UP_STORE)
+		snprintf(msg, cap, "the database failed");
+	else if (r == GW_UP_TIMEOUT && wait_ms > 0)
+		snprintf(msg, cap, "no answer from the provider within %u ms", wait_ms);
 	return r;
 }

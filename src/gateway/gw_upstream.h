@@ -48,8 +48,10 @@ void gw_upstream_stop(struct gw_upstream *up);
 
 /* Schedules host_id now and, when wait_ms > 0, waits for a round that starts
  * after this call (so it sees everything committed before it).  The caller
- * then reads its rows back to answer. */
-enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsigned wait_ms);
+ * then reads its rows back to answer.  msg (cap bytes) gets a short reason
+ * when the result is not GW_UP_DONE, else "". */
+enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsigned wait_ms,
+                                   char *msg, size_t cap);
 
 /* Backoff before attempt number `attempts` + 1: base * 2^(attempts-1),
  * capped, with +-20% jitter from rnd in [0, 1).  Pure, for tests. */
