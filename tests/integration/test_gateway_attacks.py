@@ -4,9 +4,12 @@ outside loopback, slow connections and a blocking upstream.
 
 Every attack test runs against each deployment in DEPLOYMENTS:
 
-  plain      the gateway as the invoking user (root in CI, no user =)
-  root-user  started as root with [gateway] user = nobody: privileges
-             dropped after the secrets, sockets and database are open
+  plain         the gateway as the invoking user (root in CI, no user =)
+  root-user     started as root with [gateway] user = nobody: privileges
+                dropped after the secrets, sockets and database are open
+  systemd-unit  the unit's set-up without systemd (test_gateway_store.py's
+                UnitGateway: a dynamic user, the state directory and
+                credentials as the service manager lays them out)
 
 A deployment is a function (ws, knot, pki, extra, tls) -> Gateway, not yet
 started; another set-up (the systemd unit's) is added by putting one more
@@ -28,6 +31,7 @@ import time
 import pytest
 
 from test_gateway import Gateway, HOST, OTHER, ACME_HOST, V4, TXT1, proc_status, wait_for
+from test_gateway_store import UnitGateway
 
 NOBODY_UID = 65534
 IPV6_FREEBIND = 78   # linux/in6.h
@@ -49,7 +53,44 @@ def deploy_root_user(ws, knot, pki, extra="", tls=True):
                    db=d / "gateway.db")
 
 
-DEPLOYMENTS = {"plain": deploy_plain, "root-user": deploy_root_user}
+class _WithExtra(Gateway):
+    """Passes a deployment's extra [gateway] lines through a subclass whose
+    own __init__ does not take them (UnitGateway)."""
+    _extra, _tls = "", True
+
+    def __init__(self, ws, knot, pki, **kw):
+        super().__init__(ws, knot, pki, extra=self._extra, tls=self._tls, **kw)
+
+
+class UnitGatewayX(UnitGateway, _WithExtra):
+    def start(self, debug=True, netns=None):
+        # The child inherits the starting thread's network namespace.
+        if netns is None:
+            UnitGateway.start(self, debug)
+        else:
+            ns_call(netns, lambda: UnitGateway.start(self, debug))
+        self.urls = [self.url]
+        listen = self.conf.read_text().split("listen = ", 1)[1].split("\n")[0]
+        for _ in range(listen.count(",")):
+            m = re.match(r"listening on (https?://\S+)", self.proc.stdout.readline().decode())
+            assert m, self.log()
+            self.urls.append(m.group(1))
+
+
+def deploy_systemd_unit(ws, knot, pki, extra="", tls=True):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    if not tls:
+        pytest.skip("the unit's set-up serves TLS (its key is a credential)")
+    d = pathlib.Path(tempfile.mkdtemp(prefix="dnsward-unit-att-"))
+    os.chmod(d, 0o755)
+    ws.cleanup_dirs = getattr(ws, "cleanup_dirs", []) + [d]
+    cls = type("UnitGatewayWith", (UnitGatewayX,), {"_extra": extra, "_tls": tls})
+    return cls(ws, knot, pki, d)
+
+
+DEPLOYMENTS = {"plain": deploy_plain, "root-user": deploy_root_user,
+               "systemd-unit": deploy_systemd_unit}
 
 
 @pytest.fixture(params=sorted(DEPLOYMENTS))
@@ -63,6 +104,8 @@ def started(g):
     """Checks the deployment really is what it says once serving."""
     if "user = nobody" in g.conf.read_text():
         assert proc_status(g.proc.pid)["Uid"].split()[0] == str(NOBODY_UID)
+    if isinstance(g, UnitGateway):
+        assert proc_status(g.proc.pid)["Uid"].split()[0] == str(g.uid)
     return g
 
 
@@ -293,9 +336,10 @@ def test_unusable_addresses_are_not_published(gwa, knot):
         assert (s, body) == (400, "badrequest\n"), query
         assert knot.query(HOST, "A") == [] and knot.query(HOST, "AAAA") == [], query
     assert audit_updates(gwa) == []
-    # Each (but the mapped form, which may already fail to parse) audited.
+    # Audited as refusals (within audit-refusals a minute; the rest are
+    # counted into the next refusal row).
     out = gwa.cli("audit", "--host", HOST, "--limit", "100").stdout
-    assert out.count("result=bad-address") >= len(UNUSABLE) - 1, out
+    assert "result=bad-address" in out, out
 
 
 # ---- 8. enumeration -------------------------------------------------------------------
