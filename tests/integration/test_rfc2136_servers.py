@@ -10,11 +10,12 @@ answering a signed NOERROR; dnsward must report each as a refusal (exit 3)
 because it confirms every UPDATE with a signed query.
 """
 import pathlib
-import subprocess
+import re
 
 import pytest
 
-from fixtures.authservers import ACME, ACME_OTHER, HOST, OTHER, OTHER_V4, EXAMPLES
+from fixtures.authservers import ACME, ACME_OTHER, EXAMPLES, HOST, OTHER, OTHER_V4, ROOT
+from test_daemon import daemons, stays, wait_for  # noqa: F401  (fixture)
 
 V4 = "81.2.69.160"
 V4_NEW = "81.2.69.161"
@@ -122,13 +123,11 @@ def test_refused_by_policy(ws, authserver):
     assert f"failed {OTHER} A {V4} fatal" in p.stdout.splitlines()
 
 
-def test_refused_message_names_the_fix(ws, authserver):
+def test_refused_message_names_the_fix(ws, powerdns):
     """The silent drop with the default confirm-timeout: the message says what
     happened, what the server serves instead and which setting to change."""
-    srv = authserver
-    if srv.kind != "powerdns":
-        pytest.skip("only PowerDNS drops refused records silently")
-    cfg = update_config(ws, srv, name=OTHER, v6=None).replace("", "")
+    srv = powerdns
+    cfg = update_config(ws, srv, name=OTHER, v6=None)
     text = pathlib.Path(cfg).read_text().replace("confirm-timeout = 2\n", "")
     pathlib.Path(cfg).write_text(text)
     p = ws.run("update", config=cfg, check=3)
@@ -170,7 +169,8 @@ def test_value_change(ws, authserver):
     p = ws.run("update", config=update_config(ws, srv, v4=V4_NEW, v6=None), check=0)
     assert f"updated {HOST} A {V4_NEW}" in p.stdout.splitlines()
     assert srv.query(HOST, "A") == [V4_NEW]
-    assert srv.serial() > serial
+    # one UPDATE, one serial step (PowerDNS: SOA-EDIT-DNSUPDATE INCREASE)
+    assert srv.serial() == serial + 1
 
 
 def test_changed_behind_our_back_force_repairs(ws, authserver):
@@ -183,6 +183,38 @@ def test_changed_behind_our_back_force_repairs(ws, authserver):
     p = ws.run("update", "--force", config=cfg, check=0)
     assert f"updated {HOST} A {V4}" in p.stdout.splitlines()
     assert srv.query(HOST, "A") == [V4]
+
+
+def test_daemon_parks_a_refused_record(ws, authserver, daemons):
+    """dnsward run: the refusal parks the record (no retries), the
+    published one is in sync; the message is logged."""
+    srv = authserver
+    kf = ws.secret("dnsward.key", key_text(srv, "host"))
+    cfg = ws.config(f"""[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {srv.port}
+key-file = {kf}
+confirm-timeout = 2
+
+[record {HOST}]
+provider = own
+ipv4 = static:{V4}
+ipv6 = off
+
+[record {OTHER}]
+provider = own
+ipv4 = static:{V4}
+ipv6 = off
+""")
+    d = daemons(ws, cfg)
+    wait_for(lambda: (d.fam(OTHER, "A") or {}).get("state") == "parked", "parked", timeout=20)
+    wait_for(lambda: (d.fam(HOST, "A") or {}).get("state") == "in-sync", "in sync", timeout=20)
+    assert_all_in(REFUSAL[srv.kind], d.text())
+    assert srv.query(HOST, "A") == [V4]
+    assert srv.query(OTHER, "A") == [OTHER_V4]
+    updates = srv.update_count()
+    stays(lambda: srv.update_count() == updates, "a parked record was retried", 2)
 
 
 # --------------------------------------------------------------------- acme
@@ -239,3 +271,49 @@ def test_acme_bad_key(ws, authserver, which, expect):
     p = ws.run("acme", "present", ACME, V1, config=acme_config(ws, srv, key=which), check=3)
     assert_all_in(expect[srv.kind], p.stderr)
     assert srv.txt() == []
+
+
+# ------------------------------------------------ the documentation's claims
+
+def test_docs_quote_the_tested_configuration():
+    """Every block marked "example: FILE" in rfc2136.md is that file, and
+    every file the servers here are built from is quoted."""
+    doc = (ROOT / "docs" / "providers" / "rfc2136.md").read_text()
+    quoted = re.findall(r"<!-- example: (\S+) -->\n```[a-z]*\n(.*?)```\n", doc, re.S)
+    assert quoted, "no marked examples in rfc2136.md"
+    for path, text in quoted:
+        assert text == (ROOT / path).read_text(), f"rfc2136.md's quote of {path} differs"
+    files = {f"examples/rfc2136/{p.name}" for p in EXAMPLES.iterdir()}
+    assert files == {path for path, _ in quoted}
+
+
+def test_powerdns_policy_script_alone_decides(ws, powerdns):
+    """With the Lua script, neither allow-dnsupdate-from (set to exclude
+    127.0.0.1 by the fixture) nor TSIG-ALLOW-DNSUPDATE (host-key only) is
+    consulted: the admin key, which the script allows, changes the zone from
+    127.0.0.1; unsigned updates are refused by the script."""
+    srv = powerdns
+    r = srv.nsupdate(f"update add {HOST}. 60 A 192.0.2.5")
+    assert r.returncode == 0, r.stdout + r.stderr
+    srv.wait_served(HOST, "A", ["192.0.2.5"])
+    r = srv.nsupdate(f"update delete {HOST}. A\nupdate add {HOST}. 60 A 192.0.2.6", key=False)
+    assert "NOERROR" in r.stdout + r.stderr or r.returncode == 0, r.stdout + r.stderr
+    # PowerDNS applies an UPDATE before it answers: what it serves now is final
+    assert srv.query(HOST, "A") == ["192.0.2.5"]
+
+
+def test_powerdns_zonewide(ws, pdns_zonewide):
+    """Without the script: TSIG-ALLOW-DNSUPDATE lets host-key change any name
+    of the zone and refuses unsigned updates; a zone without that metadata
+    takes UNSIGNED updates from allow-dnsupdate-from."""
+    srv = pdns_zonewide
+    p = ws.run("update", config=update_config(ws, srv, name=OTHER, v6=None), check=0)
+    assert f"updated {OTHER} A {V4}" in p.stdout.splitlines()
+    assert srv.query(OTHER, "A") == [V4]
+    r = srv.nsupdate(f"update delete {OTHER}. A\nupdate add {OTHER}. 60 A 192.0.2.5", key=False)
+    assert "REFUSED" in r.stdout + r.stderr
+    assert srv.query(OTHER, "A") == [V4]
+    r = srv.nsupdate("update delete other.example.net. A\n"
+                     "update add other.example.net. 60 A 192.0.2.5", key=False, zone="example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    srv.wait_served("other.example.net", "A", ["192.0.2.5"])
