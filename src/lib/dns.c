@@ -1603,6 +1603,7 @@ int dw_dns_rrset_compare(const uint8_t *wire, size_t len, const char *name, uint
 		goto out;
 	}
 	seen->rcode = (int)ldns_pkt_get_rcode(p);
+	seen->aa = ldns_pkt_aa(p);
 	char rb[16];
 	if (seen->rcode != DW_RCODE_NOERROR) {
 		seen_add(seen, "", dw_rcode_str(seen->rcode, rb));

@@ -196,6 +196,7 @@ int dw_dns_find_zone(const struct dw_dns_server *srv, const struct dw_tsig_key *
  * "\"text\"").  Filled by dw_dns_rrset_compare() / dw_dns_rrset_look(). */
 struct dw_dns_seen {
 	int rcode;            /* reply RCODE (NXDOMAIN: the name is gone) */
+	bool aa;              /* the reply is authoritative */
 	size_t held;          /* how many of rdata[0..n) the RRset holds */
 	size_t others;        /* RRs of the type at name that are not in rdata */
 	bool ttl_differs;     /* a held RR has a TTL other than the one expected */

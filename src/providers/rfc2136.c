@@ -519,6 +519,35 @@ static void rfc2136_txt_del(struct dw_provider *p, const char *fqdn, const char 
 	rfc2136_txt(p, fqdn, value, 0, true, res);
 }
 
+/* Drift check: the configured server, asked with a signed query (the same
+ * look as before an UPDATE, the TTL aside: a server that clamps TTLs must
+ * not look drifted at every check). */
+static void rfc2136_verify(struct dw_provider *p, const struct dw_record *r,
+                           const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_provider_data *d = p->data;
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char ip[DW_IP_STRLEN];
+	const char *rd[1] = { dw_ip_format(addr, ip) };
+	struct dw_dns_seen seen;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	int ret = dw_dns_rrset_look(&d->srv, &d->key, r->fqdn, addr->family == DW_FAM_V6 ? 28 : 1,
+	                            r->src[addr->family].ttl, rd, 1, &seen, &st, &diag);
+	if (!look_usable(ret, &st)) {
+		char rb[16];
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "signed query to %s: %s", d->srv.text,
+		              ret != DW_OK ? diag.msg : dw_rcode_str(st.tsig_error != 0 ?
+		                                                     st.tsig_error : st.rcode, rb));
+		return;
+	}
+	if (seen.held == 1 && seen.others == 0)
+		dw_verify_set(out, DW_VERIFY_STANDS, "%s serves %s %s", d->srv.text, rrtype, ip);
+	else
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "%s serves %s, not %s %s", d->srv.text,
+		              seen.text, rrtype, ip);
+}
+
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
@@ -529,6 +558,7 @@ const struct dw_provider_ops dw_provider_rfc2136 = {
 	.update = rfc2136_update,
 	.txt_add = rfc2136_txt_add,
 	.txt_del = rfc2136_txt_del,
+	.verify = rfc2136_verify,
 	.free_record = rfc2136_free_record,
 	.free = rfc2136_free,
 };
