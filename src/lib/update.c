@@ -302,8 +302,6 @@ void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
 		r->provider->ops->verify(r->provider, r, addr, out);
 	else
 		verify_by_dns(r, addr, auth, out);
-	log_debug("%s %s: verify: %s: %s", r->fqdn, dw_family_rrtype(addr->family),
-	          dw_verify_str(out->status), out->msg);
 }
 
 /* Reports one family's outcome of a pass and updates sum and st. */
