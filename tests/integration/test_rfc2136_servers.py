@@ -62,7 +62,7 @@ type = rfc2136
 server = 127.0.0.1
 port = {srv.port}
 key-file = {kf}
-confirm-timeout = 2
+confirm-timeout = 1
 {extra}
 
 [record {name}]
@@ -86,7 +86,7 @@ type = rfc2136
 server = 127.0.0.1
 port = {srv.port}
 key-file = {kf}
-confirm-timeout = 2
+confirm-timeout = 1
 acme-zones = example.org
 """)
 
@@ -128,7 +128,7 @@ def test_refused_message_names_the_fix(ws, powerdns):
     happened, what the server serves instead and which setting to change."""
     srv = powerdns
     cfg = update_config(ws, srv, name=OTHER, v6=None)
-    text = pathlib.Path(cfg).read_text().replace("confirm-timeout = 2\n", "")
+    text = pathlib.Path(cfg).read_text().replace("confirm-timeout = 1\n", "")
     pathlib.Path(cfg).write_text(text)
     p = ws.run("update", config=cfg, check=3)
     assert (f"answered NOERROR but does not serve A {V4} after 5 s; its update policy "
@@ -195,7 +195,7 @@ type = rfc2136
 server = 127.0.0.1
 port = {srv.port}
 key-file = {kf}
-confirm-timeout = 2
+confirm-timeout = 1
 
 [record {HOST}]
 provider = own
