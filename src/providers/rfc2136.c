@@ -313,8 +313,9 @@ static bool expect_met(enum expect e, const struct dw_dns_seen *s)
  * for confirm-timeout seconds at most (0: one look).  shown is the change
  * for messages ("A 192.0.2.1", "TXT \"v\"").  Sets res: done when served;
  * fatal when the server serves something else to the end (its update
- * policy dropped the change) or refuses the query; retry when the queries
- * got no usable reply. */
+ * policy dropped the change) or refuses the query; retry at once when a
+ * query gets no reply (a server going down must not hold a worker for the
+ * whole timeout; the next attempt asks before it sends). */
 static void confirm(const struct dw_provider_data *d, const char *what, const char *name,
                     uint16_t type, uint32_t ttl, const char *rdata, const char *shown,
                     enum expect e, struct dw_result *res)
@@ -330,7 +331,9 @@ static void confirm(const struct dw_provider_data *d, const char *what, const ch
 	for (;;) {
 		ret = dw_dns_rrset_look(&d->srv, &d->key, name, type, ttl, rd, 1, &seen, &st, &diag);
 		looks++;
-		if (look_usable(ret, &st) && expect_met(e, &seen)) {
+		if (!look_usable(ret, &st))
+			break;   /* no answer, or a refusal: waiting would not change it */
+		if (expect_met(e, &seen)) {
 			long long took = now_ms() - start;
 			log_debug("%s: served after %lld ms (%d signed quer%s)", what, took, looks,
 			          looks == 1 ? "y" : "ies");
