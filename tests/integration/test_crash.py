@@ -472,7 +472,9 @@ def test_gateway_sigkill_under_load(ws, knot, pki):
             assert check == [("ok",)], check
             with ham.lock:
                 for h in GW_HOSTS:
-                    allowed = ({ham.acked.get(h)} | set(ham.unanswered.get(h, []))) - {None}
+                    # A host never answered may have nothing stored: its
+                    # requests died queued, before their commit.
+                    allowed = {ham.acked.get(h)} | set(ham.unanswered.get(h, []))
                     if allowed:
                         assert desired.get(h) in allowed, (
                             f"{h}: stored {desired.get(h)}, answered {ham.acked.get(h)}, "
@@ -502,7 +504,7 @@ def test_gateway_sigkill_under_load(ws, knot, pki):
         converge = time.monotonic() - t_restart
         wrong = {h: (v, knot.query(h, "A")) for h, v in stored.items() if knot.query(h, "A") != [v]}
         assert not wrong, f"stored value not in Knot: {wrong}\n{g.log()[-3000:]}"
-        assert set(stored) == {h for h in GW_HOSTS if h in ham.acked or h in ham.unanswered}
+        assert set(ham.acked) <= set(stored) <= set(ham.acked) | set(ham.unanswered)
         g.stop()
     finally:
         stop.set()
