@@ -29,7 +29,8 @@
  *     first the address it would publish or "no-address", then one reject
  *     line per other address of that family on NAME, in the order above.
  *     TYPE is A or AAAA; WHY a rejection name ("outranked" when acceptable
- *     but another one is preferred); TEXT its description (dw_reject_str).
+ *     but another one is preferred); TEXT its description (for an address
+ *     range, the special-purpose registry row: dw_reject_explain).
  *
  * Exit status: 0; 2 on a usage error, an unknown IFACE or a netlink failure
  * (message on stderr). */
@@ -182,9 +183,11 @@ static int print_record(const struct dw_record *rec, enum dw_family fam,
 	for (size_t i = 0; i < l->n; i++) {
 		if ((int)i == idx || reasons[i] == DW_REJ_FAMILY || reasons[i] == DW_REJ_IFACE)
 			continue;
+		char text[256];
 		printf("record %s %s iface=%s reject %s/%u %s (%s)\n", rec->fqdn, type, src->ifname,
 		       dw_ip_format(&l->v[i].ip, ip), (unsigned)l->v[i].prefixlen,
-		       dw_reject_name(reasons[i]), dw_reject_str(reasons[i]));
+		       dw_reject_name(reasons[i]),
+		       dw_reject_explain(&l->v[i].ip, reasons[i], text, sizeof(text)));
 	}
 	free(reasons);
 	return 0;

@@ -418,9 +418,9 @@ static int check_policy(const struct dw_source *src, enum dw_family fam, const s
 	enum dw_reject r = dw_addr_check(&a, fam, NULL, &src->policy);
 	if (r == DW_REJ_NONE)
 		return DW_OK;
-	char s[DW_IP_STRLEN];
+	char s[DW_IP_STRLEN], text[256];
 	why_set(why, whylen, "%s gave %s, which is not publishable: %s", from, dw_ip_format(ip, s),
-	        dw_reject_str(r));
+	        dw_reject_explain(ip, r, text, sizeof(text)));
 	return DW_ENOTFOUND;
 }
 
