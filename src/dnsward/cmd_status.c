@@ -56,7 +56,7 @@ static json_t *offline_status(struct dw_config *cfg, struct dw_diag *diag)
 			json_object_set_new(x, "type", json_string(dw_family_rrtype((enum dw_family)f)));
 			/* Only sources answered without the network are evaluated. */
 			struct dw_ip ip;
-			char why[256] = "", a[DW_IP_STRLEN];
+			char why[512] = "", a[DW_IP_STRLEN];
 			bool local = src->kind == DW_SRC_STATIC || (src->kind == DW_SRC_IFACE && have_addrs);
 			if (!local)
 				snprintf(why, sizeof(why), "not evaluated without the daemon");

@@ -507,7 +507,7 @@ static int fetch_agree(const struct dw_source *src, enum dw_family fam, size_t n
 	int win = -1;
 	int last_err = DW_ENOTFOUND;
 	for (size_t i = 0; i < n && i < DW_SRC_LIST_MAX; i++) {
-		char label[DW_SRC_URL_MAX + 16], w[256] = "";
+		char label[DW_SRC_URL_MAX + 16], w[512] = "";
 		int r = ask(src, fam, i, &votes[i], label, sizeof(label), w, sizeof(w));
 		asked++;
 		if (r == DW_OK) {
@@ -560,7 +560,12 @@ static int ask_web(const struct dw_source *src, enum dw_family fam, size_t i,
 		size_t ul = strlen(src->urls[i]);
 		if (strncmp(m, src->urls[i], ul) == 0 && m[ul] == ':')
 			m += ul + 1 + (m[ul + 1] == ' ');
-		why_set(why, whylen, "%s", m);
+		const char *fix = "";
+		if (ret == DW_ETLS && resp.tls == DW_TLS_UNTRUSTED)
+			fix = "; if you trust that CA, set web-ca-file to a PEM file holding its certificate";
+		else if (ret == DW_ETLS && resp.tls == DW_TLS_NAME)
+			fix = "; check the host in that URL";
+		why_set(why, whylen, "%s%s", m, fix);
 	} else if (resp.status != 200) {
 		why_set(why, whylen, "HTTP status %ld", resp.status);
 		ret = DW_EHTTP;

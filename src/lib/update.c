@@ -10,31 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *dw_outcome_str(enum dw_outcome o)
-{
-	switch (o) {
-	case DW_OUT_DONE:      return "done";
-	case DW_OUT_UNCHANGED: return "unchanged";
-	case DW_OUT_RETRY:     return "retry";
-	case DW_OUT_RATELIMIT: return "rate-limited";
-	case DW_OUT_FATAL:     return "fatal";
-	}
-	return "unknown";
-}
-
-void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
-                   const char *fmt, ...)
-{
-	res->outcome = o;
-	res->retry_after_s = retry_after_s;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		res->msg[0] = '\0';
-}
-
 int dw_update_state_path(const struct dw_config *cfg, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "%s/state.json", cfg->state_dir);
@@ -268,23 +243,23 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 	}
 
 	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res->outcome));
+	/* The message never states the delay (provider.h): said here once. */
+	char wait[48] = " (will retry)";
+	if (res->retry_after_s >= 0)
+		snprintf(wait, sizeof(wait), ": retry after %ld s", res->retry_after_s);
 	switch (res->outcome) {
 	case DW_OUT_FATAL:
 		log_error("%s %s via %s: %s (needs your action; not retried)", r->fqdn, type,
 		          r->provider->name, res->msg);
 		sum->fatal++;
 		break;
-	case DW_OUT_RATELIMIT:
-		if (res->retry_after_s >= 0)
-			log_error("%s %s via %s: rate-limited, retry after %ld s: %s", r->fqdn, type,
-			          r->provider->name, res->retry_after_s, res->msg);
-		else
-			log_error("%s %s via %s: rate-limited: %s", r->fqdn, type,
-			          r->provider->name, res->msg);
-		sum->retry++;
+	case DW_OUT_ACTION:
+		log_error("%s %s via %s: %s (needs your action)", r->fqdn, type, r->provider->name,
+		          res->msg);
+		sum->fatal++;
 		break;
 	default:
-		log_error("%s %s via %s: %s (will retry)", r->fqdn, type, r->provider->name, res->msg);
+		log_error("%s %s via %s: %s%s", r->fqdn, type, r->provider->name, res->msg, wait);
 		sum->retry++;
 		break;
 	}

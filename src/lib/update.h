@@ -43,7 +43,7 @@ struct dw_plan {
 	bool active;               /* the family's source is not "off" */
 	bool have_addr;            /* a desired address was found ... */
 	struct dw_ip addr;         /* ... this one */
-	char why[256];             /* else: why not (human text) */
+	char why[512];             /* else: why not (human text) */
 	bool publish;              /* differs from the state, or forced */
 	char prev[DW_IP_STRLEN];   /* last published address, "" if none */
 };

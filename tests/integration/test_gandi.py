@@ -256,14 +256,14 @@ def test_wrong_hostname_certificate_fails(ws, gandi_wrong_host, pki):
     s = Setup(ws, gandi_wrong_host, pki)
     gandi_wrong_host.add_token(s.token)
     gandi_wrong_host.add_zone(ZONE)
-    proc = s.run(s.config(record_extra=f"zone = {ZONE}"), expect=1)
-    assert "TLS" in proc.stderr
+    proc = s.run(s.config(record_extra=f"zone = {ZONE}"), expect=3)   # needs the user
+    assert "the certificate is for wrong.test" in proc.stderr and "base-url" in proc.stderr
     assert gandi_wrong_host.requests == []
 
 
 def test_untrusted_ca_fails(g, pki):
-    proc = g.run(g.config(record_extra=f"zone = {ZONE}", ca_file=pki.other_ca_file), expect=1)
-    assert "TLS" in proc.stderr
+    proc = g.run(g.config(record_extra=f"zone = {ZONE}", ca_file=pki.other_ca_file), expect=3)
+    assert "set ca-file in [provider" in proc.stderr
     assert g.emu.requests == []
 
 
