@@ -1,5 +1,6 @@
-/* dnsward check: the configuration was loaded and validated (secrets read,
- * syntax and references checked) by main(); summarise what it does. */
+/* dnsward check: the configuration was loaded and validated by main()
+ * (syntax and references checked; secret files read when this user may,
+ * else their type and mode checked); summarise what it does. */
 #include <stdio.h>
 
 #include "dnsward/commands.h"
@@ -45,6 +46,10 @@ int cmd_check(struct dw_config *cfg, int argc, char **argv)
 	printf("%s: OK, %zu provider%s, %zu record%s, state in %s\n", cfg->path,
 	       cfg->nproviders, cfg->nproviders == 1 ? "" : "s", cfg->nrecords,
 	       cfg->nrecords == 1 ? "" : "s", cfg->state_dir);
+	if (cfg->secrets_unread > 0)
+		printf("%u secret file%s not readable by this user: type and mode checked, content "
+		       "not (run check as their owner for that)\n", cfg->secrets_unread,
+		       cfg->secrets_unread == 1 ? "" : "s");
 	for (size_t i = 0; i < cfg->nrecords; i++) {
 		const struct dw_record *r = cfg->records[i];
 		printf("%s via %s (%s)\n", r->fqdn, r->provider->name, r->provider->ops->type);

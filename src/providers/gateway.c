@@ -378,6 +378,8 @@ static int gw_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 	int rc = dw_conf_secret(ctx, "token-file", true, DW_SECRET_LINE, &d->token);
 	if (rc != 0)
 		return rc;
+	if (d->token.data == NULL)
+		return 0;   /* not read: a command that publishes nothing */
 	if (d->token.len == 0 || d->token.len > GW_TOKEN_MAX)
 		return dw_conf_error(ctx, "token-file", "the file must hold the host's token");
 	for (size_t i = 0; i < d->token.len; i++) {

@@ -94,6 +94,12 @@ static int rfc2136_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 	ret = dw_conf_secret(ctx, "key-file", true, DW_SECRET_FILE, &file);
 	if (ret != DW_OK)
 		goto out;
+	if (file.data == NULL) {
+		/* Not read (a command that publishes nothing): the key's name
+		 * and algorithm stay unknown. */
+		ret = DW_OK;
+		goto out;
+	}
 	ret = dw_tsig_key_parse(file.data, file.len, d->key_file, key_name, &d->key, &diag);
 	dw_secret_clear(&file);
 	if (ret != DW_OK) {
