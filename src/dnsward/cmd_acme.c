@@ -416,8 +416,10 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 			p->ops->txt_del(p, t[i].name, value, &r);
 		}
 		if (dw_outcome_ok(r.outcome)) {
-			log_notice("acme: %s %s at %s via %s: %s", present ? "added" : "removed",
-			           value, t[i].name, p->name, r.msg);
+			/* Hooks succeed in silence (-v shows this): certbot reports
+			 * any stderr output as "ran with error output". */
+			log_info("acme: %s %s at %s via %s: %s", present ? "added" : "removed",
+			         value, t[i].name, p->name, r.msg);
 			if (present)
 				pending_add(pf, t[i].name, value, p->name);
 			else
