@@ -607,6 +607,7 @@ static int conf_source(const struct dw_config *cfg, struct dw_conf_ctx *ctx,
 	char ttlkey[16];
 	snprintf(ttlkey, sizeof(ttlkey), "%s-ttl", key);
 	int ret = dw_conf_uint(ctx, ttlkey, 1, 604800, ttl, &src->ttl);
+	src->ttl_set = dw_conf_get(ctx, ttlkey) != NULL || dw_conf_get(ctx, "ttl") != NULL;
 	if (ret != DW_OK)
 		return ret;
 	if ((ret = conf_policy(ctx, fam, &src->policy)) != DW_OK)

@@ -127,6 +127,7 @@ struct dw_source {
 	struct dw_ip addr;               /* DW_SRC_STATIC */
 	struct dw_addr_policy policy;    /* DW_SRC_IFACE; also checks fetched addresses */
 	uint32_t ttl;
+	bool ttl_set;                    /* ttl or ipv4-ttl/ipv6-ttl was given */
 	/* DW_SRC_IFACE, IPv6 only: publish the chosen address's prefix with this
 	 * host part ("ipv6-suffix"). */
 	bool has_suffix;

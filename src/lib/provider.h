@@ -17,6 +17,8 @@
 #define DW_CAP_AAAA 0x02u
 #define DW_CAP_TXT  0x04u
 #define DW_CAP_TXT_SINGLE 0x08u   /* holds one TXT value per name only */
+#define DW_CAP_TTL  0x10u   /* A/AAAA records get the record's ttl (others: the
+                             * provider sets it; "ttl" has no effect) */
 
 /* The scheduler's view of a provider reply.  Never renumbered. */
 enum dw_outcome {
@@ -140,6 +142,17 @@ struct dw_provider_ops {
 	                uint32_t ttl, struct dw_result *res);
 	void (*txt_del)(struct dw_provider *p, const char *fqdn, const char *value,
 	                struct dw_result *res);
+
+	/* Optional: a short note the provider keeps for record r across runs
+	 * in the state file (lib/state.h memos), such as a zone it found by
+	 * probing, so a one-shot run does not probe again every time.
+	 * memo_get writes the note to keep into buf (printable, at most
+	 * DW_STATE_MEMO_MAX bytes) and returns true, or returns false when
+	 * there is none; memo_set hands a stored note back before the
+	 * record's first publish in a process (the provider checks it and may
+	 * ignore it).  Never called while a publish of r runs. */
+	bool (*memo_get)(const struct dw_record *r, char *buf, size_t cap);
+	void (*memo_set)(struct dw_record *r, const char *memo);
 
 	void (*free_record)(struct dw_record *r);   /* may be NULL */
 	void (*free)(struct dw_provider *p);        /* may be NULL */

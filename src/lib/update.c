@@ -366,6 +366,31 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 	}
 }
 
+/* A provider's note for r from an earlier run (lib/state.h memos). */
+static void memo_give(struct dw_record *r, struct dw_state *st)
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	const char *m = dw_state_get_memo(st, r->fqdn, r->provider->name);
+	if (ops->memo_set != NULL && m != NULL)
+		ops->memo_set(r, m);
+}
+
+/* Keeps the provider's note for r; saves the state when it changed. */
+static void memo_keep(struct dw_record *r, struct dw_state *st, const char *state_path)
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	if (ops->memo_get == NULL)
+		return;
+	char buf[DW_STATE_MEMO_MAX + 1];
+	bool has = ops->memo_get(r, buf, sizeof(buf));
+	bool changed = false;
+	struct dw_diag d = { "out of memory" };
+	if (dw_state_set_memo(st, r->fqdn, r->provider->name, has ? buf : NULL, &changed) != DW_OK ||
+	    (changed && dw_state_save(st, state_path, &d) != DW_OK))
+		log_warning("%s: the provider's note could not be kept in the state file: %s", r->fqdn,
+		            d.msg);
+}
+
 /* Whether family f of a pass ended well (published, or already there). */
 static bool family_ok(const struct dw_plan *pl, const struct dw_result *res, bool dry_run)
 {
@@ -407,8 +432,11 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		struct dw_plan plan[DW_FAM_COUNT];
 		struct dw_result res[DW_FAM_COUNT];
 		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
-		if (!opts->dry_run)
+		if (!opts->dry_run) {
+			memo_give(r, &st);
 			dw_update_publish(r, plan, cfg->cold_start_check ? &cold.cfg : NULL, res);
+			memo_keep(r, &st, state_path);
+		}
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
 			int o = f == DW_FAM_V4 ? DW_FAM_V6 : DW_FAM_V4;
 			bool steady = plan[f].steady && family_ok(&plan[o], &res[o], opts->dry_run);

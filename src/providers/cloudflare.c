@@ -902,7 +902,7 @@ static void cf_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_cloudflare = {
 	.type = "cloudflare",
 	.summary = "Cloudflare API v4 (scoped API token)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = "https://api.cloudflare.com/client/v4",
 	.configure = cf_configure,
 	.configure_record = cf_configure_record,

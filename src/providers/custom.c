@@ -765,7 +765,7 @@ static void custom_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_custom = {
 	.type = "custom",
 	.summary = "any HTTP API, described by URL, header and body templates",
-	.caps = DW_CAP_A | DW_CAP_AAAA,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TTL,   /* through {ttl} */
 	.configure = custom_configure,
 	.update = custom_update,
 	.update_multi = custom_update_multi,

@@ -29,6 +29,9 @@ struct dw_provider_data {
 struct dw_record_data {
 	char *zone;               /* configured, or found by probing (cached) */
 	char *name;               /* relative to zone, "@" for the apex */
+	bool probed;              /* zone found by probing (now or in an earlier run,
+	                           * through the state file's memo): a 404 on
+	                           * write means it moved, so probe again */
 };
 
 /* ---- Pure parsers ---- */
@@ -517,8 +520,10 @@ static bool gandi_find_zone(struct dw_provider *p, const struct dw_record *r,
 	return true;
 }
 
-static void gandi_update(struct dw_provider *p, const struct dw_record *r,
-                         const struct dw_ip *addr, struct dw_result *res)
+/* GET the record set, PUT it when it differs.  Returns the PUT's HTTP
+ * status (0 when none was sent); res holds the outcome. */
+static long gandi_write(struct dw_provider *p, const struct dw_record *r,
+                        const struct dw_ip *addr, struct dw_result *res)
 {
 	struct dw_record_data *rd = r->data;
 	const char *rrtype = dw_family_rrtype(addr->family);
@@ -529,15 +534,9 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 	struct dw_diag diag = { { 0 } };
 	char *body = NULL;
 	json_t *doc = NULL;
+	long put = 0;
 
-	if (rd == NULL || p->data == NULL || p->data->token.data == NULL) {
-		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi provider not configured");
-		return;
-	}
-	if (rd->zone == NULL && !gandi_find_zone(p, r, rd, res))
-		return;
 	dw_ip_format(addr, ip);
-
 	/* Gandi refuses TTLs under 300; configure_record() warned about it. */
 	uint32_t ttl = r->src[addr->family].ttl;
 	if (ttl < DW_GANDI_MIN_TTL)
@@ -545,7 +544,7 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 
 	if (!gandi_url(url, sizeof(url), p, rd->zone, rd->name, rrtype)) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi URL too long for %s", r->fqdn);
-		return;
+		return 0;
 	}
 
 	gandi_req_init(&req, p, "GET", url);
@@ -574,12 +573,78 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
 		goto out;
 	}
+	put = resp.status;
 	dw_gandi_after_put(resp.status, resp.body, resp.len, resp.retry_after_s, rd->zone, addr, res);
 out:
 	log_debug("Gandi %s %s %s: %s", r->fqdn, rrtype, ip, dw_outcome_str(res->outcome));
 	dw_http_resp_free(&resp);
 	free(body);
 	json_decref(doc);
+	return put;
+}
+
+static void gandi_forget_zone(struct dw_record_data *rd)
+{
+	free(rd->zone);
+	free(rd->name);
+	rd->zone = rd->name = NULL;
+	rd->probed = false;
+}
+
+static void gandi_update(struct dw_provider *p, const struct dw_record *r,
+                         const struct dw_ip *addr, struct dw_result *res)
+{
+	struct dw_record_data *rd = r->data;
+	if (rd == NULL || p->data == NULL || p->data->token.data == NULL) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi provider not configured");
+		return;
+	}
+	if (rd->zone == NULL) {
+		if (!gandi_find_zone(p, r, rd, res))
+			return;
+		rd->probed = true;
+	}
+	/* A zone found earlier (this run or a memo) that is not there any
+	 * more: look for it once more, then write again. */
+	if (gandi_write(p, r, addr, res) == 404 && rd->probed) {
+		log_info("Gandi: zone %s of %s not found any more: looking for it again", rd->zone,
+		         r->fqdn);
+		gandi_forget_zone(rd);
+		if (!gandi_find_zone(p, r, rd, res))
+			return;
+		rd->probed = true;
+		gandi_write(p, r, addr, res);
+	}
+}
+
+/* The memo is the zone found by probing ("zone=NAME"); a configured zone
+ * needs none. */
+static bool gandi_memo_get(const struct dw_record *r, char *buf, size_t cap)
+{
+	const struct dw_record_data *rd = r->data;
+	if (rd == NULL || !rd->probed || rd->zone == NULL)
+		return false;
+	int n = snprintf(buf, cap, "zone=%s", rd->zone);
+	return n > 0 && (size_t)n < cap;
+}
+
+static void gandi_memo_set(struct dw_record *r, const char *memo)
+{
+	struct dw_record_data *rd = r->data;
+	if (rd == NULL || rd->zone != NULL || strncmp(memo, "zone=", 5) != 0)
+		return;   /* configured, or not a memo of ours */
+	char *z = strdup(memo + 5);
+	if (z == NULL || dw_fqdn_normalize(z) != DW_OK) {
+		free(z);
+		return;
+	}
+	rd->zone = z;
+	if (!gandi_set_name(rd, r->fqdn, rd->zone)) {
+		gandi_forget_zone(rd);   /* not a zone of this name: probe */
+		return;
+	}
+	rd->probed = true;
+	log_debug("Gandi: %s is in zone %s (remembered)", r->fqdn, rd->zone);
 }
 
 /* ---- TXT values (ACME dns-01) ---- */
@@ -714,11 +779,13 @@ static void gandi_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_gandi = {
 	.type = "gandi",
 	.summary = "Gandi LiveDNS v5 (Personal Access Token)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = "https://api.gandi.net/v5/livedns",
 	.configure = gandi_configure,
 	.configure_record = gandi_configure_record,
 	.update = gandi_update,
+	.memo_get = gandi_memo_get,
+	.memo_set = gandi_memo_set,
 	.txt_add = gandi_txt_add,
 	.txt_del = gandi_txt_del,
 	.free_record = gandi_free_record,

@@ -349,7 +349,7 @@ static void rfc2136_txt_del(struct dw_provider *p, const char *fqdn, const char 
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = NULL,
 	.configure = rfc2136_configure,
 	.configure_record = rfc2136_configure_record,
