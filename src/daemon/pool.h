@@ -41,7 +41,7 @@ struct dmn_job {
 	bool fetch[DW_FAM_COUNT];            /* FETCH: in: families to evaluate ... */
 	bool fetched[DW_FAM_COUNT];          /* ... out: which gave an address ... */
 	struct dw_ip addr[DW_FAM_COUNT];     /* ... this one */
-	char why[DW_FAM_COUNT][256];         /* ... else why not */
+	char why[DW_FAM_COUNT][512];         /* ... else why not */
 	struct dmn_job *next;                /* the pool's link while it holds the job */
 };
 

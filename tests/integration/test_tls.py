@@ -191,6 +191,10 @@ def test_daemon_reports_once_keeps_trying_and_recovers_on_a_new_bundle(ws, pki):
         assert len(errors) == 1, text          # once, however many attempts
         assert "needs your action" in errors[0], errors[0]
         assert "set ca-file in [provider p1]" in errors[0], errors[0]
+        # The daemon keeps the result in the state file too, for "status"
+        # after it stopped.
+        kept = json.loads((ws.state_dir / "state.json").read_text())["results"]
+        assert [r["outcome"] for r in kept] == ["needs-action"], kept
         # The operator updates the bundle; nothing else.
         tmp = ws.path / "bundle.new"
         shutil.copy(pki.ca_file, tmp)
