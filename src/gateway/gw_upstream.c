@@ -284,7 +284,8 @@ static void run_round(struct gw_upstream *up, struct host_job *j, bool *ok, char
 			*ok = false;
 			wait = gw_backoff_s(j->attempts + 1, BACKOFF_BASE_S, (long)up->conf->retry_max_s,
 			                    randombytes_uniform(1000000) / 1e6);
-			if (res[i].outcome == DW_OUT_FATAL && wait < 300 && up->conf->retry_max_s >= 300)
+			if (dw_outcome_needs_user(res[i].outcome) && wait < 300 &&
+			    up->conf->retry_max_s >= 300)
 				wait = 300;   /* needs the admin: do not hammer */
 			if (res[i].retry_after_s > wait)
 				wait = res[i].retry_after_s;
