@@ -258,11 +258,12 @@ static void problem_key(const struct dw_result *res, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
-/* Keeps the result of an attempt in the state file (lib/state.h), so
- * "dnsward status" shows it after the daemon stopped too; the file is
- * written only when the outcome or its message changed. */
+/* Keeps the result of an attempt in the state (lib/state.h), so "dnsward
+ * status" shows it after the daemon stopped too.  Saves the file when the
+ * result changed, or always with save (a success: one write for the
+ * published address and its result). */
 static void keep_result(struct daemon *d, const struct dw_record *r, enum dw_family fam,
-                        const struct dw_result *res, const char *addr, int64_t wall)
+                        const struct dw_result *res, const char *addr, int64_t wall, bool save)
 {
 	char m[sizeof(res->msg)];
 	snprintf(m, sizeof(m), "%s", res->msg);
@@ -271,9 +272,14 @@ static void keep_result(struct daemon *d, const struct dw_record *r, enum dw_fam
 	struct dw_diag diag = { "out of memory" };
 	if (dw_state_set_result(&d->st, r->fqdn, fam, r->provider->name,
 	                        dw_outcome_str(res->outcome), addr, m, wall, &changed) != DW_OK ||
-	    (changed && dw_state_save(&d->st, d->state_path, &diag) != DW_OK))
-		log_warning("%s %s: the result could not be kept in the state file: %s", r->fqdn,
-		            dw_family_rrtype(fam), diag.msg);
+	    ((changed || save) && dw_state_save(&d->st, d->state_path, &diag) != DW_OK)) {
+		if (save)
+			log_error("%s %s: published, but the state could not be saved: %s", r->fqdn,
+			          dw_family_rrtype(fam), diag.msg);
+		else
+			log_warning("%s %s: the result could not be kept in the state file: %s",
+			            r->fqdn, dw_family_rrtype(fam), diag.msg);
+	}
 }
 
 /* Keeps the provider's memo for r (provider.h memo_get), if it changed. */
@@ -323,21 +329,20 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j
 				           res->outcome == DW_OUT_DONE ? "updated" : "already published");
 			rc->problem[f][0] = '\0';
 			rc->pub_wall[f] = wall;
-			struct dw_diag diag = { "out of memory" };
 			if (dw_state_set(&d->st, r->fqdn, (enum dw_family)f, r->provider->name, addr,
-			                 wall) != DW_OK ||
-			    dw_state_save(&d->st, d->state_path, &diag) != DW_OK)
-				log_error("%s %s: published, but the state could not be saved: %s",
-				          r->fqdn, type, diag.msg);
-			keep_result(d, r, (enum dw_family)f, res, addr, wall);
+			                 wall) != DW_OK)
+				log_error("%s %s: published, but the state could not be saved: out of "
+				          "memory", r->fqdn, type);
+			else
+				keep_result(d, r, (enum dw_family)f, res, addr, wall, true);
 		} else if (res->outcome == DW_OUT_FATAL) {
-			keep_result(d, r, (enum dw_family)f, res, addr, wall);
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			log_error("%s %s via %s: %s (parked until the configuration is reloaded or "
 			          "an update is forced)", r->fqdn, type, r->provider->name, res->msg);
 		} else {
 			/* Once per problem: when it starts or changes; its retries
 			 * at debug level, so a provider down for a day is one line. */
-			keep_result(d, r, (enum dw_family)f, res, addr, wall);
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			char key[sizeof(rc->problem[f])];
 			problem_key(res, key, sizeof(key));
 			bool again = strcmp(key, rc->problem[f]) == 0;
