@@ -22,12 +22,15 @@
 # Layers:
 #   base   debootstrap --variant=minbase: Priority required packages and apt
 #   build  base + exactly what "scripts/deps.sh build" installs (run inside it)
+#   debbuild  base + debian/control's Build-Depends (apt-get build-dep, which
+#          brings build-essential) + lintian: where the packages are built
 #
 # The cache (DNSWARD_ROOT_CACHE, default /var/cache/dnsward/roots) holds one
 # directory per layer and key.  The key hashes what decides the contents:
 # release, architecture, mirror and apt sources, and for "build" the package
 # list "scripts/deps.sh --list build" prints; a changed list builds a new
-# root.  Package versions newer than the cached root's are not picked up
+# root, as does a change of debian/control's source paragraph for
+# "debbuild".  Package versions newer than the cached root's are not picked up
 # until the key changes or "prune" + rebuild; delete the cache to refresh.
 set -euo pipefail
 
@@ -68,7 +71,11 @@ layer_key() {
 		printf '%s\n' "$(layer_key base)"
 		"$root/scripts/deps.sh" --list build | tr ' ' '\n' | sed '/^$/d' | sort -u
 		;;
-	*) die "unknown layer '$layer' (base or build)" ;;
+	debbuild)
+		printf '%s\n' "$(layer_key base)"
+		sed '/^$/q' "$root/debian/control"
+		;;
+	*) die "unknown layer '$layer' (base, build or debbuild)" ;;
 	esac | sha256sum | cut -c1-16
 }
 
@@ -146,7 +153,7 @@ build_layer() {
 	local layer=$1 dir tmp t0 lower=""
 	dir=$(layer_dir "$layer")
 	# The layer below first (it takes and releases the lock itself).
-	[ "$layer" = build ] && lower=$(build_layer base)
+	[ "$layer" = base ] || lower=$(build_layer base)
 	mkdir -p "$cache"
 	exec 8>"$cache/.lock"
 	flock 8   # one builder at a time; others wait and then find it cached
@@ -189,6 +196,19 @@ build_layer() {
 		rm -rf "$tmp/var/tmp/deps"
 		enter "$tmp" / -- apt-get clean >&2
 		;;
+	debbuild)
+		cp -a "$lower" "$tmp"
+		mkdir -p "$tmp/var/tmp/dsrc/debian"
+		cp "$root/debian/control" "$tmp/var/tmp/dsrc/debian/control"
+		if ! enter "$tmp" / -- /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive &&
+			apt-get build-dep -y --no-install-recommends /var/tmp/dsrc &&
+			apt-get install -y --no-install-recommends lintian && apt-get clean' \
+			>"$cache/debbuild.log" 2>&1; then
+			tail -n 30 "$cache/debbuild.log" >&2
+			die "installing the build dependencies failed (log: $cache/debbuild.log)"
+		fi
+		rm -rf "$tmp/var/tmp/dsrc"
+		;;
 	esac
 	mv "$tmp" "$dir"
 	flock -u 8
@@ -203,9 +223,11 @@ prune() {
 	local keep_base keep_build d
 	keep_base=$(layer_dir base)
 	keep_build=$(layer_dir build)
-	for d in "$cache"/base-* "$cache"/build-*; do
+	keep_debbuild=$(layer_dir debbuild)
+	for d in "$cache"/base-* "$cache"/build-* "$cache"/debbuild-*; do
 		[ -d "$d" ] || continue
-		[ "$d" = "$keep_base" ] || [ "$d" = "$keep_build" ] && continue
+		case "$d" in *.tmp | *.lock) continue ;; esac
+		[ "$d" = "$keep_base" ] || [ "$d" = "$keep_build" ] || [ "$d" = "$keep_debbuild" ] && continue
 		# A run holds a shared lock on its root's lock file.
 		if flock -xn "$d.lock" true 2>/dev/null; then
 			echo "fresh-root: removing $d" >&2
