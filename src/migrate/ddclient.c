@@ -22,6 +22,16 @@ struct dd_dict {
 	} e[DD_MAX_KEYS];
 };
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_list(const char *const *list, size_t n, const char *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], k) == 0)
+			return true;
+	return false;
+}
+
 struct dd_host {
 	int line;
 	char *name;
@@ -130,10 +140,12 @@ static int take_password(struct dd *dd, char *line)
 		int ret = dict_set(&dd->passwords, line + p, klen, line + vs, ve - vs);
 		if (ret != DW_OK)
 			return ret;
-		/* KEY=dummy, then the tail; the result is never longer. */
+		/* KEY=dummy, then the tail (the caller's buffer has room for the
+		 * few bytes this may add). */
+		size_t tl = strlen(line + tail);
 		explicit_bzero(line + vs, ve - vs);
+		memmove(line + k + 6, line + tail, tl + 1);
 		memcpy(line + k, "=dummy", 6);
-		memmove(line + k + 6, line + tail, strlen(line + tail) + 1);
 		return DW_OK;
 	}
 	return DW_OK;
@@ -291,7 +303,17 @@ static int logical_line(struct dd *dd, const char *s)
 	snprintf(hosts, sizeof(hosts), "%s%s%s", args[0] != NULL ? args[0] : "",
 	         args[0] != NULL && hostopt != NULL ? "," : "", hostopt != NULL ? hostopt : "");
 	if (hosts[0] == '\0') {
-		/* Globals, for the hosts below this line. */
+		/* Globals, for the hosts below this line.  Said when hosts come
+		 * before: ddclient reads top-down, so per-host settings here do not
+		 * reach them (protocol does, and the whole-file settings). */
+		static const char *const per_host[] = { "server", "login", "password", "use", "ip", "if",
+		                                        "web", "cmd", "zone", "ttl", "script", "mx",
+		                                        "wildcard", "backupmx", "static", "custom" };
+		for (size_t i = 0; dd->nhosts > 0 && i < locals.n; i++)
+			if (in_list(per_host, NELEM(per_host), locals.e[i].k) &&
+			    (ret = mg_note(dd->c, dd->line, "'%s' set after host lines: as in ddclient, it "
+			                   "applies to the hosts below this line only", locals.e[i].k)) != DW_OK)
+				goto out;
 		for (size_t i = 0; i < locals.n; i++)
 			if ((ret = dict_set(&dd->globals, locals.e[i].k, strlen(locals.e[i].k), locals.e[i].v,
 			                    strlen(locals.e[i].v))) != DW_OK)
@@ -409,15 +431,6 @@ static const char *const handled_keys[] = {
 	"password", "zone", "ttl", "script", "timeout", "max-interval",
 };
 
-static bool in_list(const char *const *list, size_t n, const char *k)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i], k) == 0)
-			return true;
-	return false;
-}
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Notes for each key of d that is neither translated nor quiet, once per
  * key and line. */
@@ -459,6 +472,17 @@ static const char *late(const struct dd *dd, const struct dd_host *h, const char
 	return v != NULL ? v : dict_get(&dd->globals, k);
 }
 
+/* ddclient keeps use, ip, if, web and cmd per host (taken with the globals
+ * above the host's line); the usevN family of settings and their companions
+ * come from the host or else from the globals of the whole file. */
+static const char *src_get(const struct dd *dd, const struct dd_host *h, const char *k)
+{
+	static const char *const per_host[] = { "use", "ip", "if", "web", "cmd" };
+	if (in_list(per_host, NELEM(per_host), k))
+		return dict_get(&h->d, k);
+	return late(dd, h, k);
+}
+
 /* One family's source from ddclient's use/usevN settings. */
 static int family_source(struct dd *dd, const struct dd_host *h, int fam, const char *how,
                          char *src, size_t size, const char **web)
@@ -472,7 +496,7 @@ static int family_source(struct dd *dd, const struct dd_host *h, int fam, const 
 	/* "ipv4"/"ip": a fixed address */
 	if (strcmp(how, fam == 4 ? "ipv4" : "ipv6") == 0 || strcmp(how, "ip") == 0) {
 		snprintf(key, sizeof(key), "%s", strcmp(how, "ip") == 0 ? "ip" : how);
-		const char *a = late(dd, h, key);
+		const char *a = src_get(dd, h, key);
 		if (a == NULL || mg_addr_family(a) != fam)
 			return mg_note(c, h->line, "%s: %s=%s needs an IPv%d address in %s=: no IPv%d "
 			               "source translated", h->name, strcmp(how, "ip") == 0 ? "use" : "usev",
@@ -482,7 +506,7 @@ static int family_source(struct dd *dd, const struct dd_host *h, int fam, const 
 	}
 	if (strcmp(how, "if") == 0 || strcmp(how, fam == 4 ? "ifv4" : "ifv6") == 0) {
 		snprintf(key, sizeof(key), "%s", how);
-		const char *i = late(dd, h, key);
+		const char *i = src_get(dd, h, key);
 		if (i == NULL)
 			i = strcmp(how, "if") == 0 ? "ppp0" : "default";   /* ddclient's defaults */
 		if (strcmp(i, "default") == 0) {
@@ -500,7 +524,7 @@ static int family_source(struct dd *dd, const struct dd_host *h, int fam, const 
 	}
 	if (strcmp(how, "web") == 0 || strcmp(how, fam == 4 ? "webv4" : "webv6") == 0) {
 		snprintf(key, sizeof(key), "%s", how);
-		const char *w = late(dd, h, key);
+		const char *w = src_get(dd, h, key);
 		snprintf(src, size, "web");
 		if (w != NULL && strncmp(w, "https://", 8) == 0 && mg_value_ok(w) && strchr(w, ',') == NULL) {
 			*web = w;
@@ -513,7 +537,7 @@ static int family_source(struct dd *dd, const struct dd_host *h, int fam, const 
 	}
 	if (strcmp(how, "cmd") == 0 || strcmp(how, fam == 4 ? "cmdv4" : "cmdv6") == 0) {
 		snprintf(key, sizeof(key), "%s", how);
-		const char *p = late(dd, h, key);
+		const char *p = src_get(dd, h, key);
 		if (p == NULL || !mg_cmd_ok(p))
 			return mg_note(c, h->line, "%s: %s='%.60s': dnsward runs a program by absolute "
 			               "path without a shell or arguments: write a small script and use "
@@ -631,12 +655,12 @@ static int translate_host(struct dd *dd, struct dd_host *h)
 		    (ret = family_source(dd, h, 6, u6, v6, sizeof(v6), &w6)) != DW_OK)
 			return ret;
 	} else {
-		const char *use = late(dd, h, "use");
+		const char *use = src_get(dd, h, "use");
 		if (use == NULL)
 			use = "ip";
 		int fam = 4;
 		if (strcmp(use, "ip") == 0) {
-			const char *a = late(dd, h, "ip");
+			const char *a = src_get(dd, h, "ip");
 			fam = a != NULL && mg_addr_family(a) == 6 ? 6 : 4;
 		}
 		if ((ret = family_source(dd, h, fam, use, fam == 4 ? v4 : v6, sizeof(v4),
@@ -672,9 +696,9 @@ int mg_ddclient_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
 		lineno++;
-		if (n >= DD_MAX_LINE) {
+		if (n >= DD_MAX_LINE - 8) {
 			ret = dw_diag_set(diag, DW_ETOOBIG, "%s:%d: line longer than %d bytes", c->file,
-			                  lineno, DD_MAX_LINE - 1);
+			                  lineno, DD_MAX_LINE - 9);
 			goto out;
 		}
 		size_t m = 0;
@@ -686,7 +710,6 @@ int mg_ddclient_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_
 		if (logical[0] == '\0')
 			first = lineno;
 		dd->line = first;
-		dict_clear(&dd->passwords);
 		if ((ret = take_password(dd, line)) != DW_OK)
 			goto out;
 		char *hash = strchr(line, '#');
@@ -731,6 +754,9 @@ int mg_ddclient_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_
 			if (ret != DW_OK)
 				goto out;
 		}
+		/* ddclient forgets the passwords after each line it completes
+		 * (continued lines keep collecting them). */
+		dict_clear(&dd->passwords);
 		explicit_bzero(logical, DD_MAX_LINE);
 		logical[0] = '\0';
 	}
