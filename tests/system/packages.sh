@@ -18,6 +18,20 @@ fresh=$root/scripts/fresh-root.sh
 out=$(mktemp -d "${TMPDIR:-/var/tmp}/dnsward-debs.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
+# Every development package the build needs (scripts/deps.sh build) must be
+# a Build-Depends too, or the package build fails far from the cause.
+missing=""
+for p in $("$root/scripts/deps.sh" --list build); do
+	case "$p" in libc6-dev) continue ;; *-dev) ;; *) continue ;; esac   # libc6-dev: build-essential
+	grep -Eq "^[[:space:]]*(Build-Depends:)?[[:space:]]*$p([[:space:]]|,|\$|\[|<|\()" "$root/debian/control" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "FAIL debian/control: Build-Depends lacks$missing (scripts/deps.sh build installs it)"
+	echo "packages: 0 passed, 1 failed"
+	exit 1
+fi
+
 t0=$(date +%s)
 "$fresh" build debbuild >/dev/null || exit 1
 "$fresh" build base >/dev/null || exit 1
