@@ -67,6 +67,11 @@ int mg_note(struct mg_conf *c, int line, const char *fmt, ...)
 	                 : asprintf(&out, "%s: %s", c->file, text);
 	if (m < 0)
 		return DW_ENOMEM;
+	/* Quoted input may hold control characters (an inadyn "\n"): a note
+	 * stays one printable line, in a terminal and as a comment. */
+	for (char *p = out; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	c->notes[c->nnotes++] = out;
 	return DW_OK;
 }
@@ -317,6 +322,9 @@ char *mg_render(const struct mg_conf *c, const char *secret_dir, const char **ba
 	             "Secrets are in files of their own under %s (mode 0600).", c->client, c->file,
 	             secret_dir) < 0)
 		return NULL;
+	for (char *p = head; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';   /* a file name with a line break stays a comment */
 	add_comment(&t, head, "; ", "; ");
 	free(head);
 	if (c->nnotes > 0) {
