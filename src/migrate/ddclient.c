@@ -190,7 +190,7 @@ static int parse_assignment(struct dd *dd, const char **s, struct dd_dict *out)
 			break;
 		}
 		if (n == MG_MAX_VALUE) {
-			explicit_bzero(val, sizeof(val));
+			explicit_bzero(val, n);
 			return DW_ETOOBIG;
 		}
 		val[n++] = ch;
@@ -204,7 +204,7 @@ static int parse_assignment(struct dd *dd, const char **s, struct dd_dict *out)
 			return r;
 	}
 	int ret = dict_set(out, k, klen, val, n);
-	explicit_bzero(val, sizeof(val));
+	explicit_bzero(val, n);
 	*s = p;
 	return ret == DW_OK ? 1 : ret;
 }
@@ -249,6 +249,8 @@ static int add_host(struct dd *dd, const char *name, size_t len, const struct dd
 static int logical_line(struct dd *dd, const char *s)
 {
 	struct dd_dict locals = { 0 };
+	char rest[DD_MAX_LINE];   /* may hold an old-style password: wiped */
+	size_t n = 0;
 	int ret;
 	while ((ret = parse_assignment(dd, &s, &locals)) == 1)
 		;
@@ -263,8 +265,6 @@ static int logical_line(struct dd *dd, const char *s)
 			goto out;
 	}
 	/* The rest: "host[,host...] [login [password]]", commas may have blanks. */
-	char rest[DD_MAX_LINE];
-	size_t n = 0;
 	for (const char *p = s; *p != '\0' && n + 1 < sizeof(rest); p++) {
 		if (*p == ',') {
 			/* ddclient: s/\s*,\s* /,/g */
@@ -340,7 +340,7 @@ static int logical_line(struct dd *dd, const char *s)
 			h++;
 	}
 out:
-	explicit_bzero(rest, sizeof(rest));
+	explicit_bzero(rest, n);
 	dict_clear(&locals);
 	return ret;
 }
@@ -750,15 +750,14 @@ int mg_ddclient_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_
 			}
 			canon[cn] = '\0';
 			ret = logical_line(dd, canon);
-			explicit_bzero(canon, sizeof(canon));
+			explicit_bzero(canon, cn);
 			if (ret != DW_OK)
 				goto out;
 		}
 		/* ddclient forgets the passwords after each line it completes
 		 * (continued lines keep collecting them). */
 		dict_clear(&dd->passwords);
-		explicit_bzero(logical, DD_MAX_LINE);
-		logical[0] = '\0';
+		explicit_bzero(logical, strlen(logical));
 	}
 	if (logical[0] != '\0') {
 		/* ddclient: "file ends while expecting a continuation line"; the
