@@ -42,7 +42,7 @@ struct dd {
 	struct mg_conf *c;
 	struct dd_dict globals;
 	struct dd_dict passwords;   /* this line's password values, by key */
-	struct dd_host hosts[MG_MAX_RECORDS];
+	struct dd_host *hosts[MG_MAX_RECORDS];   /* allocated as they appear */
 	size_t nhosts;
 	int line;
 };
@@ -215,9 +215,9 @@ static int add_host(struct dd *dd, const char *name, size_t len, const struct dd
 		return DW_OK;
 	struct dd_host *h = NULL;
 	for (size_t i = 0; i < dd->nhosts; i++) {
-		if (strlen(dd->hosts[i].name) == len && memcmp(dd->hosts[i].name, name, len) == 0) {
+		if (strlen(dd->hosts[i]->name) == len && memcmp(dd->hosts[i]->name, name, len) == 0) {
 			/* ddclient: the later definition replaces the earlier one. */
-			h = &dd->hosts[i];
+			h = dd->hosts[i];
 			dict_clear(&h->d);
 			int r = mg_note(dd->c, dd->line, "%.*s is defined again (line %d): this "
 			                "definition replaces it, as in ddclient", (int)len, name, h->line);
@@ -229,11 +229,13 @@ static int add_host(struct dd *dd, const char *name, size_t len, const struct dd
 	if (h == NULL) {
 		if (dd->nhosts == MG_MAX_RECORDS)
 			return DW_ETOOBIG;
-		h = &dd->hosts[dd->nhosts];
-		memset(h, 0, sizeof(*h));
-		if ((h->name = strndup(name, len)) == NULL)
+		if ((h = calloc(1, sizeof(*h))) == NULL)
 			return DW_ENOMEM;
-		dd->nhosts++;
+		if ((h->name = strndup(name, len)) == NULL) {
+			free(h);
+			return DW_ENOMEM;
+		}
+		dd->hosts[dd->nhosts++] = h;
 	}
 	h->line = dd->line;
 	for (size_t i = 0; i < merged->n; i++) {
@@ -784,7 +786,7 @@ int mg_ddclient_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_
 			goto out;
 	}
 	for (size_t i = 0; i < dd->nhosts; i++) {
-		struct dd_host *h = &dd->hosts[i];
+		struct dd_host *h = dd->hosts[i];
 		/* Host-level settings are noted once per host (the globals above). */
 		struct dd_dict own = { 0 };
 		for (size_t j = 0; j < h->d.n; j++) {
@@ -834,8 +836,9 @@ out:
 		dict_clear(&dd->globals);
 		dict_clear(&dd->passwords);
 		for (size_t i = 0; i < dd->nhosts; i++) {
-			dict_clear(&dd->hosts[i].d);
-			free(dd->hosts[i].name);
+			dict_clear(&dd->hosts[i]->d);
+			free(dd->hosts[i]->name);
+			free(dd->hosts[i]);
 		}
 		free(dd);
 	}

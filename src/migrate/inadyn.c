@@ -32,7 +32,7 @@ struct in_section {
 
 struct in_file {
 	struct in_section top;                 /* global options */
-	struct in_section secs[IN_MAX_SECTIONS];
+	struct in_section *secs[IN_MAX_SECTIONS];   /* allocated as they appear */
 	size_t nsecs;
 };
 
@@ -321,7 +321,10 @@ static int parse_items(struct lex *lx, struct in_file *f, struct in_section *s, 
 		if (f->nsecs == IN_MAX_SECTIONS)
 			return dw_diag_set(lx->diag, DW_ETOOBIG, "%s:%d: more than %d sections", lx->file,
 			                   line, IN_MAX_SECTIONS);
-		struct in_section *sub = &f->secs[f->nsecs++];
+		struct in_section *sub = calloc(1, sizeof(*sub));
+		if (sub == NULL)
+			return DW_ENOMEM;
+		f->secs[f->nsecs++] = sub;
 		sub->line = line;
 		if ((sub->kind = strdup(key)) == NULL || (sub->title = strdup(title)) == NULL)
 			return DW_ENOMEM;
@@ -761,7 +764,7 @@ int mg_inadyn_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_di
 			goto out;
 	}
 	for (size_t i = 0; i < f->nsecs; i++)
-		if ((ret = translate_section(&x, &f->secs[i])) != DW_OK)
+		if ((ret = translate_section(&x, f->secs[i])) != DW_OK)
 			goto out;
 	/* period: how often inadyn asked; dnsward's poll-interval where polled. */
 	const char *period = opt_str(&f->top, "period");
@@ -795,8 +798,10 @@ int mg_inadyn_parse(const char *buf, size_t len, struct mg_conf *c, struct dw_di
 out:
 	if (f != NULL) {
 		section_free(&f->top);
-		for (size_t i = 0; i < f->nsecs; i++)
-			section_free(&f->secs[i]);
+		for (size_t i = 0; i < f->nsecs; i++) {
+			section_free(f->secs[i]);
+			free(f->secs[i]);
+		}
 		free(f);
 	}
 	if (lx != NULL)
