@@ -12,7 +12,7 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
-  libio-socket-ssl-perl inadyn wrk valgrind debootstrap"
+  libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux debootstrap"
 
 list=false
 if [ "${1:-}" = "--list" ]; then
