@@ -230,7 +230,8 @@ static bool publishable(const struct dw_ip *ip, enum dw_reject *why)
 	a.flags = DW_IFA_PERMANENT;
 	a.preferred_lft = DW_LIFETIME_FOREVER;
 	a.valid_lft = DW_LIFETIME_FOREVER;
-	struct dw_addr_policy pol = { .accept = DW_ACCEPT_PRIVATE | DW_ACCEPT_ULA | DW_ACCEPT_DOC };
+	struct dw_addr_policy pol = { .accept = DW_ACCEPT_PRIVATE | DW_ACCEPT_ULA | DW_ACCEPT_DOC |
+	                                        DW_ACCEPT_CGN | DW_ACCEPT_6TO4 | DW_ACCEPT_TEREDO };
 	*why = dw_addr_check(&a, ip->family, NULL, &pol);
 	return *why == DW_REJ_NONE;
 }
