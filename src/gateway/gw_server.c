@@ -77,6 +77,7 @@ struct gw_server {
 	struct src_count *src[SRC_BUCKETS];
 	uint8_t src_salt[crypto_shorthash_KEYBYTES];
 	bool reaper_stop, reaper_sleeping;
+	bool closing;                    /* stopping: accept nothing new */
 	bool reaper_started;
 	pthread_t reaper;
 	uint64_t refused_conns, reaped_conns;   /* since the last log line */
@@ -1239,7 +1240,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	key_ip(srv, &ip, key);
 	pthread_mutex_lock(&srv->cmu);
 	struct src_count *s = src_find(srv, key, false);
-	bool ok = srv->nconns < srv->d.conf->max_connections &&
+	bool ok = !srv->closing && srv->nconns < srv->d.conf->max_connections &&
 	          (s == NULL || s->n < srv->d.conf->max_per_source);
 	if (!ok)
 		srv->refused_conns++;
@@ -1803,10 +1804,14 @@ void gw_server_stop(struct gw_server *srv)
 		return;
 	/* No new connections; requests in the workers finish (at most
 	 * upstream-wait) and queued ones are answered 503, so that no
-	 * connection is left suspended when the daemons stop. */
-	int quiesced[GW_LISTEN_MAX];
-	for (size_t i = 0; i < srv->nmhd; i++)
-		quiesced[i] = MHD_quiesce_daemon(srv->mhd[i]);   /* the listen socket, ours again */
+	 * connection is left suspended when the daemons stop.  New
+	 * connections are refused in on_accept rather than by
+	 * MHD_quiesce_daemon: with a thread pool in epoll mode, libmicrohttpd
+	 * 0.9.75 races its own loop removing the listen socket and aborts
+	 * ("Failed to remove listen FD from epoll set"). */
+	pthread_mutex_lock(&srv->cmu);
+	srv->closing = true;
+	pthread_mutex_unlock(&srv->cmu);
 	if (srv->sync_init) {
 		pthread_mutex_lock(&srv->wmu);
 		srv->wstop = true;
@@ -1816,9 +1821,7 @@ void gw_server_stop(struct gw_server *srv)
 	for (size_t i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
 	for (size_t i = 0; i < srv->nmhd; i++) {
-		MHD_stop_daemon(srv->mhd[i]);
-		if (quiesced[i] >= 0)
-			close(quiesced[i]);
+		MHD_stop_daemon(srv->mhd[i]);   /* closes the listen socket */
 	}
 	if (srv->reaper_started) {
 		pthread_mutex_lock(&srv->cmu);

@@ -14,10 +14,12 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import ssl
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -855,3 +857,37 @@ def test_ready_notification_after_confinement(ws, knot, pki, monkeypatch):
     finally:
         g.stop()
         sock.close()
+
+
+def test_stop_with_a_thread_pool_never_aborts(ws, knot, pki):
+    """SIGTERM while the epoll loops of a thread pool are busy: libmicrohttpd's
+    quiesce raced its own loops removing the listen socket and aborted
+    ("Failed to remove listen FD from epoll set"), so the gateway died by
+    SIGABRT instead of exiting 0.  Connections keep arriving and closing
+    around each stop, which keeps the loops awake."""
+    g = Gateway(ws, knot, pki, extra="http-threads = 8")
+    g.add(HOST)
+    for _ in range(20):
+        g.start(debug=False)
+        s, _, body = g.nic(f"hostname={HOST}&myip=81.2.69.160")
+        assert s == 200 and body.split()[0] in ("good", "nochg"), body
+        host, port = g.url.split("//")[1].rsplit(":", 1)
+        done = threading.Event()
+
+        def churn():
+            while not done.is_set():
+                try:
+                    with socket.create_connection((host, int(port)), timeout=1):
+                        pass
+                except OSError:
+                    pass
+
+        workers = [threading.Thread(target=churn) for _ in range(4)]
+        for w in workers:
+            w.start()
+        try:
+            g.stop()   # asserts exit 0 and no sanitizer report
+        finally:
+            done.set()
+            for w in workers:
+                w.join()
