@@ -342,6 +342,59 @@ def final_in_sync(ws, setup):
         for r in RECORDS)
 
 
+class GatedDyndns2(SlowDyndns2):
+    """Holds every request until gate is set, then answers at once."""
+
+    def __init__(self, cert):
+        super().__init__(cert, 0)
+        self.gate = threading.Event()
+
+    def delays(self):
+        return 0, 0
+
+    def handle(self, req):
+        with self.lock:
+            self.active += 1
+        try:
+            assert self.gate.wait(30), "gate never opened"
+        finally:
+            with self.lock:
+                self.active -= 1
+        return super().handle(req)
+
+
+def test_reload_while_publishes_are_in_flight_sends_each_address_once(ws, pki):
+    """The reload waits for the publishes in flight: their results are
+    recorded before the new configuration is evaluated, so nothing they
+    sent is sent again; only the record whose address changed goes out,
+    once.  (What the crash test does at random, here in one fixed order.)"""
+    emu = GatedDyndns2(pki.server)
+    emu.start()
+    d = None
+    try:
+        setup = CrashSetup(ws, emu, pki)
+        setup.life = "life-one"
+        setup.write()
+        first = dict(setup.desired)
+        d = DaemonProc(ws, str(setup.path), "gated").start()
+        wait_for(lambda: emu.active >= 1, "a publish held")
+        setup.desired[RECORDS[0]] = setup.new_addr()
+        setup.write()
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload waits for" in d.text(), "the reload to wait for the jobs")
+        emu.gate.set()
+        wait_for(lambda: final_in_sync(ws, setup), "every record in sync in the daemon")
+        assert d.stop() == 0
+    finally:
+        emu.gate.set()
+        if d is not None:
+            d.kill()
+        emu.stop()
+    sent = sorted((h, ip) for _, h, ip, _ in emu.log)
+    assert sent == sorted(list(first.items()) + [(RECORDS[0], setup.desired[RECORDS[0]])]), sent
+    assert all(ans == "good" for *_, ans in emu.log), emu.log
+
+
 def test_stale_state_temp_files_do_not_accumulate(crash):
     """A daemon killed between creating state.json.tmp.PID and renaming it
     leaves that file behind; the next daemon has another pid, so the files
