@@ -10,10 +10,11 @@ at most once for one it did not; in the end every record holds its final
 address.  The RNG seed is printed (DNSWARD_CRASH_SEED=N replays a run).
 
 dnsward-gateway: threads hammer /nic/update for many hosts, the gateway is
-SIGKILLed, the SQLite database must pass integrity_check, every value a
-client was told "good" or "911" for (or the one still unanswered at the
-kill) is the stored desired value, and after a restart the background retry
-brings each host's stored value into Knot.
+SIGKILLed, the SQLite database must pass integrity_check, the stored
+desired value of each host is the last one a client was told "good" or
+"911" for or one it sent later without an answer, values were stored and
+applied upstream in the order they were sent (the audit), and after a
+restart the background retry brings each host's stored value into Knot.
 
 Every process is killed and waited for in finally blocks.
 """
@@ -458,22 +459,27 @@ def integrity_of_copy(db, into):
             "SELECT h.fqdn, r.value FROM records r JOIN hosts h ON h.id = r.host_id "
             "WHERE r.rtype = 'A'").fetchall())
         pending = con.execute("SELECT count(*) FROM records WHERE applied = 0").fetchone()[0]
-        return check, desired, pending
+        audit = con.execute("SELECT host, action, new, result FROM audit "
+                            "WHERE action IN ('update-A', 'upstream-A') ORDER BY id").fetchall()
+        return check, desired, pending, audit
     finally:
         con.close()
 
 
 class Hammer:
-    """Threads sending one new address after another for their own hosts;
-    each remembers per host the last value answered good/911 and the one
-    still unanswered when the connection died."""
+    """Threads sending one new address after another for their own hosts
+    (one request at a time per host); each remembers per host the last value
+    answered good/911 and every value sent since then without an answer
+    (the gateway was killed: each of them may or may not have been stored,
+    in any phase since, so the stored one is any of them or the acked one).
+    Values grow with every request (serial_of)."""
 
     def __init__(self, g, seed):
         self.g = g
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.acked = {}        # host -> last value answered good or 911
-        self.unanswered = {}   # host -> value sent, no answer (gateway killed)
+        self.unanswered = {}   # host -> [values sent after it, no answer]
         self.answers = {}
         self.serial = 0
 
@@ -481,6 +487,15 @@ class Hammer:
         with self.lock:
             self.serial += 1
             return f"81.2.{100 + self.serial // 250}.{self.serial % 250 + 1}"
+
+    @staticmethod
+    def serial_of(v):
+        parts = v.split(".")
+        return (int(parts[2]) - 100) * 250 + int(parts[3]) - 1
+
+    def may_store(self, h):
+        """Values the gateway may hold for h (None: nothing yet)."""
+        return set(self.unanswered.get(h, ())) | {self.acked.get(h)}
 
     def client(self, hosts, url, stop):
         hostport = url.split("://", 1)[1]
@@ -494,7 +509,7 @@ class Hammer:
                 v = self.value()
                 auth = base64.b64encode(f"{h}:{self.g.tokens[h]}".encode()).decode()
                 with self.lock:
-                    self.unanswered[h] = v
+                    self.unanswered.setdefault(h, []).append(v)
                 try:
                     conn.request("GET", f"/nic/update?hostname={h}&myip={v}",
                                  headers={"Authorization": "Basic " + auth})
@@ -506,6 +521,8 @@ class Hammer:
                 with self.lock:
                     self.answers[word] = self.answers.get(word, 0) + 1
                     if word in ("good", "911"):
+                        # The values sent before it went to a gateway that
+                        # was killed since: none can be stored after this one.
                         self.acked[h] = v
                         del self.unanswered[h]
                     else:
@@ -521,6 +538,22 @@ class Hammer:
         for t in threads:
             t.start()
         return stop, threads
+
+
+def check_order(h, stored, audit):
+    """The audit of a copy taken at a kill, for host h: each value stored
+    (update-A) newer than the one before and the last one the stored value;
+    the values the upstream applied (upstream-A done or unchanged) in the
+    same order: an older value never applied after a newer one."""
+    serial = Hammer.serial_of
+    stores = [serial(new) for host, action, new, _ in audit if host == h and action == "update-A"]
+    assert stores == sorted(set(stores)), f"{h}: stored out of order: {stores}"
+    if stores:
+        assert serial(stored) == stores[-1], f"{h}: holds {stored}, last stored {stores}"
+    applied = [serial(new) for host, action, new, result in audit
+               if host == h and action == "upstream-A" and result in ("done", "unchanged")]
+    assert applied == sorted(applied), f"{h}: applied upstream out of order: {applied}"
+    assert set(applied) <= set(stores), f"{h}: applied {applied}, never stored: {stores}"
 
 
 def test_gateway_sigkill_under_load(ws, knot, pki):
@@ -552,16 +585,16 @@ def test_gateway_sigkill_under_load(ws, knot, pki):
                 t.join(timeout=20)
                 assert not t.is_alive(), "a client thread hangs"
             check_sanitizers(g.log(), "dnsward-gateway serve")
-            check, desired, pending_rows = integrity_of_copy(g.db, ws.path / f"copy{phase}")
+            check, desired, pending_rows, audit = integrity_of_copy(g.db,
+                                                                    ws.path / f"copy{phase}")
             pending_at_kill.append(pending_rows)
             assert check == [("ok",)], check
             with ham.lock:
                 for h in GW_HOSTS:
-                    allowed = {ham.acked.get(h), ham.unanswered.get(h)} - {None}
-                    if allowed:
-                        assert desired.get(h) in allowed, (
-                            f"{h}: stored {desired.get(h)}, answered {ham.acked.get(h)}, "
-                            f"unanswered {ham.unanswered.get(h)}")
+                    assert desired.get(h) in ham.may_store(h), (
+                        f"{h}: stored {desired.get(h)}, answered {ham.acked.get(h)}, "
+                        f"unanswered since {ham.unanswered.get(h)}")
+                    check_order(h, desired.get(h), audit)
         # After the last restart, no clients: the background retry must
         # bring every stored value into Knot.
         assert knot.proc.poll() is not None and pending_at_kill[-1] > 0
@@ -587,7 +620,7 @@ def test_gateway_sigkill_under_load(ws, knot, pki):
         converge = time.monotonic() - t_restart
         wrong = {h: (v, knot.query(h, "A")) for h, v in stored.items() if knot.query(h, "A") != [v]}
         assert not wrong, f"stored value not in Knot: {wrong}\n{g.log()[-3000:]}"
-        assert set(stored) == {h for h in GW_HOSTS if h in ham.acked or h in ham.unanswered}
+        assert set(ham.acked) <= set(stored) <= set(ham.acked) | set(ham.unanswered)
         g.stop()
     finally:
         stop.set()
