@@ -62,7 +62,7 @@ template:
   - id: default
     storage: $dir/zones
     zonefile-sync: -1
-    zonefile-load: difference-no-serial
+    zonefile-load: difference
     journal-content: all
 zone:
   - domain: $zone

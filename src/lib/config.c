@@ -24,7 +24,6 @@
 #include "dw_build.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
-#define CONF_LINE_MAX 4096
 #define CONF_SECTIONS_MAX 4096
 #define CONF_KEYS_MAX 256
 
@@ -218,35 +217,66 @@ struct parse_ctx {
 	size_t len, pos;
 	int lineno;             /* line most recently handed to inih */
 	int section_line;       /* line of the latest [header] */
-	bool line_too_long;
+	char *section;          /* its title, whole (inih's copy is cut at 49 bytes) */
+	enum { LINE_OK, LINE_TOO_LONG, LINE_NO_ROOM } line_state;
+	int line_room;          /* with LINE_NO_ROOM: the buffer inih offered */
 	struct dw_section *secs;
 	size_t nsecs, cap;
 	struct dw_diag *diag;
 	int err;                /* first error found by the handler */
 };
 
-/* inih reader: hands out one line at a time so we know line numbers. */
+/* inih reader: hands out one line at a time so we know line numbers, and
+ * keeps each section header's title whole.
+ *
+ * Debian's inih makes its build options run-time variables: without
+ * ini_use_stack it reads each line into a heap buffer of ini_initial_alloc
+ * bytes (200 by default) and, without ini_allow_realloc, never grows it;
+ * ini_max_line only sizes the stack buffer.  dw_config_parse_ext() asks
+ * for a buffer of CONF_READ_BUF; the limit itself is checked here, so a
+ * line over it is refused with its number, never cut or split. */
+#define CONF_READ_BUF (DW_CONF_LINE_MAX + 2)   /* the line, its '\n', NUL */
+
 static char *conf_reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *pc = stream;
-	if (pc->pos >= pc->len || pc->line_too_long)
+	if (pc->pos >= pc->len || pc->line_state != LINE_OK)
 		return NULL;
 	const char *start = pc->buf + pc->pos;
 	const char *nl = memchr(start, '\n', pc->len - pc->pos);
-	size_t n = nl != NULL ? (size_t)(nl - start) + 1 : pc->len - pc->pos;
+	size_t text = nl != NULL ? (size_t)(nl - start) : pc->len - pc->pos;
+	size_t n = nl != NULL ? text + 1 : text;
 	pc->lineno++;
-	if (n + 1 > (size_t)num) {
-		pc->line_too_long = true;
+	if (text > DW_CONF_LINE_MAX) {
+		pc->line_state = LINE_TOO_LONG;
+		return NULL;
+	}
+	if (num < 0 || n + 1 > (size_t)num) {
+		pc->line_state = LINE_NO_ROOM;
+		pc->line_room = num;
 		return NULL;
 	}
 	memcpy(str, start, n);
 	str[n] = '\0';
 	pc->pos += n;
-	const char *s = start;
-	while (s < start + n && (*s == ' ' || *s == '\t'))
+
+	/* The header as inih sees it: after a byte order mark on line 1 and
+	 * leading white space, '[' then the title up to the first ']'.  A header
+	 * inih refuses (no ']', or a comment before it) never reaches the
+	 * handler, so the title kept here is only used for one it accepted. */
+	const char *s = start, *end = start + text;
+	if (pc->lineno == 1 && text >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	while (s < end && isspace((unsigned char)*s))
 		s++;
-	if (s < start + n && *s == '[')
+	if (s < end && *s == '[') {
+		const char *close = memchr(s + 1, ']', (size_t)(end - s - 1));
 		pc->section_line = pc->lineno;
+		free(pc->section);
+		pc->section = close != NULL ? strndup(s + 1, (size_t)(close - s - 1)) : NULL;
+		if (close != NULL && pc->section == NULL)
+			pc->err = DW_ENOMEM;
+	}
 	return str;
 }
 
@@ -270,6 +300,18 @@ static int conf_handler(void *user, const char *section, const char *key, const 
 	struct parse_ctx *pc = user;
 	if (pc->err != DW_OK)
 		return 0;
+
+	/* inih's section is a copy of the title cut to its fixed buffer: the
+	 * reader's whole title must begin with it. */
+	if (section[0] != '\0') {
+		if (pc->section == NULL || strncmp(pc->section, section, strlen(section)) != 0) {
+			pc->err = dw_diag_set(pc->diag, DW_ECONFIG,
+			                      "%s:%d: cannot read the section header (line %d)",
+			                      pc->file, pc->lineno, pc->section_line);
+			return 0;
+		}
+		section = pc->section;
+	}
 
 	if (section[0] == '\0') {
 		pc->err = dw_diag_set(pc->diag, DW_ECONFIG,
@@ -765,15 +807,26 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
 	ini_allow_multiline = false;
 	ini_stop_on_first_error = true;
 	ini_use_stack = false;
-	ini_max_line = CONF_LINE_MAX;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONF_READ_BUF;
+	ini_max_line = CONF_READ_BUF;
 	int r = ini_parse_stream(conf_reader, &pc, conf_handler, &pc);
+	free(pc.section);
 	if (pc.err != DW_OK) {
 		ret = pc.err == DW_ENOMEM ? dw_diag_set(diag, DW_ENOMEM, "out of memory") : pc.err;
 		goto out;
 	}
-	if (pc.line_too_long) {
+	if (pc.line_state == LINE_TOO_LONG) {
 		ret = dw_diag_set(diag, DW_ECONFIG, "%s:%d: line longer than %d bytes", file,
-		                  pc.lineno, CONF_LINE_MAX - 3);
+		                  pc.lineno, DW_CONF_LINE_MAX);
+		goto out;
+	}
+	if (pc.line_state == LINE_NO_ROOM) {
+		/* An inih built differently (not the settings asked for above). */
+		ret = dw_diag_set(diag, DW_ECONFIG,
+		                  "%s:%d: line does not fit the INI parser's buffer of %d bytes "
+		                  "(libinih ignores ini_initial_alloc)", file, pc.lineno,
+		                  pc.line_room);
 		goto out;
 	}
 	if (r != 0) {

@@ -29,6 +29,11 @@ struct dw_provider;
 struct dw_provider_ops;
 struct dw_record;
 
+/* The longest line of a configuration file, its line ending not counted
+ * (dnsward.conf(5)): room for a custom provider's longest template and the
+ * longest lists of names. */
+#define DW_CONF_LINE_MAX 16384
+
 /* One key = value line of a section. */
 struct dw_kv {
 	char *key;

@@ -30,6 +30,28 @@ def binary(name):
     return str(path)
 
 
+def task_statuses(pid):
+    """{tid: {field: value}} from /proc/PID/task/TID/status for every thread
+    of pid that still exists when its file is read.  A thread that ends
+    between the listing and the read (a server's connection thread) runs no
+    code any more and is left out; a read that fails while the thread is
+    still listed is an error.  The main thread (tid == pid) is always read."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        path = f"/proc/{pid}/task/{tid}/status"
+        try:
+            with open(path) as f:
+                text = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            if tid == str(pid) or os.path.exists(f"/proc/{pid}/task/{tid}"):
+                raise
+            continue
+        out[tid] = {k: v.strip() for k, _, v in
+                    (line.partition(":") for line in text.splitlines())}
+    assert str(pid) in out, f"main thread of {pid} not listed"
+    return out
+
+
 class Workspace:
     """A directory holding one test's configuration, secrets and state."""
 

@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from conftest import binary
+from emulators.dnsfault import DnsFaultServer
 from fixtures.knot import free_port
 
 CHALLENGE = "_acme-challenge.host.example.test"
@@ -183,18 +184,32 @@ def test_key_not_allowed_is_fatal(ws, knot):
 
 
 def test_propagation_timeout(ws, knot):
-    """A server that never serves the value: present fails after the timeout."""
+    """An authoritative server that never serves the value: present ends
+    with a retry (exit 1) at the timeout, naming it and the server, and the
+    value it wrote stays for the cleanup call."""
     cfg = acme_config(ws, knot)
-    # Knot serves the zone; a second "authoritative" address answers nothing.
-    text = pathlib.Path(cfg).read_text().replace(
-        "acme-propagation-timeout = 10", "acme-propagation-timeout = 2").replace(
-        f"acme-nameservers = 127.0.0.1:{knot.port}",
-        f"acme-nameservers = 127.0.0.1:{knot.port}, 127.0.0.1:{free_port()}")
-    pathlib.Path(cfg).write_text(text)
-    t0 = time.monotonic()
-    p = ws.run("acme", "present", CHALLENGE, V1, config=cfg, check=1)
-    assert 1.5 < time.monotonic() - t0 < 15
-    assert "still lack" in p.stderr
+    # Knot serves the zone; a second "authoritative" address refuses every
+    # query at once.  The poll interval is longer than the timeout: the wait
+    # asks once, then once more at the deadline (never a whole interval
+    # later), then gives up.
+    lacking = DnsFaultServer("refuse").start()
+    try:
+        text = pathlib.Path(cfg).read_text().replace(
+            "acme-propagation-timeout = 10", "acme-propagation-timeout = 2").replace(
+            "acme-poll-interval = 1", "acme-poll-interval = 60").replace(
+            f"acme-nameservers = 127.0.0.1:{knot.port}",
+            f"acme-nameservers = 127.0.0.1:{knot.port}, 127.0.0.1:{lacking.port}")
+        pathlib.Path(cfg).write_text(text)
+        p = ws.run("acme", "present", CHALLENGE, V1, config=cfg, check=1)
+        assert (f"acme: after 2 s, 1 authoritative answer still lacks the value "
+                f"(e.g. {CHALLENGE} at 127.0.0.1 port {lacking.port}); "
+                "raise acme-propagation-timeout" in p.stderr), p.stderr
+        assert 1 <= lacking.asked(CHALLENGE, 16) <= 2, lacking.questions
+        assert txt(knot) == [V1]
+        ws.run("acme", "cleanup", CHALLENGE, V1, config=cfg, check=0)
+        assert txt(knot) == []
+    finally:
+        lacking.stop()
 
 
 # ----------------------------------------------------- Gandi and acme-dns: emulators

@@ -86,6 +86,20 @@ def test_secret_readable_by_others_is_refused(ws):
     assert TOKEN not in p.stderr
 
 
+@pytest.mark.parametrize("length, status", [(16384, 0), (16385, 2)])
+def test_check_line_limit(ws, length, status):
+    # dnsward.conf(5): a line holds up to 16384 bytes; one longer is refused
+    # with that limit and its line number, the lines after it not read.
+    long = "; " + "x" * (length - 2)
+    conf = freedns_conf(ws, long + "\nipv6 = off")
+    p = ws.run("check", config=conf, check=status)
+    if status == 0:
+        assert "host.example.org via fd (freedns)" in p.stdout
+    else:
+        assert p.stderr.strip() == (f"dnsward: error: {conf}:{line_of(conf, long)}: "
+                                    "line longer than 16384 bytes"), p.stderr
+
+
 def test_missing_config_file(ws):
     p = ws.run("check", config=str(ws.path / "nope.conf"), check=2)
     assert "cannot open configuration" in p.stderr and "nope.conf" in p.stderr

@@ -168,6 +168,27 @@ def test_error_classes(c, status, expect, text):
     assert text in proc.stderr
 
 
+def test_long_url_and_long_record_name_are_read_whole(c):
+    # A 2 kB query and a record name longer than inih's 50-byte section
+    # buffer: each reaches the provider byte for byte (they were refused as
+    # "line longer than 4093 bytes", or the name was cut to 49 bytes).
+    pad = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(2000))
+    fqdn = "a-rather-long-host-label-for-this-test." + "x" * 40 + ".example.org"
+    text = "\n".join([
+        "[provider c]", "type = custom", f"ca-file = {c.pki.ca_file}", "timeout = 5",
+        f"url = {c.emu.origin}/nic/update?host={{fqdn}}&ip={{ip}}&pad={pad}",
+        "success-line = good",
+        f"[record {fqdn}]", "provider = c", f"ipv4 = static:{V4}", "ipv6 = off",
+    ]) + "\n"
+    cfg = c.ws.config(text)
+    proc = c.run(cfg, expect=0, cmd="check")
+    assert f"{fqdn} via c (custom)" in proc.stdout
+    proc = c.run(cfg, expect=0)
+    assert f"updated {fqdn} A {V4}" in proc.stdout
+    [r] = c.emu.take_requests()
+    assert r.raw_query == f"host={fqdn}&ip={V4}&pad={pad}"
+
+
 def test_rate_limit_shows_delay(c):
     c.emu.reply(429, "slow down", headers=[("Retry-After", "300")])
     proc = c.run(c.config(get_lines(c)), expect=1)

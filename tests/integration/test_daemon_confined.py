@@ -2,17 +2,10 @@
 open, and still publishes under both."""
 import os
 
+from conftest import task_statuses
 from test_daemon import wait_for, daemons  # noqa: F401  (fixture)
 
 HOST = "host.example.test"
-
-
-def proc_status(pid):
-    out = {}
-    for line in open(f"/proc/{pid}/status"):
-        k, _, v = line.partition(":")
-        out[k] = v.split()
-    return out
 
 
 def test_daemon_runs_as_nobody_under_seccomp(ws, knot, daemons):  # noqa: F811
@@ -34,8 +27,8 @@ ipv4 = static:81.2.69.70
 """)
     d = daemons(ws, cfg)
     wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.70"], "published through the filter")
-    for task in os.listdir(f"/proc/{d.proc.pid}/task"):
-        st = proc_status(f"{d.proc.pid}/task/{task}")
+    for st in task_statuses(d.proc.pid).values():
+        st = {k: v.split() for k, v in st.items()}
         assert st["Seccomp"] == ["2"], st["Seccomp"]
         assert st["NoNewPrivs"] == ["1"]
         assert st["Uid"] == ["65534"] * 4 and st["Gid"] == ["65534"] * 4

@@ -19,6 +19,7 @@ import tempfile
 
 import pytest
 
+from conftest import task_statuses
 from test_gateway import (HOST, OTHER, V4, V4B, V6, TXT1, Gateway, gateway_binary,
                           check_sanitizers, proc_status, wait_for)
 
@@ -152,8 +153,7 @@ def test_root_with_user_admin_commands_while_serving(ws, knot, pki, shared_dir):
     assert os.stat(g.db).st_uid == nobody.pw_uid
     g.start()
     try:
-        for t in os.listdir(f"/proc/{g.proc.pid}/task"):
-            st = proc_status(g.proc.pid, t)
+        for st in task_statuses(g.proc.pid).values():
             assert st["Uid"].split()[0] == str(nobody.pw_uid)
             # No capability left anywhere, the bounding set included.
             for k in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):

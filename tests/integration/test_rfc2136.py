@@ -46,6 +46,21 @@ def test_publishes_a_and_aaaa(ws, knot):
     assert knot.query("www.example.test", "A") == ["192.0.2.80"]
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
+def test_published_records_survive_a_knot_restart(ws, knot, kill):
+    # Tests that restart Knot (the gateway's crash and outage tests) rely on
+    # it: what an UPDATE added is served after a restart, even after a crash.
+    cfg = config(ws, knot, knot.keys["host"].keymgr_text)
+    ws.run("update", config=cfg, check=0)
+    serial = knot.serial()
+    knot.restart(kill=kill)
+    assert knot.query(HOST, "A") == [V4]
+    assert knot.query(HOST, "AAAA") == [V6]
+    assert knot.serial() == serial
+    p = ws.run("update", "--force", config=cfg, check=0)
+    assert f"unchanged {HOST} A {V4}" in p.stdout.splitlines()
+
+
 def test_second_run_sends_nothing(ws, knot):
     cfg = config(ws, knot, knot.keys["host"].keymgr_text)
     ws.run("update", config=cfg, check=0)

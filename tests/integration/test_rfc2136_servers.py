@@ -109,6 +109,21 @@ def test_accept(ws, authserver):
     assert srv.query(OTHER, "A") == [OTHER_V4]
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
+def test_published_records_survive_a_server_restart(ws, authserver, kill):
+    """What an UPDATE added is served after the server restarts, even after
+    a crash (each fixture keeps dynamic changes the way its server does)."""
+    srv = authserver
+    cfg = update_config(ws, srv)
+    ws.run("update", config=cfg, check=0)
+    srv.restart(kill=kill)
+    assert srv.query(HOST, "A") == [V4]
+    assert srv.query(HOST, "AAAA") == [V6]
+    p = ws.run("update", "--force", config=cfg, check=0)
+    assert f"unchanged {HOST} A {V4}" in p.stdout.splitlines()
+    assert f"unchanged {HOST} AAAA {V6}" in p.stdout.splitlines()
+
+
 def test_refused_by_policy(ws, authserver):
     """A name the key may not change: refused, whatever the server's way."""
     srv = authserver

@@ -110,6 +110,8 @@ static const struct {
 	{ "secret missing", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = /nonexistent/token\n", "t.conf:8: [record a.example.org] token-a-file: cannot open secret file /nonexistent/token" },
 	{ "no records", HEAD, "t.conf: no [record FQDN] section" },
 	{ "NUL byte", "[dnsward]\0\n", "contains NUL bytes" },
+	/* A byte order mark does not shift line numbers. */
+	{ "BOM", "\xEF\xBB\xBF[provider x]\nbase-url = https://a\n", "t.conf:1: [provider x] type: missing" },
 };
 
 static void test_bad_configs(void **state)
@@ -191,6 +193,114 @@ static void test_good_config(void **state)
 	free(text);
 }
 
+/* A name of 253 bytes (four labels of 63, 63, 63 and 61 bytes). */
+static void long_fqdn(char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (int l = 0; l < 4; l++) {
+		int len = l < 3 ? 63 : 61;
+		for (int i = 0; i < len && n + 2 < cap; i++)
+			buf[n++] = (char)('a' + (l + i) % 26);
+		if (l < 3)
+			buf[n++] = '.';
+	}
+	buf[n] = '\0';
+}
+
+/* Lines far longer than inih's default 200 bytes: a custom provider's URL of
+ * 2 kB and a record of the longest name (its section title kept whole, not
+ * cut at inih's 50-byte section buffer). */
+static void test_long_lines(void **state)
+{
+	(void)state;
+	char fqdn[260];
+	long_fqdn(fqdn, sizeof(fqdn));
+	assert_int_equal(strlen(fqdn), 253);
+	size_t cap = 8192;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	int n = snprintf(text, cap,
+	                 "[provider c]\n"
+	                 "type = custom\n"
+	                 "url = https://example.net/u?h={fqdn}&a={ip}&pad=%02000d\n"
+	                 "success-status = 200\n"
+	                 "[record %s]\n"
+	                 "provider = c\n"
+	                 "ipv4 = static:81.2.69.160\n", 7, fqdn);
+	assert_true(n > 2000 && (size_t)n < cap);
+	struct dw_config *cfg = NULL;
+	struct dw_diag diag = { "" };
+	int ret = dw_config_parse("t.conf", text, (size_t)n, true, &cfg, &diag);
+	if (ret != DW_OK)
+		print_error("diag: %s\n", diag.msg);
+	assert_int_equal(ret, DW_OK);
+	assert_int_equal(cfg->nrecords, 1);
+	assert_string_equal(cfg->records[0]->fqdn, fqdn);
+	assert_int_equal(cfg->records[0]->line, 5);
+	dw_config_free(cfg);
+
+	/* An error in such a section names it whole. */
+	n = snprintf(text, cap, "[record %s]\nprovider = other\n", fqdn);
+	ret = dw_config_parse("t.conf", text, (size_t)n, true, &cfg, &diag);
+	assert_int_equal(ret, DW_ECONFIG);
+	char want[400];
+	snprintf(want, sizeof(want), "t.conf:2: [record %s] provider: no [provider other]", fqdn);
+	if (strstr(diag.msg, want) == NULL) {
+		print_error("diag '%s', expected '%s'\n", diag.msg, want);
+		fail();
+	}
+	free(text);
+}
+
+/* Up to DW_CONF_LINE_MAX bytes a line is read (with or without its line
+ * ending, as the last line); one byte more is refused with that limit and
+ * the line's number. */
+static void test_line_limit(void **state)
+{
+	(void)state;
+	static const char head[] = "[dnsward]\nstate-dir = /tmp\n";
+	static const struct dw_config_ext no_records = { .allow_no_records = true };
+	size_t cap = sizeof(head) + DW_CONF_LINE_MAX + 64;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	for (int extra = 0; extra <= 1; extra++) {
+		for (int last = 0; last <= 1; last++) {
+			size_t n = sizeof(head) - 1;
+			memcpy(text, head, n);
+			text[n++] = ';';
+			memset(text + n, 'x', DW_CONF_LINE_MAX - 1 + (size_t)extra);
+			n += DW_CONF_LINE_MAX - 1 + (size_t)extra;
+			if (!last) {
+				static const char tail[] = "\nlog-level = debug\n";
+				memcpy(text + n, tail, sizeof(tail) - 1);
+				n += sizeof(tail) - 1;
+			}
+			struct dw_config *cfg = NULL;
+			struct dw_diag diag = { "" };
+			int ret = dw_config_parse_ext("t.conf", text, n, DW_CONF_OFFLINE, &no_records,
+			                              &cfg, &diag);
+			if (extra == 0) {
+				if (ret != DW_OK || (!last && !cfg->has_log_level)) {
+					print_error("last %d: ret %d, diag '%s'\n", last, ret, diag.msg);
+					fail();
+				}
+				dw_config_free(cfg);
+				continue;
+			}
+			char want[80];
+			snprintf(want, sizeof(want), "t.conf:3: line longer than %d bytes",
+			         DW_CONF_LINE_MAX);
+			if (ret != DW_ECONFIG || strcmp(diag.msg, want) != 0) {
+				print_error("last %d: ret %d, diag '%s', expected '%s'\n", last, ret,
+				            diag.msg, want);
+				fail();
+			}
+			assert_null(cfg);
+		}
+	}
+	free(text);
+}
+
 static void test_fqdn_normalize(void **state)
 {
 	(void)state;
@@ -234,6 +344,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_good_config),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_fqdn_normalize),
 		cmocka_unit_test(test_missing_file),
 	};

@@ -12,7 +12,9 @@ how it fails:
                (what an off-path spoofer sends): must be ignored
 
 Every message received is recorded in .messages as (time.monotonic(),
-"udp"|"tcp", opcode), so tests can count what a client sent and when.
+"udp"|"tcp", opcode), so tests can count what a client sent and when, and
+its first question in .questions as (name, type) (lower case, no final
+dot; None for a message without one).
 Threads of the test process; stop() closes everything.
 """
 import os
@@ -42,6 +44,18 @@ def _question_end(msg):
     return i + 4 if i + 4 <= len(msg) else None
 
 
+def question(msg):
+    """(name, type) of msg's first question, or None."""
+    end = _question_end(msg)
+    if end is None:
+        return None
+    labels, i = [], 12
+    while msg[i] != 0:
+        labels.append(msg[i + 1:i + 1 + msg[i]].decode("ascii", "replace").lower())
+        i += 1 + msg[i]
+    return ".".join(labels), struct.unpack("!H", msg[end - 4:end - 2])[0]
+
+
 def error_reply(msg, rcode, tc=False):
     """The header of msg turned into a reply with rcode, the question kept,
     every other section empty (so no TSIG: an unsigned error)."""
@@ -60,6 +74,7 @@ class DnsFaultServer:
         assert mode in ("refuse", "servfail", "silent", "tc-hang", "garbage", "wrong-id"), mode
         self.mode = mode
         self.messages = []
+        self.questions = []
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = []
@@ -86,6 +101,7 @@ class DnsFaultServer:
         opcode = (msg[2] >> 3) & 0xF if len(msg) >= 3 else -1
         with self.lock:
             self.messages.append((time.monotonic(), proto, opcode))
+            self.questions.append(question(msg))
 
     def _serve_udp(self):
         while not self._stop.is_set():
@@ -171,3 +187,8 @@ class DnsFaultServer:
     def times(self):
         with self.lock:
             return [t for t, _, _ in self.messages]
+
+    def asked(self, name, qtype):
+        """How many messages asked (name, qtype)."""
+        with self.lock:
+            return self.questions.count((name.lower().rstrip("."), qtype))
