@@ -486,7 +486,7 @@ def test_seccomp_with_programs_uses_the_denylist(ws, pki, nobody_dir):
 
 
 def test_seccomp_off(ws, pki, nobody_dir):
-    status, rc, out, err, fd = confined_update(ws, pki, nobody_dir, "seccomp = no")
+    status, rc, out, err, fd = confined_update(ws, pki, nobody_dir, "user = nobody\nseccomp = no")
     assert rc == 0, out + err
     assert "seccomp" not in err.lower()
 

@@ -1,0 +1,241 @@
+"""The boundary between root and the daemon's own unprivileged user.
+
+ACME clients run their hooks as root, timers may run "dnsward update" as
+root, but the state directory belongs to the daemon's user ("user =", or the
+unit's DynamicUser).  Whoever holds that user's rights must not be able to
+make root write, create or read files elsewhere, or hang it.
+
+Roles, played by real processes with real uids:
+  root      runs dnsward (the test itself);
+  nobody    (65534) the daemon's user: owns the state directory and plants
+            symlinks and FIFOs in it;
+  OTHER     (64999, no account) another local user: owns or rewrites
+            programs dnsward would run.
+"""
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import binary
+
+NOBODY = 65534
+OTHER = 64999
+CHALLENGE = "_acme-challenge.host.example.test"
+V1 = "A" * 42 + "E"
+HOST = "host.example.test"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (plays several users)")
+
+
+def as_user(uid, *cmd):
+    """Runs cmd as uid (its own group, no supplementary groups)."""
+    subprocess.run(list(cmd), check=True, user=uid, group=uid, extra_groups=[],
+                   capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def shared():
+    """A directory under /tmp every user can traverse (0755 root), holding a
+    state directory that belongs to the daemon's user (0700 nobody)."""
+    d = tempfile.mkdtemp(prefix="dnsward-local-")
+    os.chmod(d, 0o755)
+    state = os.path.join(d, "state")
+    os.mkdir(state, 0o700)
+    os.chown(state, NOBODY, NOBODY)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def acme_conf(ws, knot, state, user="user = nobody"):
+    keyfile = ws.secret("acme.key", knot.keys["acme"].keymgr_text)
+    return ws.config(f"""[dnsward]
+state-dir = {state}
+{user}
+acme-nameservers = 127.0.0.1:{knot.port}
+acme-propagation-timeout = 10
+acme-poll-interval = 1
+
+[provider knot]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {keyfile}
+acme-zones = example.test
+""")
+
+
+def update_conf(ws, knot, state, user="user = nobody", extra=""):
+    keyfile = ws.secret("host.key", knot.keys["host"].keymgr_text)
+    return ws.config(f"""[dnsward]
+state-dir = {state}
+{user}
+{extra}
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {keyfile}
+
+[record {HOST}]
+provider = own
+ipv4 = static:81.2.69.71
+""")
+
+
+# ------------------------------------------------------------ the ACME hook
+
+def test_acme_as_root_never_follows_links_planted_by_the_daemon_user(ws, knot, shared):
+    state = os.path.join(shared, "state")
+    victim = ws.path / "victim"            # root's file, 0644, elsewhere
+    victim.write_text("root's data\n")
+    os.chmod(victim, 0o644)
+    created = ws.path / "created-by-root"  # must never come to exist
+    for name, target in (("acme-pending.lock", created), ("acme-pending.tmp", victim),
+                         ("acme-pending", victim)):
+        as_user(NOBODY, "ln", "-s", str(target), os.path.join(state, name))
+    cfg = acme_conf(ws, knot, state)
+    p = ws.run("acme", "certbot-auth", config=cfg,
+               env={"CERTBOT_DOMAIN": "host.example.test", "CERTBOT_VALIDATION": V1})
+    assert victim.read_text() == "root's data\n"
+    assert not created.exists()
+    assert p.returncode != 0
+    assert "symbolic link" in p.stderr, p.stderr
+
+
+def test_acme_as_root_works_in_the_state_dir_as_the_daemon_user(ws, knot, shared):
+    state = os.path.join(shared, "state")
+    cfg = acme_conf(ws, knot, state)
+    ws.run("acme", "present", CHALLENGE + ".", V1, config=cfg, check=0)
+    for name in ("acme-pending", "acme-pending.lock"):
+        st = os.lstat(os.path.join(state, name))
+        assert stat.S_ISREG(st.st_mode)
+        assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY), name
+    ws.run("acme", "cleanup", CHALLENGE + ".", V1, config=cfg, check=0)
+    assert not os.path.exists(os.path.join(state, "acme-pending"))
+
+
+@pytest.mark.parametrize("command", ["acme", "update"])
+def test_root_without_user_refuses_a_state_dir_of_another_user(ws, knot, shared, command):
+    state = os.path.join(shared, "state")
+    if command == "acme":
+        cfg = acme_conf(ws, knot, state, user="")
+        args = ["acme", "present", CHALLENGE + ".", V1]
+    else:
+        cfg = update_conf(ws, knot, state, user="")
+        args = ["update"]
+    p = ws.run(*args, config=cfg, check=2)
+    assert f"state-dir {state} belongs to uid {NOBODY}" in p.stderr, p.stderr
+    assert "user =" in p.stderr
+    assert os.listdir(state) == []
+    assert knot.query(CHALLENGE, "TXT") == []
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
+@pytest.mark.parametrize("command", ["acme", "update"])
+def test_state_dir_writable_by_others_is_refused(ws, knot, command, mode):
+    os.chmod(ws.state_dir, mode)
+    if command == "acme":
+        cfg = acme_conf(ws, knot, ws.state_dir, user="")
+        args = ["acme", "present", CHALLENGE + ".", V1]
+    else:
+        cfg = update_conf(ws, knot, ws.state_dir, user="")
+        args = ["update"]
+    p = ws.run(*args, config=cfg, check=2)
+    assert f"state-dir {ws.state_dir} is writable by others than its owner" in p.stderr, p.stderr
+    assert "chmod 700" in p.stderr
+    assert os.listdir(ws.state_dir) == []
+
+
+def test_update_as_root_is_not_hung_by_a_fifo_at_its_temp_name(ws, knot, shared):
+    """The daemon's user knows the next pid well enough to plant a FIFO where
+    the state file's temporary copy will be created; opening it for writing
+    would block forever."""
+    state = os.path.join(shared, "state")
+    cfg = update_conf(ws, knot, state)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the future dnsward: waits until the FIFO is in place
+        try:
+            os.close(w)
+            os.read(r, 1)
+            os.execv(binary("dnsward"), ["dnsward", "-c", cfg, "update"])
+        finally:
+            os._exit(127)
+    os.close(r)
+    try:
+        as_user(NOBODY, "mkfifo", os.path.join(state, f"state.json.tmp.{pid}"))
+        os.write(w, b"g")
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("dnsward update hung on a FIFO planted at its temporary file")
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        assert knot.query(HOST, "A") == ["81.2.69.71"]
+        st = os.lstat(os.path.join(state, "state.json"))
+        assert stat.S_ISREG(st.st_mode) and st.st_uid == NOBODY
+    finally:
+        os.close(w)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+@pytest.mark.parametrize("user", ["user = nobody", ""])
+def test_status_as_root_does_not_read_root_files_through_planted_links(ws, knot, shared, user):
+    """state.json as a symlink to a file only root may read: "status" run by
+    root (dropping to the daemon's user, or reading as root without one)
+    must not show what that file holds."""
+    state = os.path.join(shared, "state")
+    secret = ws.path / "root-only.json"
+    secret.write_text('{"version": 1, "records": [{"fqdn": "host.example.test", '
+                      '"family": "ipv4", "provider": "own", "address": "81.2.69.99", '
+                      '"updated": 1}]}\n')
+    os.chmod(secret, 0o600)
+    as_user(NOBODY, "ln", "-s", str(secret), os.path.join(state, "state.json"))
+    cfg = update_conf(ws, knot, state, user=user)
+    p = ws.run("status", config=cfg)
+    assert "81.2.69.99" not in p.stdout + p.stderr
+    assert p.returncode != 0
+    assert "symbolic link" in p.stderr, p.stderr
+
+
+def test_status_as_root_does_not_connect_through_a_planted_link(ws, knot, shared):
+    """dnsward.sock in the state directory as a link to a socket only root
+    may use: root's "status" must not talk to it."""
+    import socket
+    state = os.path.join(shared, "state")
+    private = ws.path / "private"
+    private.mkdir(mode=0o700)
+    target = str(private / "root-only.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        srv.bind(target)
+        os.chmod(target, 0o600)
+        srv.listen(4)
+        srv.setblocking(False)
+        as_user(NOBODY, "ln", "-s", target, os.path.join(state, "dnsward.sock"))
+        cfg = update_conf(ws, knot, state, user="")
+        p = ws.run("status", config=cfg)
+        with pytest.raises(BlockingIOError):
+            srv.accept()
+        assert p.returncode != 0
+        assert "not a socket" in p.stderr, p.stderr
+    finally:
+        srv.close()
