@@ -411,6 +411,16 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 		rc = DW_EXIT_USAGE;
 		goto out;
 	}
+	/* A state directory we may not work in is refused before anything
+	 * is asked or changed (lib/statedir.h). */
+	struct dw_statedir sd;
+	if (dw_statedir_open(cfg->state_dir, DW_STATEDIR_CREATE | DW_STATEDIR_OWNER, &sd,
+	                     &diag) != DW_OK) {
+		log_error("acme: %s", diag.msg);
+		rc = DW_EXIT_USAGE;
+		goto out;
+	}
+	dw_statedir_close(&sd);
 
 	bool present = req->action == DW_ACME_PRESENT;
 	bool must_know = present && cfg->acme_timeout_s > 0;

@@ -11,6 +11,7 @@
 #include "lib/dnsauth.h"
 #include "lib/sandbox.h"
 #include "lib/source.h"
+#include "lib/trust.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -673,6 +674,11 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 			return dw_conf_error(ctx, "on-change",
 			                     "'%s' must be the absolute path of a program (run without a shell)",
 			                     hook);
+		/* Checked again before each run (lib/trust.h). */
+		char real[sizeof(r->on_change)];
+		struct dw_diag td;
+		if (dw_trust_program(hook, dw_sandbox_run_uid(cfg), real, sizeof(real), &td) != DW_OK)
+			return dw_conf_error(ctx, "on-change", "%s", td.msg);
 		memcpy(r->on_change, hook, hn + 1);
 	}
 

@@ -55,6 +55,16 @@ def shared():
         shutil.rmtree(d, ignore_errors=True)
 
 
+class NoServer:
+    """For configurations refused before any server is asked."""
+    port = 9
+
+    class _Key:
+        keymgr_text = ('key "k" { algorithm hmac-sha256; secret '
+                       '"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; };')
+    keys = {"acme": _Key, "host": _Key}
+
+
 def acme_conf(ws, knot, state, user="user = nobody"):
     keyfile = ws.secret("acme.key", knot.keys["acme"].keymgr_text)
     return ws.config(f"""[dnsward]
@@ -125,7 +135,8 @@ def test_acme_as_root_works_in_the_state_dir_as_the_daemon_user(ws, knot, shared
 
 
 @pytest.mark.parametrize("command", ["acme", "update"])
-def test_root_without_user_refuses_a_state_dir_of_another_user(ws, knot, shared, command):
+def test_root_without_user_refuses_a_state_dir_of_another_user(ws, shared, command):
+    knot = NoServer
     state = os.path.join(shared, "state")
     if command == "acme":
         cfg = acme_conf(ws, knot, state, user="")
@@ -137,12 +148,12 @@ def test_root_without_user_refuses_a_state_dir_of_another_user(ws, knot, shared,
     assert f"state-dir {state} belongs to uid {NOBODY}" in p.stderr, p.stderr
     assert "user =" in p.stderr
     assert os.listdir(state) == []
-    assert knot.query(CHALLENGE, "TXT") == []
 
 
 @pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
 @pytest.mark.parametrize("command", ["acme", "update"])
-def test_state_dir_writable_by_others_is_refused(ws, knot, command, mode):
+def test_state_dir_writable_by_others_is_refused(ws, command, mode):
+    knot = NoServer
     os.chmod(ws.state_dir, mode)
     if command == "acme":
         cfg = acme_conf(ws, knot, ws.state_dir, user="")
@@ -239,3 +250,214 @@ def test_status_as_root_does_not_connect_through_a_planted_link(ws, knot, shared
         assert "not a socket" in p.stderr, p.stderr
     finally:
         srv.close()
+
+
+# ------------------------------------------------- programs dnsward runs
+
+@pytest.fixture
+def progdir():
+    """A directory for programs, like /usr/local/libexec: 0755 root."""
+    d = tempfile.mkdtemp(prefix="dnsward-prog-")
+    os.chmod(d, 0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def program(path, text="#!/bin/sh\necho 81.2.69.72\n", mode=0o755, owner=0):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    os.chown(path, owner, owner)
+    return path
+
+
+def prog_conf(ws, knot, state, key, prog, user="user = nobody"):
+    keyfile = ws.secret("host.key", knot.keys["host"].keymgr_text)
+    line = f"ipv4 = cmd:{prog}" if key == "cmd" else f"ipv4 = static:81.2.69.72\non-change = {prog}"
+    return ws.config(f"""[dnsward]
+state-dir = {state}
+{user}
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {keyfile}
+
+[record {HOST}]
+provider = own
+{line}
+""")
+
+
+@pytest.mark.parametrize("key", ["cmd", "on-change"])
+@pytest.mark.parametrize("case", ["program-mode", "program-owner", "dir-mode", "dir-owner",
+                                  "parent-mode"])
+def test_programs_must_be_trusted_as_openssh_trusts_its_files(ws, shared, progdir, key, case):
+    knot = NoServer
+    """A program whoever else may change (mode or owner of the program or of
+    any directory above it) would run code of theirs as the daemon's user or
+    root: refused with the reason and the fix."""
+    sub = os.path.join(progdir, "bin")
+    os.mkdir(sub, 0o755)
+    prog = program(os.path.join(sub, "prog"))
+    what = {"program-mode": prog, "program-owner": prog, "dir-mode": sub, "dir-owner": sub,
+            "parent-mode": progdir}[case]
+    if case.endswith("mode"):
+        os.chmod(what, 0o777 if what != prog else 0o757)
+        expect = "writable by others"
+    else:
+        os.chown(what, OTHER, OTHER)
+        expect = f"owned by uid {OTHER}"
+    cfg = prog_conf(ws, knot, os.path.join(shared, "state"), key, prog)
+    p = ws.run("check", config=cfg, check=2)
+    assert f"{key if key == 'on-change' else 'ipv4'}:" in p.stderr, p.stderr
+    assert what in p.stderr and expect in p.stderr, p.stderr
+
+
+def test_programs_of_root_or_the_daemon_user_are_accepted(ws, shared, progdir):
+    knot = NoServer
+    prog_root = program(os.path.join(progdir, "a"))
+    prog_daemon = program(os.path.join(progdir, "b"), owner=NOBODY)
+    for prog in (prog_root, prog_daemon):
+        for key in ("cmd", "on-change"):
+            cfg = prog_conf(ws, knot, os.path.join(shared, "state"), key, prog)
+            ws.run("check", config=cfg, check=0)
+    # without "user =", root runs them: only root's programs then
+    cfg = prog_conf(ws, knot, ws.state_dir, "cmd", prog_daemon, user="")
+    p = ws.run("check", config=cfg, check=2)
+    assert f"owned by uid {NOBODY}" in p.stderr
+
+
+def test_a_program_reached_through_a_link_is_checked_where_it_lives(ws, shared, progdir):
+    knot = NoServer
+    """/usr/local/bin/x -> /home/other/x: the link is root's, the program
+    is not."""
+    other_home = tempfile.mkdtemp(prefix="dnsward-other-")
+    try:
+        os.chmod(other_home, 0o755)
+        os.chown(other_home, OTHER, OTHER)
+        real = program(os.path.join(other_home, "x"))
+        link = os.path.join(progdir, "x")
+        os.symlink(real, link)
+        cfg = prog_conf(ws, knot, os.path.join(shared, "state"), "cmd", link)
+        p = ws.run("check", config=cfg, check=2)
+        assert f"{other_home} " in p.stderr and f"owned by uid {OTHER}" in p.stderr, p.stderr
+    finally:
+        shutil.rmtree(other_home, ignore_errors=True)
+
+
+# ------------------------------------ containment of the programs dnsward runs
+
+def cmd_dry_run_conf(ws, prog, extra=""):
+    from test_sources import provider_conf
+    return ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+source-timeout = 2
+{extra}
+{provider_conf(ws)}
+[record {HOST}]
+provider = p
+ipv4 = cmd:{prog}
+""")
+
+
+def alive(pid):
+    """True while pid runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill_quietly(pidfile):
+    try:
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        pass
+
+
+def test_cmd_source_that_joins_dnswards_process_group_is_still_ended(ws):
+    """It escapes a kill of its own process group; the time limit must still
+    end it, and the update must not wait for it."""
+    pidfile = ws.path / "prog.pid"
+    prog = ws.path / "escape.py"
+    prog.write_text(f"""#!/usr/bin/python3
+import os, time
+open("{pidfile}", "w").write(str(os.getpid()))
+os.setpgid(0, os.getpgid(os.getppid()))
+time.sleep(40)
+print("81.2.69.73")
+""")
+    os.chmod(prog, 0o755)
+    try:
+        p = subprocess.run([binary("dnsward"), "-c", cmd_dry_run_conf(ws, prog), "update",
+                            "--dry-run"], capture_output=True, text=True, timeout=25)
+        assert "did not finish within 2 s (killed)" in p.stdout, p.stdout + p.stderr
+        assert not alive(int(pidfile.read_text()))
+    finally:
+        kill_quietly(pidfile)
+
+
+def test_cmd_source_leaves_no_setsid_grandchild_behind(ws):
+    """A grandchild in a session of its own outlived dnsward."""
+    pidfile = ws.path / "grandchild.pid"
+    prog = ws.path / "detach.sh"
+    prog.write_text(f"#!/bin/sh\nsetsid sleep 300 </dev/null >/dev/null 2>&1 &\n"
+                    f"echo $! > {pidfile}\necho 81.2.69.73\n")
+    os.chmod(prog, 0o755)
+    try:
+        p = ws.run("update", "--dry-run", config=cmd_dry_run_conf(ws, prog), timeout=25)
+        assert f"would-update {HOST} A 81.2.69.73" in p.stdout, p.stdout + p.stderr
+        assert not alive(int(pidfile.read_text()))
+    finally:
+        kill_quietly(pidfile)
+
+
+def test_cmd_source_rewritten_after_start_is_refused_at_its_next_run(ws, knot, progdir):
+    """The check is repeated before every run: a daemon started with a sound
+    program refuses it once another user can change it."""
+    prog = program(os.path.join(progdir, "addr"), "#!/bin/sh\necho 81.2.69.74\n")
+    keyfile = ws.secret("host.key", knot.keys["host"].keymgr_text)
+    cfg = ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+poll-interval = 10
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {keyfile}
+
+[record {HOST}]
+provider = own
+ipv4 = cmd:{prog}
+""")
+    log = ws.path / "daemon.log"
+    with open(log, "w") as logf:
+        proc = subprocess.Popen([binary("dnsward"), "-c", cfg, "run"], stdout=logf, stderr=logf)
+
+    def wait(cond, what):
+        deadline = time.monotonic() + 30
+        while not cond():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{what}:\n{log.read_text()}"
+            time.sleep(0.05)
+    try:
+        wait(lambda: knot.query(HOST, "A") == ["81.2.69.74"], "first publish")
+        os.chmod(prog, 0o757)          # now others may rewrite it ...
+        with open(prog, "w") as f:     # ... and one does
+            f.write("#!/bin/sh\necho 81.2.69.75\n")
+        # the next poll (poll-interval, 10 s at the least) runs it again
+        wait(lambda: "is writable by others (mode 0757)" in log.read_text(), "refused")
+        assert knot.query(HOST, "A") == ["81.2.69.74"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

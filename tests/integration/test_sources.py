@@ -321,7 +321,8 @@ def test_cmd_configuration_errors(ws):
     assert "must name a program by its absolute path" in p.stderr
     prog = script(ws, "open.sh", "echo 81.2.69.160\n", mode=0o777)
     p = ws.run("check", config=cmd_conf(ws, prog), check=2)
-    assert "is writable by others (mode 0777); fix with: chmod go-w" in p.stderr
+    assert "is writable by others (mode 0777)" in p.stderr
+    assert f"fix with: chmod go-w {prog}" in p.stderr
     p = ws.run("check", config=cmd_conf(ws, str(ws.path / "missing")), check=2)
     assert "No such file or directory" in p.stderr
 
