@@ -146,7 +146,7 @@ struct dw_record {
 	struct dw_source src[DW_FAM_COUNT];
 	struct dw_record_data *data;     /* defined by the provider's .c file */
 	/* "on-change": absolute path of a program the daemon runs after each
-	 * publish attempt (dnsward/cmd_run.c); "" none. */
+	 * publish attempt (daemon/hooks.c); "" none. */
 	char on_change[256];
 };
 
