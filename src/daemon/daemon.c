@@ -26,6 +26,8 @@
 #include "lib/sched.h"
 #include "lib/source.h"
 #include "lib/state.h"
+#include "lib/statedir.h"
+#include "lib/control.h"
 #include "lib/update.h"
 
 #define STOP_GRACE_MS 5000   /* in-flight publishes get this long at exit */
@@ -523,6 +525,20 @@ static const struct dmn_ctl_ops ctl_ops = {
 
 /* ---- Entry ------------------------------------------------------------- */
 
+/* True when the control socket's default place, the state directory, is
+ * where it goes. */
+static bool ctl_in_state_dir(const struct dw_config *cfg)
+{
+	char path[108];
+	if (dw_ctl_socket_path(cfg, path, sizeof(path)) != DW_OK)
+		return false;   /* dmn_ctl_open reports it */
+	size_t n = strlen(cfg->state_dir);
+	while (n > 1 && cfg->state_dir[n - 1] == '/')
+		n--;
+	return strncmp(path, cfg->state_dir, n) == 0 && path[n] == '/' &&
+	       strchr(path + n + 1, '/') == NULL;
+}
+
 /* Everything but the worker pool, which the caller stops first (or leaves
  * running when it exits at once). */
 static void daemon_cleanup(struct daemon *d)
@@ -559,6 +575,57 @@ int dmn_run(struct dw_config *cfg)
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
 
+	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
+	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);
+	d->t_poll = dw_loop_timer_new(d->loop, on_poll, d);
+	d->t_grace = dw_loop_timer_new(d->loop, on_grace, d);
+	d->hooks = dmn_hooks_new(d->loop);
+	if (d->t_debounce == NULL || d->t_sched == NULL || d->t_poll == NULL || d->t_grace == NULL) {
+		log_error("timerfd: %s", strerror(errno));
+		goto out;
+	}
+	if (d->hooks == NULL) {
+		log_error("out of memory");
+		rc = DW_ENOMEM;
+		goto out;
+	}
+	/* Subscribe before the first dump, so no change between them is lost.
+	 * A control socket outside the state directory (control-socket, the
+	 * runtime directory) may need root to create; one inside is created
+	 * after the drop, by the directory's owner. */
+	bool ctl_later = ctl_in_state_dir(cfg);
+	if (dmn_netwatch_open(d->loop, address_event, d, &d->nw, &diag) != DW_OK ||
+	    (!ctl_later && dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK)) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
+	                                                              : DMN_POOL_THREADS_MAX);
+	if (d->pool == NULL ||
+	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
+		log_error("cannot start worker threads");
+		goto out;
+	}
+
+	/* Everything that needs privileges is open (netlink and control
+	 * sockets, secrets read by the configuration): drop them and confine
+	 * the process, workers included, before the first byte from outside. */
+	d->spawns = dw_sandbox_config_spawns(cfg);
+	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+
+	/* Only now the state directory: as its owner, never as root working
+	 * in a directory another user controls (lib/statedir.h). */
+	struct dw_statedir sd;
+	if (dw_statedir_open(cfg->state_dir, DW_STATEDIR_CREATE | DW_STATEDIR_OWNER, &sd,
+	                     &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		rc = DW_ECONFIG;
+		goto out;
+	}
+	dw_statedir_close(&sd);
 	if (dw_update_state_path(cfg, d->state_path, sizeof(d->state_path)) != DW_OK) {
 		log_error("state-dir path too long");
 		rc = DW_ECONFIG;
@@ -578,40 +645,7 @@ int dmn_run(struct dw_config *cfg)
 	d->nrecs = cfg->nrecords;
 	for (size_t i = 0; i < cfg->nrecords; i++)
 		dmn_rec_init(&d->recs[i], cfg->records[i], &d->st);
-
-	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
-	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);
-	d->t_poll = dw_loop_timer_new(d->loop, on_poll, d);
-	d->t_grace = dw_loop_timer_new(d->loop, on_grace, d);
-	d->hooks = dmn_hooks_new(d->loop);
-	if (d->t_debounce == NULL || d->t_sched == NULL || d->t_poll == NULL || d->t_grace == NULL) {
-		log_error("timerfd: %s", strerror(errno));
-		goto out;
-	}
-	if (d->hooks == NULL) {
-		log_error("out of memory");
-		rc = DW_ENOMEM;
-		goto out;
-	}
-	/* Subscribe before the first dump, so no change between them is lost. */
-	if (dmn_netwatch_open(d->loop, address_event, d, &d->nw, &diag) != DW_OK ||
-	    dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		goto out;
-	}
-	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
-	                                                              : DMN_POOL_THREADS_MAX);
-	if (d->pool == NULL ||
-	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
-		log_error("cannot start worker threads");
-		goto out;
-	}
-
-	/* Everything that needs privileges is open (netlink and control
-	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process, workers included, before the first byte from outside. */
-	d->spawns = dw_sandbox_config_spawns(cfg);
-	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+	if (ctl_later && dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}

@@ -16,6 +16,19 @@
 #define TMP_INFIX ".tmp."
 #define TMP_TRIES 8
 
+static int not_owner(const char *path, uid_t owner, struct dw_diag *diag)
+{
+	if (geteuid() == 0)
+		return dw_diag_set(diag, DW_EIO,
+		                   "state-dir %s belongs to uid %u, not root: set [dnsward] "
+		                   "user = to that user (root drops to it before touching the "
+		                   "directory), or run this command as that user", path,
+		                   (unsigned)owner);
+	return dw_diag_set(diag, DW_EIO,
+	                   "state-dir %s belongs to uid %u, not to this user (uid %u): run "
+	                   "as its owner", path, (unsigned)owner, (unsigned)geteuid());
+}
+
 static int open_checked(const char *path, unsigned flags, struct dw_statedir *sd,
                         struct dw_diag *diag)
 {
@@ -35,6 +48,13 @@ static int open_checked(const char *path, unsigned flags, struct dw_statedir *sd
 			return dw_diag_set(diag, DW_ENOTFOUND, "state-dir %s does not exist", path);
 		if (errno == ENOTDIR)
 			return dw_diag_set(diag, DW_EIO, "state-dir %s is not a directory", path);
+		struct stat pst;
+		if (errno == EACCES && (flags & DW_STATEDIR_OWNER) && stat(path, &pst) == 0 &&
+		    pst.st_uid != geteuid())
+			return not_owner(path, pst.st_uid, diag);
+		if (errno == EACCES)
+			return dw_diag_set(diag, DW_EIO, "cannot open state-dir %s: %s (uid %u must be "
+			                   "able to reach it)", path, strerror(errno), (unsigned)geteuid());
 		return dw_diag_set(diag, DW_EIO, "cannot open state-dir %s: %s", path,
 		                   strerror(errno));
 	}
@@ -53,15 +73,7 @@ static int open_checked(const char *path, unsigned flags, struct dw_statedir *sd
 	}
 	if ((flags & DW_STATEDIR_OWNER) && st.st_uid != geteuid()) {
 		close(fd);
-		if (geteuid() == 0)
-			return dw_diag_set(diag, DW_EIO,
-			                   "state-dir %s belongs to uid %u, not root: set [dnsward] "
-			                   "user = to that user (root drops to it before touching the "
-			                   "directory), or run this command as that user", path,
-			                   (unsigned)st.st_uid);
-		return dw_diag_set(diag, DW_EIO,
-		                   "state-dir %s belongs to uid %u, not to this user (uid %u): run "
-		                   "as its owner", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return not_owner(path, st.st_uid, diag);
 	}
 	sd->fd = fd;
 	sd->owner = st.st_uid;

@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import binary
+from test_daemon import daemons  # noqa: F401  (fixture)
 
 NOBODY = 65534
 OTHER = 64999
@@ -461,3 +462,160 @@ ipv4 = cmd:{prog}
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# ------------------------------------------------------------- the daemon
+
+def hook_program(path, body):
+    with open(path, "w") as f:
+        f.write("#!/usr/bin/python3\nimport os, sys\n" + body)
+    os.chmod(path, 0o755)
+    return str(path)
+
+
+def test_hooks_get_only_descriptors_0_to_2(ws, freedns_emulator, pki, daemons):
+    """A hook started while a worker holds a provider's TLS connection
+    received it (and libcurl's socket pair)."""
+    from test_daemon import wait_for
+    out = ws.path / "fds.out"
+    hook = hook_program(ws.path / "fds.py", f"""
+fds = []
+for fd in range(3, 4096):
+    try:
+        os.fstat(fd)
+    except OSError:
+        continue
+    try:
+        fds.append(f"{{fd}} -> {{os.readlink(f'/proc/self/fd/{{fd}}')}}")
+    except OSError:
+        fds.append(str(fd))
+open("{out}.tmp", "w").write("\\n".join(fds) + "\\n")
+os.rename("{out}.tmp", "{out}")
+""")
+    fast, slow = "f" * 24, "5" * 24
+    freedns_emulator.add_record(fast, "home.mooo.test", "A", "192.0.2.1")
+    freedns_emulator.add_record(slow, "slow.mooo.test", "A", "192.0.2.1")
+    freedns_emulator.set_wire_fault("hang", when=lambda req: slow in req.path, delay=30)
+    tf = ws.secret("fast", fast)
+    ts = ws.secret("slow", slow)
+    cfg = ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+
+[provider fd]
+type = freedns
+base-url = {freedns_emulator.url}
+base-url-v6 = {freedns_emulator.url}
+ca-file = {pki.ca_file}
+timeout = 20
+
+[record slow.mooo.test]
+provider = fd
+ipv4 = static:81.2.69.161
+token-a-file = {ts}
+
+[record home.mooo.test]
+provider = fd
+ipv4 = static:81.2.69.160
+token-a-file = {tf}
+on-change = {hook}
+""")
+    d = daemons(ws, cfg)
+    wait_for(lambda: out.exists(), "the hook's report")
+    assert out.read_text().strip() == "", out.read_text()
+    assert d.proc.poll() is None
+
+
+def hook_conf(ws, knot, hook):
+    kf = ws.secret("host.key", knot.keys["host"].keymgr_text)
+    return ws.config(f"""[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {kf}
+
+[record {HOST}]
+provider = own
+ipv4 = static:81.2.69.76
+on-change = {hook}
+""")
+
+
+def test_a_hook_leaves_no_setsid_grandchild_behind(ws, knot, daemons):
+    from test_daemon import wait_for
+    pids = ws.path / "pids"
+    hook = hook_program(ws.path / "detach.py", f"""
+import subprocess
+g = subprocess.Popen(["setsid", "sleep", "300"], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+open("{pids}.tmp", "w").write(f"{{g.pid}} {{os.getpid()}}\\n")
+os.rename("{pids}.tmp", "{pids}")
+""")
+    daemons(ws, hook_conf(ws, knot, hook))
+    try:
+        wait_for(lambda: pids.exists(), "the hook's report")
+        grandchild, hook_pid = (int(x) for x in pids.read_text().split())
+        wait_for(lambda: not alive(hook_pid), "the hook to exit")
+        wait_for(lambda: not alive(grandchild), "its grandchild to be ended", timeout=5)
+    finally:
+        kill_all(pids)
+
+
+def test_a_hook_does_not_outlive_the_daemon(ws, knot, daemons):
+    from test_daemon import wait_for
+    pids = ws.path / "pids"
+    hook = hook_program(ws.path / "stay.py", f"""
+import time
+open("{pids}.tmp", "w").write(f"{{os.getpid()}}\\n")
+os.rename("{pids}.tmp", "{pids}")
+time.sleep(300)
+""")
+    d = daemons(ws, hook_conf(ws, knot, hook))
+    try:
+        wait_for(lambda: pids.exists(), "the hook's report")
+        hook_pid = int(pids.read_text())
+        d.stop()
+        wait_for(lambda: not alive(hook_pid), "the hook to be ended with the daemon", timeout=5)
+    finally:
+        kill_all(pids)
+
+
+def kill_all(pidfile):
+    if not pidfile.exists():
+        return
+    for p in pidfile.read_text().split():
+        try:
+            os.kill(int(p), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_daemon_drops_privileges_before_touching_the_state_dir(ws, knot, daemons):
+    """It read the state file as root before dropping; now it opens the
+    state directory only as the daemon's user: a directory of another
+    user is refused before anything is read or published."""
+    other_dir = tempfile.mkdtemp(prefix="dnsward-other-")
+    try:
+        os.chmod(other_dir, 0o755)
+        state = os.path.join(other_dir, "state")
+        os.mkdir(state, 0o700)
+        os.chown(state, OTHER, OTHER)
+        cfg = update_conf(ws, knot, state)     # user = nobody
+        d = daemons(ws, cfg, wait=False)
+        assert d.proc.wait(timeout=30) == 2, d.text()
+        assert f"state-dir {state} belongs to uid {OTHER}, not to this user (uid {NOBODY})" \
+            in d.text()
+        assert knot.query(HOST, "A") == []
+    finally:
+        shutil.rmtree(other_dir, ignore_errors=True)
+
+
+def test_daemon_control_socket_in_the_state_dir_belongs_to_the_daemon_user(ws, knot, shared,
+                                                                           daemons):
+    from test_daemon import wait_for
+    state = os.path.join(shared, "state")
+    d = daemons(ws, update_conf(ws, knot, state))
+    wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.71"], "published")
+    st = os.lstat(os.path.join(state, "dnsward.sock"))
+    assert stat.S_ISSOCK(st.st_mode) and st.st_uid == NOBODY
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert d.fam(HOST, "A")["state"] == "in-sync"   # root's "status" still reaches it
