@@ -86,6 +86,14 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 		goto out;
 	}
 	if (flags == DW_SECRET_LINE) {
+		if (len < DW_LOG_SECRET_MIN) {
+			ret = dw_diag_set(diag, DW_ESECRET,
+			                  "secret file %s holds only %zu byte%s: too short to be a "
+			                  "secret (it could be guessed, and could not be masked in logs "
+			                  "without masking ordinary text); use at least %d",
+			                  path, len, len == 1 ? "" : "s", DW_LOG_SECRET_MIN);
+			goto out;
+		}
 		if (memchr(buf, '\n', len) != NULL) {
 			ret = dw_diag_set(diag, DW_ESECRET,
 			                  "secret file %s must hold exactly one line", path);

@@ -619,3 +619,94 @@ def test_daemon_control_socket_in_the_state_dir_belongs_to_the_daemon_user(ws, k
     assert stat.S_ISSOCK(st.st_mode) and st.st_uid == NOBODY
     assert stat.S_IMODE(st.st_mode) == 0o600
     assert d.fam(HOST, "A")["state"] == "in-sync"   # root's "status" still reaches it
+
+
+# ---------------------------------------------- secrets in every form they are sent
+
+CUSTOM_KEY = 'tok+en/with=chars "q" \\ &x'   # every context escapes something here
+
+
+def forms(secret):
+    """Every encoding of secret that a request or a server's echo of it may
+    hold: percent-encoding (both hex cases), form encoding, JSON escaping
+    (with and without an escaped solidus)."""
+    import json as js
+    import re
+    import urllib.parse
+    q = urllib.parse.quote(secret, safe="-._~")
+    j = js.dumps(secret)[1:-1]
+    return {secret, q, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), q),
+            urllib.parse.quote_plus(secret, safe="*-._"), j, j.replace("/", "\\/")}
+
+
+@pytest.mark.parametrize("shape", ["query", "form", "json"])
+def test_an_echoed_request_never_shows_the_secret_in_any_encoding(ws, custom_emulator, pki,
+                                                                   shape):
+    """A server echoing the request line put the URL-encoded form of a token
+    into an error message."""
+    key = ws.secret("api-key", CUSTOM_KEY)
+    body = {"query": [f"url = {custom_emulator.origin}/u?h={{fqdn}}&k={{secret:key}}"],
+            "form": [f"url = {custom_emulator.origin}/u", "method = POST",
+                     "body-format = form", "body = h={fqdn}&k={secret:key}"],
+            "json": [f"url = {custom_emulator.origin}/u", "method = PUT",
+                     "body-format = json", 'body = {"h":"{fqdn}","k":"{secret:key}"}']}[shape]
+    cfg = ws.config("\n".join(["[provider c]", "type = custom", f"ca-file = {pki.ca_file}",
+                               *body, f"secret-key-file = {key}", "success-line = good",
+                               f"[record {HOST}]", "provider = c", "ipv4 = static:81.2.69.77",
+                               ""]))
+    custom_emulator.echo(400)
+    p = ws.run("-d", "update", config=cfg, check=3)
+    assert "refused (HTTP 400): \"echo:" in p.stderr, p.stderr
+    req = custom_emulator.take_requests()[0]
+    sent = req.raw_path + req.body.decode()
+    assert any(f in sent for f in forms(CUSTOM_KEY) - {CUSTOM_KEY}), sent  # really encoded
+    for f in forms(CUSTOM_KEY):
+        assert f not in p.stdout + p.stderr, f"{f!r} in:\n{p.stderr}"
+
+
+def test_basic_credentials_echoed_in_base64_are_masked(ws, dyndns2_emulator, pki):
+    import base64
+    user, password = "someone@example.net", "pw-" + "ab12" * 5
+    dyndns2_emulator.add_account(user, password)
+    dyndns2_emulator.fault("echo-request")
+    pw = ws.secret("password", password)
+    cfg = ws.config(f"""[provider dd]
+type = dyndns2
+preset = noip
+base-url = {dyndns2_emulator.url}
+ca-file = {pki.ca_file}
+username = {user}
+password-file = {pw}
+
+[record {HOST}]
+provider = dd
+ipv4 = static:81.2.69.78
+""")
+    p = ws.run("-d", "update", config=cfg)
+    b64 = base64.b64encode(f"{user}:{password}".encode()).decode()
+    req = dyndns2_emulator.take_requests()[0]
+    assert req.header("Authorization") == f"Basic {b64}"
+    assert "echo: Authorization: Basic [REDACTED]" in p.stderr, p.stderr
+    assert b64[:8] not in p.stdout + p.stderr, p.stderr
+    assert password not in p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("value", ["a", "ab", "abc", "abcd", "1234567"])
+def test_secrets_too_short_to_be_secrets_are_refused(ws, value):
+    """Under 4 bytes they were not masked at all; masking them would mask
+    ordinary text (and show where they are).  Under 8 they are refused."""
+    tok = ws.secret("short", value)
+    cfg = ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+
+[provider fd]
+type = freedns
+
+[record {HOST}]
+provider = fd
+ipv4 = static:81.2.69.79
+token-a-file = {tok}
+""")
+    p = ws.run("check", config=cfg, check=2)
+    assert f"holds only {len(value)} byte" in p.stderr, p.stderr
+    assert "at least 8" in p.stderr

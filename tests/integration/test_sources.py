@@ -415,8 +415,8 @@ def confined_update(ws, pki, nobody_dir, extra_global="", source="web"):
     echo = HttpsEcho(pki.server, answer="81.2.69.160", delay=2.0).start()
     fd = FreeDnsEmulator(pki.server).start()
     try:
-        fd.add_record("tok4", HOST, "A", "81.2.69.1")
-        token = ws.secret("token", "tok4")
+        fd.add_record("tok4-0123456789", HOST, "A", "81.2.69.1")
+        token = ws.secret("token", "tok4-0123456789")
         src = "ipv4 = web"
         if source == "cmd":
             prog = os.path.join(nobody_dir, "slow.sh")   # reachable by nobody
@@ -473,7 +473,7 @@ def test_seccomp_active_and_update_works_under_it(ws, pki, nobody_dir):
     assert rc == 0, out + err
     assert f"updated {HOST} A 81.2.69.160" in out.splitlines()
     assert "seccomp allowlist installed" in err
-    assert fd.records["tok4"].ip == "81.2.69.160"
+    assert fd.records["tok4-0123456789"].ip == "81.2.69.160"
     # The state was written by the unprivileged user.
     st = os.stat(os.path.join(nobody_dir, "state", "state.json"))
     assert st.st_uid == nobody.pw_uid

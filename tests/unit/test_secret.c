@@ -73,9 +73,11 @@ static void test_contents(void **state)
 {
 	(void)state;
 	static const struct { const char *content; size_t len; int ok; const char *value; } cases[] = {
-		{ "abcd", 4, 1, "abcd" },
-		{ "abcd\n", 5, 1, "abcd" },
-		{ "abcd\r\n", 6, 1, "abcd" },
+		{ "abcdefgh", 8, 1, "abcdefgh" },
+		{ "abcdefgh\n", 9, 1, "abcdefgh" },
+		{ "abcdefgh\r\n", 10, 1, "abcdefgh" },
+		{ "abcdefg\n", 8, 0, NULL },    /* too short to be a secret */
+		{ "abc", 3, 0, NULL },
 		{ "", 0, 0, NULL },
 		{ "\n", 1, 0, NULL },
 		{ "ab\ncd\n", 6, 0, NULL },     /* two lines */
