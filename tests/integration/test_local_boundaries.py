@@ -710,3 +710,17 @@ token-a-file = {tok}
     p = ws.run("check", config=cfg, check=2)
     assert f"holds only {len(value)} byte" in p.stderr, p.stderr
     assert "at least 8" in p.stderr
+
+
+@pytest.mark.parametrize("updated", ["-9223372036854775808", "9223372036854775807", "-1"])
+def test_state_file_with_an_impossible_time_is_refused(ws, knot, daemons, updated):
+    """"updated": -9223372036854775808 was signed overflow (UBSan) when the
+    daemon computed the record's age."""
+    (ws.state_dir / "state.json").write_text(
+        '{"version": 1, "records": [{"fqdn": "host.example.test", "family": "ipv4", '
+        f'"provider": "own", "address": "81.2.69.71", "updated": {updated}}}]}}\n')
+    os.chmod(ws.state_dir / "state.json", 0o600)
+    cfg = update_conf(ws, knot, ws.state_dir, user="")
+    d = daemons(ws, cfg, wait=False)
+    assert d.proc.wait(timeout=30) == 2, d.text()
+    assert "entry 1 is malformed" in d.text() and "not a time" in d.text(), d.text()
