@@ -34,6 +34,8 @@
 
 struct daemon {
 	bool spawns;                 /* sandbox set up for running programs */
+	bool allowlist;              /* the seccomp allowlist is in force: no
+	                              * program can ever be started */
 	struct dw_dnsauth_setup cold;   /* where cold-start checks ask; rebuilt on
 	                                 * reload, which waits for jobs in flight */
 	struct dw_loop *loop;
@@ -367,6 +369,28 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 
 /* ---- Reload, force, stop ----------------------------------------------- */
 
+/* What a reload does not apply: the privileges dropped and the filter
+ * installed at the start, the state directory and control socket in use,
+ * and the log level (the command line may have set it).  Said once per
+ * setting that changed, so nobody waits for an effect that will not come. */
+static void warn_restart_only(const struct dw_config *cur, const struct dw_config *next)
+{
+	static const char tail[] = "changed: takes effect when dnsward is restarted";
+	if (strcmp(cur->state_dir, next->state_dir) != 0)
+		log_warning("state-dir %s", tail);
+	if (strcmp(cur->control_socket, next->control_socket) != 0)
+		log_warning("control-socket %s", tail);
+	if (strcmp(cur->user, next->user) != 0)
+		log_warning("user %s", tail);
+	if (strcmp(cur->group, next->group) != 0)
+		log_warning("group %s", tail);
+	if (cur->seccomp != next->seccomp)
+		log_warning("seccomp %s", tail);
+	if (cur->has_log_level != next->has_log_level ||
+	    (next->has_log_level && cur->log_level != next->log_level))
+		log_warning("log-level %s", tail);
+}
+
 static void do_reload(struct daemon *d)
 {
 	d->reload_pending = false;
@@ -385,7 +409,7 @@ static void do_reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	if (d->cfg->seccomp && !d->spawns && dw_sandbox_config_spawns(ncfg)) {
+	if (d->allowlist && dw_sandbox_config_spawns(ncfg)) {
 		/* The allowlist in force forbids starting programs for good. */
 		log_error("reload refused, keeping the running configuration: the new one runs "
 		          "programs (on-change or cmd: sources); restart dnsward to use it");
@@ -400,6 +424,7 @@ static void do_reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
+	warn_restart_only(d->cfg, ncfg);
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
 	 * swap contents, so it holds the new configuration and ncfg the old.
 	 * Records and providers are separate allocations and do not move. */
@@ -615,6 +640,9 @@ int dmn_run(struct dw_config *cfg)
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	/* From the configuration of the start: a reload does not change the
+	 * filter (seccomp = no in a reloaded file does not lift it). */
+	d->allowlist = cfg->seccomp && !d->spawns;
 
 	/* Only now the state directory: as its owner, never as root working
 	 * in a directory another user controls (lib/statedir.h). */

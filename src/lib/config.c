@@ -98,7 +98,13 @@ int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
 	if (path[0] == '\0')
 		return dw_conf_error(ctx, key, "empty path");
 	struct dw_diag d;
-	int ret = dw_secret_load(path, flags, out, &d);
+	char real[4096];
+	int ret = dw_secret_resolve(path, real, sizeof(real), &d);
+	if (ret != DW_OK) {
+		dw_conf_error(ctx, key, "%s", d.msg);
+		return ret;
+	}
+	ret = dw_secret_load(real, flags, out, &d);
 	if (ret != DW_OK) {
 		dw_conf_error(ctx, key, "%s", d.msg);
 		return ret;

@@ -34,6 +34,17 @@ enum dw_secret_flags {
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag);
 
+/* Where a configured secret lives.  "credential:NAME" names a systemd
+ * credential: $CREDENTIALS_DIRECTORY/NAME when systemd gives the process
+ * credentials (LoadCredential=, under a unit), else the first of
+ * /etc/credstore/NAME, /run/credstore/NAME, /usr/lib/credstore/NAME that
+ * exists: where "LoadCredential=NAME" itself reads it from, so one
+ * configuration serves the unit and a command run from a shell.  Any other
+ * value is a path, copied as it is.  NAME is a file name (no '/', not "."
+ * or "..").  Returns 0 with the path in out (cap bytes), or DW_ESECRET /
+ * DW_ETOOBIG with diag (e.g. the unit was not given that credential). */
+int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *diag);
+
 /* Wipes and frees; safe on a zeroed or already-cleared secret. */
 void dw_secret_clear(struct dw_secret *s);
 

@@ -724,3 +724,197 @@ def test_state_file_with_an_impossible_time_is_refused(ws, knot, daemons, update
     d = daemons(ws, cfg, wait=False)
     assert d.proc.wait(timeout=30) == 2, d.text()
     assert "entry 1 is malformed" in d.text() and "not a time" in d.text(), d.text()
+
+
+# ------------------------------------------- systemd credentials and reloads
+
+@pytest.fixture
+def creds():
+    """A directory like the one systemd makes for a unit's credentials:
+    root's, its files readable by the unit's user only (here: nobody)."""
+    d = tempfile.mkdtemp(prefix="dnsward-creds-")
+    os.chmod(d, 0o755)
+
+    def put(name, text, owner=NOBODY, mode=0o400):
+        p = os.path.join(d, name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chown(p, owner, owner)
+        os.chmod(p, mode)
+        return p
+    try:
+        yield d, put
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def two_record_conf(ws, knot, state, host_key, other_key=None, user="user = nobody"):
+    """Written beside the state directory, 0644 like /etc/dnsward/dnsward.conf:
+    a reload reads it as the daemon's user."""
+    text = f"""[dnsward]
+state-dir = {state}
+{user}
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {host_key}
+
+[record {HOST}]
+provider = own
+ipv4 = static:81.2.69.80
+"""
+    if other_key is not None:
+        text += f"""
+[provider other]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {other_key}
+
+[record other.example.test]
+provider = other
+ipv4 = static:81.2.69.81
+"""
+    path = os.path.join(os.path.dirname(str(state)), "dnsward.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    return path
+
+
+def test_credentials_are_read_again_by_a_reload_after_the_drop(ws, knot, shared, creds,
+                                                              daemons, monkeypatch):
+    """A reload after the privilege drop could not re-read root-only
+    secrets; systemd credentials are readable by the unit's user."""
+    from test_daemon import wait_for
+    d_creds, put = creds
+    put("host.key", knot.keys["host"].keymgr_text)
+    put("other.key", knot.keys["other"].keymgr_text)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", d_creds)
+    state = os.path.join(shared, "state")
+    cfg = two_record_conf(ws, knot, state, "credential:host.key")
+    d = daemons(ws, cfg)
+    wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.80"], "first record")
+    two_record_conf(ws, knot, state, "credential:host.key", "credential:other.key")
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded: 2 records" in d.text() or
+             "reload refused" in d.text(), "the reload")
+    assert "configuration reloaded: 2 records" in d.text(), d.text()
+    wait_for(lambda: knot.query("other.example.test", "A") == ["81.2.69.81"], "second record")
+
+
+def test_a_reload_that_cannot_read_a_root_only_secret_says_what_to_do(ws, knot, shared,
+                                                                     daemons):
+    from test_daemon import wait_for
+    state = os.path.join(shared, "state")
+    host_key = ws.secret("host.key", knot.keys["host"].keymgr_text)      # root, 0600
+    cfg = two_record_conf(ws, knot, state, host_key)
+    d = daemons(ws, cfg)
+    wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.80"], "first record")
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "reload refused" in d.text(), "the refusal")
+    t = d.text()
+    assert f"dnsward runs as uid {NOBODY}" in t, t
+    assert "credential:NAME" in t
+    assert d.proc.poll() is None   # the running configuration stays
+
+
+def test_a_credential_outside_systemd_is_read_where_systemd_reads_it(ws, knot):
+    """"credential:NAME" from a shell ("dnsward check", a timer without
+    LoadCredential=) reads /etc/credstore/NAME, the file systemd's
+    LoadCredential=NAME loads."""
+    import uuid
+    store = "/etc/credstore"
+    made = not os.path.isdir(store)
+    if made:
+        os.mkdir(store, 0o700)
+    name = f"dnsward-test-{uuid.uuid4().hex}.key"
+    path = os.path.join(store, name)
+    try:
+        with open(path, "w") as f:
+            f.write(knot.keys["host"].keymgr_text)
+        os.chmod(path, 0o600)
+        env = dict(os.environ)
+        env.pop("CREDENTIALS_DIRECTORY", None)
+        cfg = two_record_conf(ws, knot, ws.state_dir, f"credential:{name}", user="")
+        ws.run("update", config=cfg, check=0, env={"CREDENTIALS_DIRECTORY": ""})
+        assert knot.query(HOST, "A") == ["81.2.69.80"]
+    finally:
+        os.unlink(path)
+        if made:
+            os.rmdir(store)
+
+
+def test_a_credential_not_given_to_the_unit_is_named(ws, knot, creds):
+    d_creds, put = creds
+    cfg = two_record_conf(ws, knot, ws.state_dir, "credential:missing.key", user="")
+    p = ws.run("check", config=cfg, check=2, env={"CREDENTIALS_DIRECTORY": d_creds})
+    assert "credential missing.key was not given to this service" in p.stderr, p.stderr
+    assert "LoadCredential=missing.key" in p.stderr
+
+
+def test_a_reload_says_which_settings_wait_for_a_restart(ws, knot, shared, daemons):
+    from test_daemon import wait_for
+    d_creds = None  # noqa: F841
+    kf = os.path.join(shared, "host.key")
+    with open(kf, "w") as f:
+        f.write(knot.keys["host"].keymgr_text)
+    os.chown(kf, 0, NOBODY)
+    os.chmod(kf, 0o640)          # root:nobody 0640: readable after the drop
+    state = os.path.join(shared, "state")
+    cfg = two_record_conf(ws, knot, state, kf)
+    d = daemons(ws, cfg)
+    wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.80"], "first record")
+    text = open(cfg).read().replace("user = nobody", "user = nobody\nlog-level = info\n"
+                                    f"control-socket = {shared}/other.sock")
+    with open(cfg, "w") as f:
+        f.write(text)
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in d.text() or "reload refused" in d.text(),
+             "the reload")
+    t = d.text()
+    assert "configuration reloaded" in t, t
+    assert "control-socket changed: takes effect when dnsward is restarted" in t, t
+    assert "log-level changed: takes effect when dnsward is restarted" in t, t
+
+
+def test_a_reload_never_lifts_the_allowlist(ws, knot, daemons, progdir):
+    """"seccomp = no" in a reloaded file does not remove the filter in force,
+    so a later reload adding a program is still refused (starting it under
+    the allowlist would kill the daemon)."""
+    from test_daemon import wait_for
+    kf = ws.secret("host.key", knot.keys["host"].keymgr_text)
+    hook = program(os.path.join(progdir, "hook"), "#!/bin/sh\nexit 0\n")
+
+    def conf(extra_global="", addr="81.2.69.82", extra_record=""):
+        return ws.config(f"""[dnsward]
+state-dir = {ws.state_dir}
+{extra_global}
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+port = {knot.port}
+key-file = {kf}
+
+[record {HOST}]
+provider = own
+ipv4 = static:{addr}
+{extra_record}
+""")
+    d = daemons(ws, conf())
+    wait_for(lambda: knot.query(HOST, "A") == ["81.2.69.82"], "first publish")
+    conf("seccomp = no")
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: d.text().count("configuration reloaded") == 1, "first reload")
+    assert "seccomp changed: takes effect when dnsward is restarted" in d.text()
+    conf("seccomp = no", addr="81.2.69.83", extra_record=f"on-change = {hook}")
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "reload refused" in d.text() or d.text().count("configuration reloaded") == 2,
+             "second reload")
+    assert "reload refused" in d.text() and "restart dnsward" in d.text(), d.text()
+    d.signal(signal.SIGUSR1)
+    wait_for(lambda: "already published" in d.text(), "a forced pass")
+    assert d.proc.poll() is None, d.text()

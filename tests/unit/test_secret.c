@@ -137,9 +137,41 @@ static void test_equal(void **state)
 	assert_false(dw_secret_equal("abc", 3, "abcd", 4));
 }
 
+/* credential:NAME resolves under $CREDENTIALS_DIRECTORY; other values are
+ * paths as given. */
+static void test_resolve(void **state)
+{
+	(void)state;
+	char out[256];
+	struct dw_diag d = { "" };
+	assert_int_equal(dw_secret_resolve("/etc/x.key", out, sizeof(out), &d), DW_OK);
+	assert_string_equal(out, "/etc/x.key");
+	char cdir[] = "/tmp/dw-test-creds-XXXXXX";
+	assert_non_null(mkdtemp(cdir));
+	char file[300];
+	snprintf(file, sizeof(file), "%s/tok.key", cdir);
+	FILE *f = fopen(file, "w");
+	fclose(f);
+	setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+	assert_int_equal(dw_secret_resolve("credential:tok.key", out, sizeof(out), &d), DW_OK);
+	assert_string_equal(out, file);
+	assert_int_equal(dw_secret_resolve("credential:other.key", out, sizeof(out), &d),
+	                 DW_ESECRET);
+	assert_non_null(strstr(d.msg, "LoadCredential=other.key"));
+	static const char *const bad[] = { "credential:", "credential:a/b", "credential:..",
+	                                   "credential:." };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dw_secret_resolve(bad[i], out, sizeof(out), &d), DW_ESECRET);
+	assert_int_equal(dw_secret_resolve("credential:tok.key", out, 8, &d), DW_ETOOBIG);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(file);
+	rmdir(cdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_contents),
 		cmocka_unit_test(test_loaded_secret_is_redacted),
