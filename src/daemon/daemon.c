@@ -624,17 +624,11 @@ int dmn_run(struct dw_config *cfg)
 		log_error("%s", diag.msg);
 		goto out;
 	}
-	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
-	                                                              : DMN_POOL_THREADS_MAX);
-	if (d->pool == NULL ||
-	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
-		log_error("cannot start worker threads");
-		goto out;
-	}
-
 	/* Everything that needs privileges is open (netlink and control
 	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process, workers included, before the first byte from outside. */
+	 * the process before the first byte from outside.  The workers start
+	 * after it: the capability bounding set is per thread, so threads
+	 * started before the drop would keep theirs. */
 	d->spawns = dw_sandbox_config_spawns(cfg);
 	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
@@ -675,6 +669,13 @@ int dmn_run(struct dw_config *cfg)
 		dmn_rec_init(&d->recs[i], cfg->records[i], &d->st);
 	if (ctl_later && dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
+		goto out;
+	}
+	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
+	                                                              : DMN_POOL_THREADS_MAX);
+	if (d->pool == NULL ||
+	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
+		log_error("cannot start worker threads");
 		goto out;
 	}
 
