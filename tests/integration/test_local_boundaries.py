@@ -13,7 +13,6 @@ Roles, played by real processes with real uids:
             programs dnsward would run.
 """
 import os
-import pwd
 import shutil
 import signal
 import stat
@@ -857,7 +856,6 @@ def test_a_credential_not_given_to_the_unit_is_named(ws, knot, creds):
 
 def test_a_reload_says_which_settings_wait_for_a_restart(ws, knot, shared, daemons):
     from test_daemon import wait_for
-    d_creds = None  # noqa: F841
     kf = os.path.join(shared, "host.key")
     with open(kf, "w") as f:
         f.write(knot.keys["host"].keymgr_text)
