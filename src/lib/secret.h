@@ -6,6 +6,7 @@
  * the configuration. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/error.h"
@@ -44,6 +45,13 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
  * or "..").  Returns 0 with the path in out (cap bytes), or DW_ESECRET /
  * DW_ETOOBIG with diag (e.g. the unit was not given that credential). */
 int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *diag);
+
+/* The checks of dw_secret_load() that need no read access, from stat():
+ * regular file, mode, size.  Returns 0 with *seen true when they pass, 0
+ * with *seen false when the file cannot even be looked at (a directory on
+ * the way is not searchable: diag says so), or DW_ESECRET with diag (no
+ * such file, or it fails a check). */
+int dw_secret_check(const char *path, bool *seen, struct dw_diag *diag);
 
 /* Wipes and frees; safe on a zeroed or already-cleared secret. */
 void dw_secret_clear(struct dw_secret *s);
