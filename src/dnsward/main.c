@@ -26,6 +26,8 @@ static void usage(FILE *f)
 	        "  status [--json]             desired, published and last result of each record\n"
 	        "  acme present|cleanup FQDN VALUE, acme certbot-auth|certbot-cleanup,\n"
 	        "  acme dehydrated HOOK ARGS   ACME dns-01 hook (docs/acme.md)\n"
+	        "  import ddclient|inadyn FILE [--secrets-dir DIR] [--force]\n"
+	        "                              print an equivalent dnsward.conf; secrets to files\n"
 	        "  providers                   list provider types\n"
 	        "  version                     print the version\n"
 	        "\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 		dw_cli_list_providers(stdout);
 		return DW_EXIT_OK;
 	}
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(cargc, cargv);   /* reads another client's file, not ours */
 
 	int (*fn)(struct dw_config *, int, char **) = NULL;
 	bool optional_config = false;
