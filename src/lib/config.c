@@ -135,6 +135,11 @@ int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
 		dw_conf_error(ctx, key, "%s", d.msg);
 		return ret;
 	}
+	if ((ctx->secrets & DW_CONF_SECRETS_PEEK) && flags == DW_SECRET_LINE &&
+	    out->len < DW_LOG_SECRET_SHORT)
+		log_notice("%s:%d: %s: the secret holds only %zu bytes: easily guessed, and the "
+		           "same text is masked wherever it appears in logs", ctx->file,
+		           dw_conf_line(ctx, key), key, out->len);
 	return DW_OK;
 }
 

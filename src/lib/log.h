@@ -24,9 +24,11 @@ enum dw_log_level dw_log_get_level(void);
 /* Parses "error", "warning", "notice", "info", "debug"; returns 0 or DW_EINVAL. */
 int dw_log_level_parse(const char *s, enum dw_log_level *out);
 
-/* Shortest secret accepted: a shorter one can be guessed, and masking it
- * would mask ordinary text (and show where it is). */
-#define DW_LOG_SECRET_MIN 8
+/* Shortest secret accepted (shorter ones were never masked): a shorter one
+ * can be guessed, and masking it would mask ordinary text everywhere. */
+#define DW_LOG_SECRET_MIN 4
+/* Secrets shorter than this are accepted, masked, and noted by "check". */
+#define DW_LOG_SECRET_SHORT 8
 
 /* Registers a secret (copied into locked memory) to be redacted from every
  * later line, together with every form it is sent in: percent-encoded

@@ -116,8 +116,9 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 			ret = dw_diag_set(diag, DW_ESECRET,
 			                  "secret file %s holds only %zu byte%s: too short to be a "
 			                  "secret (it could be guessed, and could not be masked in logs "
-			                  "without masking ordinary text); use at least %d",
-			                  path, len, len == 1 ? "" : "s", DW_LOG_SECRET_MIN);
+			                  "without masking ordinary text); use at least %d, better %d",
+			                  path, len, len == 1 ? "" : "s", DW_LOG_SECRET_MIN,
+			                  DW_LOG_SECRET_SHORT);
 			goto out;
 		}
 		if (memchr(buf, '\n', len) != NULL) {

@@ -30,7 +30,7 @@ enum dw_secret_flags {
  *   - a file whose mode gives any permission to others, or write to the group
  *     (group read is allowed so "root:dnsward 0640" works);
  *   - an empty file or one over DW_SECRET_MAX bytes;
- *   - with DW_SECRET_LINE, fewer than DW_LOG_SECRET_MIN bytes (lib/log.h). 
+ *   - with DW_SECRET_LINE, fewer than DW_LOG_SECRET_MIN bytes (lib/log.h).
  * On success out owns the memory; release it with dw_secret_clear(). */
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag);

@@ -690,12 +690,9 @@ ipv4 = static:81.2.69.78
     assert password not in p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("value", ["a", "ab", "abc", "abcd", "1234567"])
-def test_secrets_too_short_to_be_secrets_are_refused(ws, value):
-    """Under 4 bytes they were not masked at all; masking them would mask
-    ordinary text (and show where they are).  Under 8 they are refused."""
+def short_secret_conf(ws, value):
     tok = ws.secret("short", value)
-    cfg = ws.config(f"""[dnsward]
+    return ws.config(f"""[dnsward]
 state-dir = {ws.state_dir}
 
 [provider fd]
@@ -706,9 +703,38 @@ provider = fd
 ipv4 = static:81.2.69.79
 token-a-file = {tok}
 """)
-    p = ws.run("check", config=cfg, check=2)
+
+
+@pytest.mark.parametrize("value", ["a", "ab", "abc"])
+def test_secrets_too_short_to_be_secrets_are_refused(ws, value):
+    """Under 4 bytes they were not masked at all; masking them would mask
+    ordinary text everywhere (and show where they are): refused."""
+    p = ws.run("check", config=short_secret_conf(ws, value), check=2)
     assert f"holds only {len(value)} byte" in p.stderr, p.stderr
-    assert "at least 8" in p.stderr
+    assert "at least 4" in p.stderr
+
+
+@pytest.mark.parametrize("value", ["abcd", "ab!d-f7"])
+def test_short_secrets_are_masked_and_noted(ws, freedns_emulator, pki, value):
+    """4 to 7 bytes (an imported router password): accepted, masked in every
+    form, and "check" says they are short."""
+    p = ws.run("check", config=short_secret_conf(ws, value), check=0)
+    assert f"the secret holds only {len(value)} bytes" in p.stderr, p.stderr
+    freedns_emulator.add_record(value, HOST, "A", "192.0.2.1")
+    freedns_emulator.fault(value, "server-error", status=500)
+    cfg = ws.config(f"""[provider fd]
+type = freedns
+base-url = {freedns_emulator.url}
+ca-file = {pki.ca_file}
+
+[record {HOST}]
+provider = fd
+ipv4 = static:81.2.69.79
+token-a-file = {ws.path / "short"}
+""")
+    p = ws.run("-d", "update", config=cfg)
+    assert "/u/[" in p.stderr, p.stderr   # the URL path held it
+    assert value not in p.stdout + p.stderr
 
 
 @pytest.mark.parametrize("updated", ["-9223372036854775808", "9223372036854775807", "-1"])

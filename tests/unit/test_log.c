@@ -20,7 +20,7 @@ static void test_redact_table(void **state)
 	assert_int_equal(dw_log_add_secret("hunter22", 8), 0);
 	assert_int_equal(dw_log_add_secret("Zm9vYmFy==", 10), 0);
 	assert_int_equal(dw_log_add_secret("abc", 3), DW_EINVAL);   /* too short: refused */
-	assert_int_equal(dw_log_add_secret("abcdefg", 7), DW_EINVAL);
+	assert_int_equal(dw_log_add_secret("ab", 2), DW_EINVAL);
 
 	static const struct { const char *in; const char *out; } cases[] = {
 		{ "nothing here", "nothing here" },

@@ -76,7 +76,8 @@ static void test_contents(void **state)
 		{ "abcdefgh", 8, 1, "abcdefgh" },
 		{ "abcdefgh\n", 9, 1, "abcdefgh" },
 		{ "abcdefgh\r\n", 10, 1, "abcdefgh" },
-		{ "abcdefg\n", 8, 0, NULL },    /* too short to be a secret */
+		{ "abcd\n", 5, 1, "abcd" },       /* short, but masked */
+		{ "abc\n", 4, 0, NULL },        /* too short to be a secret */
 		{ "abc", 3, 0, NULL },
 		{ "", 0, 0, NULL },
 		{ "\n", 1, 0, NULL },
