@@ -26,12 +26,16 @@
 #include "lib/sched.h"
 #include "lib/source.h"
 #include "lib/state.h"
+#include "lib/statedir.h"
+#include "lib/control.h"
 #include "lib/update.h"
 
 #define STOP_GRACE_MS 5000   /* in-flight publishes get this long at exit */
 
 struct daemon {
 	bool spawns;                 /* sandbox set up for running programs */
+	bool allowlist;              /* the seccomp allowlist is in force: no
+	                              * program can ever be started */
 	struct dw_dnsauth_setup cold;   /* where cold-start checks ask; rebuilt on
 	                                 * reload, which waits for jobs in flight */
 	struct dw_loop *loop;
@@ -486,6 +490,28 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 
 /* ---- Reload, force, stop ----------------------------------------------- */
 
+/* What a reload does not apply: the privileges dropped and the filter
+ * installed at the start, the state directory and control socket in use,
+ * and the log level (the command line may have set it).  Said once per
+ * setting that changed, so nobody waits for an effect that will not come. */
+static void warn_restart_only(const struct dw_config *cur, const struct dw_config *next)
+{
+	static const char tail[] = "changed: takes effect when dnsward is restarted";
+	if (strcmp(cur->state_dir, next->state_dir) != 0)
+		log_warning("state-dir %s", tail);
+	if (strcmp(cur->control_socket, next->control_socket) != 0)
+		log_warning("control-socket %s", tail);
+	if (strcmp(cur->user, next->user) != 0)
+		log_warning("user %s", tail);
+	if (strcmp(cur->group, next->group) != 0)
+		log_warning("group %s", tail);
+	if (cur->seccomp != next->seccomp)
+		log_warning("seccomp %s", tail);
+	if (cur->has_log_level != next->has_log_level ||
+	    (next->has_log_level && cur->log_level != next->log_level))
+		log_warning("log-level %s", tail);
+}
+
 static void do_reload(struct daemon *d)
 {
 	d->reload_pending = false;
@@ -504,7 +530,7 @@ static void do_reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	if (d->cfg->seccomp && !d->spawns && dw_sandbox_config_spawns(ncfg)) {
+	if (d->allowlist && dw_sandbox_config_spawns(ncfg)) {
 		/* The allowlist in force forbids starting programs for good. */
 		log_error("reload refused, keeping the running configuration: the new one runs "
 		          "programs (on-change or cmd: sources); restart dnsward to use it");
@@ -519,6 +545,7 @@ static void do_reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
+	warn_restart_only(d->cfg, ncfg);
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
 	 * swap contents, so it holds the new configuration and ncfg the old.
 	 * Records and providers are separate allocations and do not move. */
@@ -651,6 +678,20 @@ static const struct dmn_ctl_ops ctl_ops = {
 
 /* ---- Entry ------------------------------------------------------------- */
 
+/* True when the control socket's default place, the state directory, is
+ * where it goes. */
+static bool ctl_in_state_dir(const struct dw_config *cfg)
+{
+	char path[108];
+	if (dw_ctl_socket_path(cfg, path, sizeof(path)) != DW_OK)
+		return false;   /* dmn_ctl_open reports it */
+	size_t n = strlen(cfg->state_dir);
+	while (n > 1 && cfg->state_dir[n - 1] == '/')
+		n--;
+	return strncmp(path, cfg->state_dir, n) == 0 && path[n] == '/' &&
+	       strchr(path + n + 1, '/') == NULL;
+}
+
 /* Everything but the worker pool, which the caller stops first (or leaves
  * running when it exits at once). */
 static void daemon_cleanup(struct daemon *d)
@@ -687,6 +728,54 @@ int dmn_run(struct dw_config *cfg)
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
 
+	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
+	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);
+	d->t_poll = dw_loop_timer_new(d->loop, on_poll, d);
+	d->t_grace = dw_loop_timer_new(d->loop, on_grace, d);
+	d->hooks = dmn_hooks_new(d->loop);
+	if (d->t_debounce == NULL || d->t_sched == NULL || d->t_poll == NULL || d->t_grace == NULL) {
+		log_error("timerfd: %s", strerror(errno));
+		goto out;
+	}
+	if (d->hooks == NULL) {
+		log_error("out of memory");
+		rc = DW_ENOMEM;
+		goto out;
+	}
+	/* Subscribe before the first dump, so no change between them is lost.
+	 * A control socket outside the state directory (control-socket, the
+	 * runtime directory) may need root to create; one inside is created
+	 * after the drop, by the directory's owner. */
+	bool ctl_later = ctl_in_state_dir(cfg);
+	if (dmn_netwatch_open(d->loop, address_event, d, &d->nw, &diag) != DW_OK ||
+	    (!ctl_later && dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK)) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	/* Everything that needs privileges is open (netlink and control
+	 * sockets, secrets read by the configuration): drop them and confine
+	 * the process before the first byte from outside.  The workers start
+	 * after it: the capability bounding set is per thread, so threads
+	 * started before the drop would keep theirs. */
+	d->spawns = dw_sandbox_config_spawns(cfg);
+	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	/* From the configuration of the start: a reload does not change the
+	 * filter (seccomp = no in a reloaded file does not lift it). */
+	d->allowlist = cfg->seccomp && !d->spawns;
+
+	/* Only now the state directory: as its owner, never as root working
+	 * in a directory another user controls (lib/statedir.h). */
+	struct dw_statedir sd;
+	if (dw_statedir_open(cfg->state_dir, DW_STATEDIR_CREATE | DW_STATEDIR_OWNER, &sd,
+	                     &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		rc = DW_ECONFIG;
+		goto out;
+	}
+	dw_statedir_close(&sd);
 	if (dw_update_state_path(cfg, d->state_path, sizeof(d->state_path)) != DW_OK) {
 		log_error("state-dir path too long");
 		rc = DW_ECONFIG;
@@ -708,34 +797,7 @@ int dmn_run(struct dw_config *cfg)
 		dmn_rec_init(&d->recs[i], cfg->records[i], &d->st);
 		dw_sched_verify_arm(&d->recs[i].s, &d->sp, dw_loop_now_ms(), rnd32());
 	}
-
-	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
-	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);
-	d->t_poll = dw_loop_timer_new(d->loop, on_poll, d);
-	d->t_grace = dw_loop_timer_new(d->loop, on_grace, d);
-	d->hooks = dmn_hooks_new(d->loop);
-	if (d->t_debounce == NULL || d->t_sched == NULL || d->t_poll == NULL || d->t_grace == NULL) {
-		log_error("timerfd: %s", strerror(errno));
-		goto out;
-	}
-	if (d->hooks == NULL) {
-		log_error("out of memory");
-		rc = DW_ENOMEM;
-		goto out;
-	}
-	/* Subscribe before the first dump, so no change between them is lost. */
-	if (dmn_netwatch_open(d->loop, address_event, d, &d->nw, &diag) != DW_OK ||
-	    dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		goto out;
-	}
-	/* Everything that needs privileges is open (netlink and control
-	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process before the first byte from outside.  The workers start
-	 * after it: the capability bounding set is per thread, so threads
-	 * started before the drop would keep theirs. */
-	d->spawns = dw_sandbox_config_spawns(cfg);
-	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+	if (ctl_later && dmn_ctl_open(d->loop, cfg, &ctl_ops, d, &d->ctl, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}

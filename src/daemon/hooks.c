@@ -1,23 +1,23 @@
-/* On-change hooks: posix_spawn, then a pidfd and a kill timer per child. */
+/* On-change hooks: lib/proc programs watched by pidfd, with a time limit. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/hooks.h"
 #include "lib/log.h"
+#include "lib/proc.h"
+
+#define HOOK_KILL_GRACE_MS 3000   /* after the stop, before killing the supervisor */
 
 struct hook {
-	pid_t pid;
-	int pidfd;
-	struct dw_timer *kill_timer;
+	struct dw_proc proc;
+	struct dw_timer *timer;       /* the time limit, then the kill grace */
+	bool stopping;
 	char what[300];
 	struct dmn_hooks *hs;
 };
@@ -35,16 +35,16 @@ struct dmn_hooks *dmn_hooks_new(struct dw_loop *loop)
 	return hs;
 }
 
-static void hook_free(struct hook *h)
+static void hook_free(struct hook *h, unsigned grace_ms)
 {
 	struct dmn_hooks *hs = h->hs;
 	for (size_t i = 0; i < DMN_HOOKS_MAX; i++) {
 		if (hs->run[i] == h)
 			hs->run[i] = NULL;
 	}
-	dw_loop_del_fd(hs->loop, h->pidfd);
-	close(h->pidfd);
-	dw_timer_free(h->kill_timer);
+	dw_loop_del_fd(hs->loop, h->proc.pidfd);
+	dw_proc_release(&h->proc, grace_ms);
+	dw_timer_free(h->timer);
 	free(h);
 }
 
@@ -54,7 +54,7 @@ void dmn_hooks_free(struct dmn_hooks *hs)
 		return;
 	for (size_t i = 0; i < DMN_HOOKS_MAX; i++) {
 		if (hs->run[i] != NULL)
-			hook_free(hs->run[i]);   /* a hook still running is left to finish */
+			hook_free(hs->run[i], HOOK_KILL_GRACE_MS);   /* stopped, tree and all */
 	}
 	free(hs);
 }
@@ -63,28 +63,31 @@ static void hook_exited(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct hook *h = arg;
 	int status = 0;
-	pid_t r;
-	do {
-		r = waitpid(h->pid, &status, WNOHANG);
-	} while (r < 0 && errno == EINTR);
+	int r = dw_proc_reap(&h->proc, &status);
 	if (r == 0)
 		return;   /* spurious */
 	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warning("on-change for %s exited with status %d", h->what, WEXITSTATUS(status));
 	else if (r > 0 && WIFSIGNALED(status))
 		log_warning("on-change for %s ended by signal %d%s", h->what, WTERMSIG(status),
-		            WTERMSIG(status) == SIGKILL ? " (time limit)" : "");
+		            h->stopping ? " (time limit)" : "");
 	else
 		log_debug("on-change for %s finished", h->what);
-	hook_free(h);
+	hook_free(h, 0);
 }
 
 static void hook_timeout(struct dw_loop *loop, struct dw_timer *t, void *arg)
 {
 	struct hook *h = arg;
-	log_warning("on-change for %s still running after %d s: killing it", h->what,
-	            DMN_HOOK_TIMEOUT_MS / 1000);
-	(void)kill(h->pid, SIGKILL);   /* the pidfd then reports its end */
+	if (!h->stopping) {
+		log_warning("on-change for %s still running after %d s: ending it and everything "
+		            "it started", h->what, DMN_HOOK_TIMEOUT_MS / 1000);
+		h->stopping = true;
+		dw_proc_stop(&h->proc);   /* the pidfd then reports its end */
+		dw_timer_arm(h->timer, HOOK_KILL_GRACE_MS);
+	} else {
+		dw_proc_kill(&h->proc);   /* its supervisor did not end it: never seen */
+	}
 }
 
 /* Our environment may hold credentials paths: the child gets none of it. */
@@ -116,55 +119,35 @@ void dmn_hooks_run(struct dmn_hooks *hs, const struct dw_record *r, enum dw_fami
 	char prog[sizeof(r->on_change)];
 	memcpy(prog, r->on_change, sizeof(prog));
 	char *argv[] = { prog, NULL };
+	/* stdout and stderr: the daemon's own (the journal). */
+	struct dw_proc_spec spec = { .path = r->on_change, .argv = argv, .envp = envp,
+	                             .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO };
 
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawnattr_init(&at);
-	/* The loop blocks its signals; the child must start with none blocked
-	 * and default dispositions. */
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	pid_t pid;
-	int err = posix_spawn(&pid, r->on_change, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (err != 0) {
-		log_error("%s %s: cannot run on-change %s: %s", r->fqdn, dw_family_rrtype(fam),
-		          r->on_change, strerror(err));
-		return;
-	}
 	struct hook *h = calloc(1, sizeof(*h));
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (h == NULL || pidfd < 0) {
-		/* Cannot watch it: wait for it here rather than leave a zombie. */
-		log_warning("%s: cannot watch on-change %s; waiting for it", r->fqdn, r->on_change);
-		free(h);
-		if (pidfd >= 0)
-			close(pidfd);
-		(void)waitpid(pid, NULL, 0);
+	if (h == NULL) {
+		log_error("%s %s: on-change not run: out of memory", r->fqdn, dw_family_rrtype(fam));
 		return;
 	}
-	h->pid = pid;
-	h->pidfd = pidfd;
 	h->hs = hs;
 	snprintf(h->what, sizeof(h->what), "%s %s", r->fqdn, dw_family_rrtype(fam));
-	h->kill_timer = dw_loop_timer_new(hs->loop, hook_timeout, h);
-	if (h->kill_timer == NULL || dw_loop_add_fd(hs->loop, pidfd, EPOLLIN, hook_exited, h) != 0) {
-		(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, NULL, 0);
-		if (h->kill_timer != NULL)
-			dw_timer_free(h->kill_timer);
-		close(pidfd);
+	struct dw_diag diag = { "" };
+	if (dw_proc_start(&spec, &h->proc, &diag) != DW_OK) {
+		log_error("%s: on-change not run: %s", h->what, diag.msg);
 		free(h);
 		return;
 	}
-	dw_timer_arm(h->kill_timer, DMN_HOOK_TIMEOUT_MS);
+	h->timer = dw_loop_timer_new(hs->loop, hook_timeout, h);
+	if (h->timer == NULL ||
+	    dw_loop_add_fd(hs->loop, h->proc.pidfd, EPOLLIN, hook_exited, h) != 0) {
+		log_error("%s: cannot watch on-change %s: ending it", h->what, r->on_change);
+		dw_proc_release(&h->proc, HOOK_KILL_GRACE_MS);
+		if (h->timer != NULL)
+			dw_timer_free(h->timer);
+		free(h);
+		return;
+	}
+	dw_timer_arm(h->timer, DMN_HOOK_TIMEOUT_MS);
 	hs->run[slot] = h;
-	log_debug("on-change %s started for %s (pid %d)", r->on_change, h->what, (int)pid);
+	log_debug("on-change %s started for %s (supervisor pid %d)", r->on_change, h->what,
+	          (int)h->proc.pid);
 }

@@ -4,9 +4,12 @@
  * Programs run without a shell, with only DNSWARD_RECORD, DNSWARD_FAMILY,
  * DNSWARD_OLD, DNSWARD_NEW, DNSWARD_RESULT and a fixed PATH in their
  * environment, stdin from /dev/null, stdout and stderr shared with the
- * daemon (the journal).  The loop watches each through a pidfd, logs how it
- * ended and kills it after DMN_HOOK_TIMEOUT_MS; at most DMN_HOOKS_MAX run
- * at once, more are skipped with a warning.  Called from the loop's thread. */
+ * daemon (the journal), no other descriptor, contained by lib/proc: checked
+ * before each start (lib/trust.h), and nothing they start outlives them.
+ * The loop watches each through a pidfd, logs how it ended and ends it, with
+ * everything it started, after DMN_HOOK_TIMEOUT_MS; at most DMN_HOOKS_MAX
+ * run at once, more are skipped with a warning.  Called from the loop's
+ * thread. */
 #pragma once
 
 #include "lib/addr.h"
@@ -27,6 +30,6 @@ struct dmn_hooks *dmn_hooks_new(struct dw_loop *loop);
 void dmn_hooks_run(struct dmn_hooks *hs, const struct dw_record *r, enum dw_family fam,
                    const char *old, const char *new, const char *result);
 
-/* Stops watching: programs still running are left to finish (and to be
- * reaped by whoever inherits them).  NULL is fine. */
+/* Ends the programs still running, and everything they started (waiting a
+ * short grace for each), and stops watching.  NULL is fine. */
 void dmn_hooks_free(struct dmn_hooks *hs);

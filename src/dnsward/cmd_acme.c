@@ -12,12 +12,9 @@
  * so that a provider holding one TXT value per name refuses a second one
  * instead of silently replacing the first (a name and its wildcard). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +23,8 @@
 #include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/provider.h"
+#include "lib/sandbox.h"
+#include "lib/statedir.h"
 
 #define CNAME_HOPS_MAX 8
 #define QUERY_TIMEOUT_MS 2000
@@ -139,42 +138,52 @@ static int resolve(const struct dw_config *cfg, const struct dw_dnsauth_cfg *acf
 
 /* ---- Pending values (STATE_DIR/acme-pending) ---- */
 
+#define PENDING_FILE "acme-pending"
+#define PENDING_LOCK "acme-pending.lock"
+#define PENDING_FILE_MAX (PENDING_MAX * 512)
+
+/* Reached only as the state directory's owner (cmd_acme drops first), and
+ * only relative to its descriptor (lib/statedir.h): nothing planted there
+ * is followed. */
 struct pending_file {
+	struct dw_statedir dir;
 	int lock_fd;
-	char path[4096];
 	struct pending v[PENDING_MAX];
 	size_t n;
 };
 
 static int pending_open(const struct dw_config *cfg, struct pending_file *pf)
 {
-	char lock[4096];
+	struct dw_diag diag = { "" };
 	pf->n = 0;
 	pf->lock_fd = -1;
-	int a = snprintf(pf->path, sizeof(pf->path), "%s/acme-pending", cfg->state_dir);
-	int b = snprintf(lock, sizeof(lock), "%s/acme-pending.lock", cfg->state_dir);
-	if (a < 0 || (size_t)a >= sizeof(pf->path) || b < 0 || (size_t)b >= sizeof(lock)) {
-		log_error("acme: state-dir path too long");
+	int ret = dw_statedir_open(cfg->state_dir, DW_STATEDIR_CREATE | DW_STATEDIR_OWNER,
+	                           &pf->dir, &diag);
+	if (ret != DW_OK) {
+		log_error("acme: %s", diag.msg);
 		return DW_EXIT_USAGE;
 	}
-	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
-		log_error("acme: cannot create state-dir %s: %s", cfg->state_dir, strerror(errno));
+	if (dw_statedir_lock(&pf->dir, PENDING_LOCK, &pf->lock_fd, &diag) != DW_OK) {
+		log_error("acme: %s", diag.msg);
+		dw_statedir_close(&pf->dir);
 		return DW_EXIT_RETRY;
 	}
-	pf->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (pf->lock_fd < 0 || flock(pf->lock_fd, LOCK_EX) != 0) {
-		log_error("acme: cannot lock %s: %s", lock, strerror(errno));
-		if (pf->lock_fd >= 0)
-			close(pf->lock_fd);
-		pf->lock_fd = -1;
-		return DW_EXIT_RETRY;
-	}
-	FILE *f = fopen(pf->path, "re");
-	if (f == NULL)
+	char *text = NULL;
+	size_t len = 0;
+	ret = dw_statedir_read(&pf->dir, PENDING_FILE, PENDING_FILE_MAX, &text, &len, &diag);
+	if (ret == DW_ENOTFOUND)
 		return DW_EXIT_OK;   /* nothing pending */
-	char line[512];
+	if (ret != DW_OK) {
+		log_error("acme: %s", diag.msg);
+		close(pf->lock_fd);
+		pf->lock_fd = -1;
+		dw_statedir_close(&pf->dir);
+		return DW_EXIT_RETRY;
+	}
 	long long now = (long long)time(NULL);
-	while (fgets(line, sizeof(line), f) != NULL && pf->n < PENDING_MAX) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line != NULL && pf->n < PENDING_MAX;
+	     line = strtok_r(NULL, "\n", &save)) {
 		struct pending *p = &pf->v[pf->n];
 		char name[DW_DNS_NAME_MAX], value[64], prov[128];
 		long long when;
@@ -187,7 +196,7 @@ static int pending_open(const struct dw_config *cfg, struct pending_file *pf)
 		p->when = when;
 		pf->n++;
 	}
-	fclose(f);
+	free(text);
 	return DW_EXIT_OK;
 }
 
@@ -227,28 +236,30 @@ static void pending_close(struct pending_file *pf)
 {
 	if (pf->lock_fd < 0)
 		return;
+	struct dw_diag diag = { "" };
 	if (pf->n == 0) {
-		if (unlink(pf->path) != 0 && errno != ENOENT)
-			log_warning("acme: cannot remove %s: %s", pf->path, strerror(errno));
+		if (dw_statedir_unlink(&pf->dir, PENDING_FILE, &diag) != DW_OK)
+			log_warning("acme: %s", diag.msg);
 	} else {
-		char tmp[4200];
-		int w = snprintf(tmp, sizeof(tmp), "%s.tmp", pf->path);
-		FILE *f = w > 0 && (size_t)w < sizeof(tmp) ? fopen(tmp, "we") : NULL;
-		bool ok = f != NULL;
-		for (size_t i = 0; ok && i < pf->n; i++)
-			ok = fprintf(f, "%s %s %s %lld\n", pf->v[i].name, pf->v[i].value,
-			             pf->v[i].provider, pf->v[i].when) > 0;
-		if (f != NULL && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-			ok = false;
-		if (f != NULL && fclose(f) != 0)
-			ok = false;
-		if (!ok || rename(tmp, pf->path) != 0) {
-			log_warning("acme: cannot write %s: %s", pf->path, strerror(errno));
-			(void)unlink(tmp);
+		char *text = malloc(PENDING_FILE_MAX);
+		size_t len = 0;
+		bool ok = text != NULL;
+		for (size_t i = 0; ok && i < pf->n; i++) {
+			int w = snprintf(text + len, PENDING_FILE_MAX - len, "%s %s %s %lld\n",
+			                 pf->v[i].name, pf->v[i].value, pf->v[i].provider, pf->v[i].when);
+			ok = w > 0 && (size_t)w < PENDING_FILE_MAX - len;
+			if (ok)
+				len += (size_t)w;
 		}
+		if (!ok)
+			log_warning("acme: cannot write %s/%s: out of memory", pf->dir.path, PENDING_FILE);
+		else if (dw_statedir_write(&pf->dir, PENDING_FILE, text, len, &diag) != DW_OK)
+			log_warning("acme: %s", diag.msg);
+		free(text);
 	}
 	close(pf->lock_fd);   /* releases the lock */
 	pf->lock_fd = -1;
+	dw_statedir_close(&pf->dir);
 }
 
 /* ---- Propagation ---- */
@@ -352,8 +363,10 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	struct target *t = calloc(DW_ACME_ITEMS_MAX, sizeof(*t));
 	struct pending_file *pf = calloc(1, sizeof(*pf));
 	struct dw_diag diag = { "" };
-	if (pf != NULL)
+	if (pf != NULL) {
 		pf->lock_fd = -1;
+		pf->dir.fd = -1;
+	}
 	int rc = DW_EXIT_OK;
 	if (req == NULL || t == NULL || pf == NULL) {
 		log_error("out of memory");
@@ -389,6 +402,25 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 		goto out;
 	}
 	const struct dw_dnsauth_cfg *acfg = &setup.cfg;
+
+	/* ACME clients run hooks as root; the state directory belongs to the
+	 * daemon's user.  Everything from here on (DNS queries, the provider's
+	 * request, the pending file) runs as that user, confined. */
+	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
+		log_error("acme: %s", diag.msg);
+		rc = DW_EXIT_USAGE;
+		goto out;
+	}
+	/* A state directory we may not work in is refused before anything
+	 * is asked or changed (lib/statedir.h). */
+	struct dw_statedir sd;
+	if (dw_statedir_open(cfg->state_dir, DW_STATEDIR_CREATE | DW_STATEDIR_OWNER, &sd,
+	                     &diag) != DW_OK) {
+		log_error("acme: %s", diag.msg);
+		rc = DW_EXIT_USAGE;
+		goto out;
+	}
+	dw_statedir_close(&sd);
 
 	bool present = req->action == DW_ACME_PRESENT;
 	bool must_know = present && cfg->acme_timeout_s > 0;

@@ -14,6 +14,7 @@
 #include "lib/control.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
+#include "lib/sandbox.h"
 #include "lib/state.h"
 #include "lib/update.h"
 
@@ -187,6 +188,14 @@ int cmd_status(struct dw_config *cfg, int argc, char **argv)
 		}
 	} else if (r == DW_ENOTFOUND) {
 		log_debug("%s", diag.msg);
+		/* Root with "user =" reads the state file as that user, like
+		 * every command that works in the state directory; without one
+		 * it is still only read through lib/statedir.h (no link
+		 * followed, no FIFO opened). */
+		if (dw_sandbox_drop(cfg->user, cfg->group, &diag) != DW_OK) {
+			log_error("%s", diag.msg);
+			return DW_EXIT_USAGE;
+		}
 		root = offline_status(cfg, &diag);
 		if (root == NULL) {
 			log_error("%s", diag.msg);

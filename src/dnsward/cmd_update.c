@@ -8,6 +8,7 @@
 #include "lib/control.h"
 #include "lib/log.h"
 #include "lib/sandbox.h"
+#include "lib/statedir.h"
 #include "lib/update.h"
 
 /* With a daemon running, "update --force" asks it to publish now instead of
@@ -76,16 +77,27 @@ int cmd_update(struct dw_config *cfg, int argc, char **argv)
 
 	struct dw_update_summary sum;
 	struct dw_diag diag = { "" };
+	/* The configuration and every secret are read: give up root (when
+	 * configured) and confine the rest of the pass, before anything in
+	 * the state directory (the daemon's socket included) is touched. */
+	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		return DW_EXIT_USAGE;
+	}
+	/* Only its owner works there (lib/statedir.h). */
+	struct dw_statedir sd;
+	int sr = dw_statedir_open(cfg->state_dir,
+	                          DW_STATEDIR_OWNER | (opts.dry_run ? 0 : DW_STATEDIR_CREATE), &sd,
+	                          &diag);
+	if (sr != DW_OK && sr != DW_ENOTFOUND) {
+		log_error("%s", diag.msg);
+		return DW_EXIT_USAGE;
+	}
+	dw_statedir_close(&sd);
 	if (opts.force && !opts.dry_run) {
 		int fr = force_through_daemon(cfg, &opts);
 		if (fr >= 0)
 			return fr;
-	}
-	/* The configuration and every secret are read: give up root (when
-	 * configured) and confine the rest of the pass. */
-	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		return DW_EXIT_USAGE;
 	}
 	int ret = dw_update_pass(cfg, &opts, &sum, stdout, &diag);
 	fflush(stdout);

@@ -161,6 +161,15 @@ static int parse_lego(int argc, char *const argv[], struct dw_acme_req *out,
 	if (record_name(argv[2], name) != DW_OK)
 		return dw_diag_set(diag, DW_EINVAL, "'%s' is not a valid record name",
 		                   shown(argv[2], sb));
+	/* Whoever runs the hook names the record: only challenge records,
+	 * never the apex or a host's own name (a CNAME from the challenge
+	 * name is followed by dnsward itself). */
+	if (strncmp(name, "_acme-challenge.", 16) != 0)
+		return dw_diag_set(diag, DW_EINVAL,
+		                   "'%s' is not an _acme-challenge name: dnsward writes challenges "
+		                   "only there (lego follows a CNAME and passes its target: set "
+		                   "LEGO_DISABLE_CNAME_SUPPORT=true, dnsward follows it itself)",
+		                   shown(argv[2], sb));
 	return add_item(out, name, argv[3], diag);
 }
 

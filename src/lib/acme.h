@@ -11,7 +11,8 @@
  * Calling conventions (argv[0] is "acme"):
  *
  *   acme present FQDN VALUE            lego exec: FQDN is the record name,
- *   acme cleanup FQDN VALUE            usually with a trailing dot
+ *   acme cleanup FQDN VALUE            usually with a trailing dot; it must
+ *                                      begin with "_acme-challenge."
  *   acme present -- DOMAIN TOKEN KEYAUTH   lego exec, EXEC_MODE=RAW: the
  *   acme cleanup -- DOMAIN TOKEN KEYAUTH   value is computed from KEYAUTH
  *   acme certbot-auth                  certbot --manual-auth-hook, from

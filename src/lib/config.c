@@ -11,6 +11,7 @@
 #include "lib/dnsauth.h"
 #include "lib/sandbox.h"
 #include "lib/source.h"
+#include "lib/trust.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -101,6 +102,13 @@ int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
 			(*ctx->unread)++;
 		return DW_OK;   /* a command that publishes nothing */
 	}
+	char real[4096];
+	int rret = dw_secret_resolve(path, real, sizeof(real), &d);
+	if (rret != DW_OK) {
+		dw_conf_error(ctx, key, "%s", d.msg);
+		return rret;
+	}
+	path = real;
 	if ((ctx->secrets & DW_CONF_SECRETS_PEEK) && access(path, R_OK) != 0 && errno == EACCES) {
 		/* Not ours to read (root-only secrets, "check" as a user): check
 		 * what can be seen without reading. */
@@ -126,6 +134,11 @@ int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
 		dw_conf_error(ctx, key, "%s", d.msg);
 		return ret;
 	}
+	if ((ctx->secrets & DW_CONF_SECRETS_PEEK) && flags == DW_SECRET_LINE &&
+	    out->len < DW_LOG_SECRET_SHORT)
+		log_notice("%s:%d: %s: the secret holds only %zu bytes: easily guessed, and the "
+		           "same text is masked wherever it appears in logs", ctx->file,
+		           dw_conf_line(ctx, key), key, out->len);
 	return DW_OK;
 }
 
@@ -744,6 +757,11 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 			return dw_conf_error(ctx, "on-change",
 			                     "'%s' must be the absolute path of a program (run without a shell)",
 			                     hook);
+		/* Checked again before each run (lib/trust.h). */
+		char real[sizeof(r->on_change)];
+		struct dw_diag td;
+		if (dw_trust_program(hook, dw_sandbox_run_uid(cfg), real, sizeof(real), &td) != DW_OK)
+			return dw_conf_error(ctx, "on-change", "%s", td.msg);
 		memcpy(r->on_change, hook, hn + 1);
 	}
 

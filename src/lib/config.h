@@ -162,6 +162,10 @@ struct dw_provider {
 	 * writes (longest suffix wins; lib/acme.h); NULL-terminated, or NULL. */
 	char **acme_zones;
 	size_t nacme_zones;
+	/* Set by a provider whose every request carries both families (a
+	 * custom template with {ipv4} and {ipv6}): when one changes, the other
+	 * is sent with its published address (lib/update.h), never empty. */
+	bool both_families;
 };
 
 /* A configured record.  Owned by dw_config. */

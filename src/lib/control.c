@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +107,16 @@ int dw_ctl_request(const char *path, const char *line, long timeout_ms, char **r
 	size_t llen = strlen(line);
 	if (llen + 1 > DW_CTL_REQ_MAX)
 		return dw_diag_set(diag, DW_ETOOBIG, "request too long");
+
+	/* The socket usually lives in the state directory, which the
+	 * daemon's user controls: a link planted there could make root talk
+	 * to another service's socket.  connect() has no O_NOFOLLOW; checking
+	 * the entry first stops everything short of a race won against an
+	 * unprivileged client of ours. */
+	struct stat lst;
+	if (lstat(path, &lst) == 0 && !S_ISSOCK(lst.st_mode))
+		return dw_diag_set(diag, DW_EIO, "%s is not a socket%s: refusing to connect", path,
+		                   S_ISLNK(lst.st_mode) ? " but a symbolic link" : "");
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

@@ -52,6 +52,31 @@ int dw_escape_json(const char *s, char *out, size_t cap)
 	return DW_OK;
 }
 
+int dw_escape_url(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (cap == 0)
+		return DW_ETOOBIG;
+	out[0] = '\0';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		unsigned char c = *p;
+		char buf[3];
+		size_t n = 1;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf[0] = (char)c;
+		} else {
+			buf[0] = '%';
+			buf[1] = hex[c >> 4];
+			buf[2] = hex[c & 0x0f];
+			n = 3;
+		}
+		if (!put(out, cap, &o, buf, n))
+			return DW_ETOOBIG;
+	}
+	return DW_OK;
+}
+
 int dw_escape_form(const char *s, char *out, size_t cap)
 {
 	size_t o = 0;

@@ -9,6 +9,7 @@
  * followed (at most DW_HTTP_REDIRECTS_MAX times) only when the target has the
  * same scheme, host and port, so credentials never leave their origin. */
 #include "lib/http.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
@@ -422,30 +423,7 @@ long dw_http_parse_retry_after(const char *value, long now)
 
 int dw_http_escape(const char *s, char *out, size_t cap)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	if (cap == 0)
-		return DW_ETOOBIG;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		unsigned char c = *p;
-		bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-		size_t need = keep ? 1 : 3;
-		if (o + need + 1 > cap) {
-			out[0] = '\0';
-			return DW_ETOOBIG;
-		}
-		if (keep) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0x0f];
-		}
-	}
-	out[o] = '\0';
-	return DW_OK;
+	return dw_escape_url(s, out, cap);
 }
 
 /* Configures h for one hop of req to url; x receives the reply.  Everything
@@ -500,6 +478,11 @@ static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *u
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 		SET(CURLOPT_XOAUTH2_BEARER, req->bearer);
 	} else if (req->basic_user != NULL) {
+		/* What goes on the wire is base64("user:pass"): a server echoing
+		 * the header must not show it either. */
+		if (req->basic_pass != NULL && req->basic_pass[0] != '\0' &&
+		    dw_log_add_secret_basic(req->basic_user, req->basic_pass) != DW_OK)
+			log_warning("too many secrets to track for redaction");
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, req->basic_user);
 		SET(CURLOPT_PASSWORD, req->basic_pass != NULL ? req->basic_pass : "");

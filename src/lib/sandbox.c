@@ -94,6 +94,16 @@ bool dw_sandbox_config_spawns(const struct dw_config *cfg)
 	return false;
 }
 
+uid_t dw_sandbox_run_uid(const struct dw_config *cfg)
+{
+	if (geteuid() == 0 && cfg->user[0] != '\0') {
+		struct passwd *pw = getpwnam(cfg->user);
+		if (pw != NULL)
+			return pw->pw_uid;
+	}
+	return geteuid();
+}
+
 /* ---- Privileges ------------------------------------------------------------ */
 
 /* Effective, permitted and inheritable sets all empty. */

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "lib/config.h"
 #include "lib/error.h"
@@ -34,6 +35,10 @@ int dw_sandbox_conf(struct dw_config *cfg, struct dw_conf_ctx *ctx);
 
 /* True when cfg runs programs (a cmd: source). */
 bool dw_sandbox_config_spawns(const struct dw_config *cfg);
+
+/* The uid programs will run as: cfg's user when started as root with one
+ * (the drop comes before any program starts), else the effective uid. */
+uid_t dw_sandbox_run_uid(const struct dw_config *cfg);
 
 /* When running as root and user is set: setgroups (none), setresgid, an
  * empty capability bounding set and no ambient capabilities, setresuid to

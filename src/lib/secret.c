@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,6 +59,13 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 	/* O_NOFOLLOW is not used: a symlink to a systemd credential is fine, the
 	 * checks below apply to the file it names. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES && geteuid() != 0)
+		/* Typically a reload after the privilege drop. */
+		return dw_diag_set(diag, DW_ESECRET,
+		                   "cannot open secret file %s: %s (dnsward runs as uid %u: give it "
+		                   "read access, e.g. mode 0640 with its group, or pass the file as "
+		                   "a systemd credential, credential:NAME)", path, strerror(errno),
+		                   (unsigned)geteuid());
 	if (fd < 0)
 		return dw_diag_set(diag, DW_ESECRET, "cannot open secret file %s: %s",
 		                   path, strerror(errno));
@@ -103,6 +112,15 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 		goto out;
 	}
 	if (flags == DW_SECRET_LINE) {
+		if (len < DW_LOG_SECRET_MIN) {
+			ret = dw_diag_set(diag, DW_ESECRET,
+			                  "secret file %s holds only %zu byte%s: too short to be a "
+			                  "secret (it could be guessed, and could not be masked in logs "
+			                  "without masking ordinary text); use at least %d, better %d",
+			                  path, len, len == 1 ? "" : "s", DW_LOG_SECRET_MIN,
+			                  DW_LOG_SECRET_SHORT);
+			goto out;
+		}
 		if (memchr(buf, '\n', len) != NULL) {
 			ret = dw_diag_set(diag, DW_ESECRET,
 			                  "secret file %s must hold exactly one line", path);
@@ -122,6 +140,50 @@ out:
 		sodium_free(buf);
 	close(fd);
 	return ret;
+}
+
+int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *diag)
+{
+	static const char prefix[] = "credential:";
+	const size_t plen = sizeof(prefix) - 1;
+	int n;
+	if (strncmp(spec, prefix, plen) != 0) {
+		n = snprintf(out, cap, "%s", spec);
+		if (n < 0 || (size_t)n >= cap)
+			return dw_diag_set(diag, DW_ETOOBIG, "secret file path too long");
+		return DW_OK;
+	}
+	const char *name = spec + plen;
+	if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return dw_diag_set(diag, DW_ESECRET,
+		                   "'%s': a credential's name is a file name (no '/')", spec);
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	if (dir != NULL && dir[0] == '/') {
+		n = snprintf(out, cap, "%s/%s", dir, name);
+		if (n < 0 || (size_t)n >= cap)
+			return dw_diag_set(diag, DW_ETOOBIG, "credential path too long");
+		if (access(out, F_OK) != 0)
+			return dw_diag_set(diag, DW_ESECRET,
+			                   "credential %s was not given to this service: add "
+			                   "LoadCredential=%s (reads /etc/credstore/%s) or "
+			                   "LoadCredential=%s:/PATH to its unit", name, name, name, name);
+		return DW_OK;
+	}
+	/* Not under a unit with credentials: where systemd would read it. */
+	static const char *const stores[] = { "/etc/credstore", "/run/credstore",
+	                                      "/usr/lib/credstore" };
+	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+		n = snprintf(out, cap, "%s/%s", stores[i], name);
+		if (n < 0 || (size_t)n >= cap)
+			return dw_diag_set(diag, DW_ETOOBIG, "credential path too long");
+		if (access(out, F_OK) == 0 || errno != ENOENT)
+			return DW_OK;   /* there (or unreadable: dw_secret_load says why) */
+	}
+	return dw_diag_set(diag, DW_ESECRET,
+	                   "credential %s: no $CREDENTIALS_DIRECTORY (not run by a unit with "
+	                   "LoadCredential=) and no /etc/credstore/%s, /run/credstore/%s or "
+	                   "/usr/lib/credstore/%s", name, name, name, name);
 }
 
 void dw_secret_clear(struct dw_secret *s)

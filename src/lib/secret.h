@@ -29,10 +29,22 @@ enum dw_secret_flags {
  *   - a file that is not a regular file;
  *   - a file whose mode gives any permission to others, or write to the group
  *     (group read is allowed so "root:dnsward 0640" works);
- *   - an empty file or one over DW_SECRET_MAX bytes.
+ *   - an empty file or one over DW_SECRET_MAX bytes;
+ *   - with DW_SECRET_LINE, fewer than DW_LOG_SECRET_MIN bytes (lib/log.h).
  * On success out owns the memory; release it with dw_secret_clear(). */
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag);
+
+/* Where a configured secret lives.  "credential:NAME" names a systemd
+ * credential: $CREDENTIALS_DIRECTORY/NAME when systemd gives the process
+ * credentials (LoadCredential=, under a unit), else the first of
+ * /etc/credstore/NAME, /run/credstore/NAME, /usr/lib/credstore/NAME that
+ * exists: where "LoadCredential=NAME" itself reads it from, so one
+ * configuration serves the unit and a command run from a shell.  Any other
+ * value is a path, copied as it is.  NAME is a file name (no '/', not "."
+ * or "..").  Returns 0 with the path in out (cap bytes), or DW_ESECRET /
+ * DW_ETOOBIG with diag (e.g. the unit was not given that credential). */
+int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *diag);
 
 /* The checks of dw_secret_load() that need no read access, from stat():
  * regular file, mode, size.  Returns 0 with *seen true when they pass, 0

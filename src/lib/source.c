@@ -6,6 +6,9 @@
  * described in source.h. */
 #include "lib/source.h"
 #include "lib/dns.h"
+#include "lib/proc.h"
+#include "lib/sandbox.h"
+#include "lib/trust.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/text.h"
@@ -16,8 +19,6 @@
 #include <ldns/ldns.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,21 +665,14 @@ out:
 	return ret;
 }
 
-extern char **environ;
-
 /* Runs src->cmd with argv { cmd, "ipv4"|"ipv6" }, no shell, a fixed small
- * environment, stdin from /dev/null; reads stdout (capped) and the start of
- * stderr until both close or the timeout, then kills its process group. */
+ * environment, stdin from /dev/null, contained (lib/proc.h): checked again
+ * before it starts, and it and everything it starts end at the timeout or
+ * when it exits.  Reads stdout (capped) and the start of stderr. */
 static int run_cmd(const struct dw_source *src, enum dw_family fam, struct dw_ip *ip,
                    char *why, size_t whylen)
 {
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int ret = DW_EIO;
-	pid_t pid = -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	bool fa_ok = false, attr_ok = false;
-	/* posix_spawn takes char *const []: writable copies, no casts. */
+	/* execve takes char *const []: writable copies, no casts. */
 	char path[DW_SRC_PATH_MAX], fam_arg[8], env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin",
 	     env_lc[] = "LC_ALL=C", fam_env[32];
 	snprintf(path, sizeof(path), "%s", src->cmd);
@@ -686,157 +680,49 @@ static int run_cmd(const struct dw_source *src, enum dw_family fam, struct dw_ip
 	snprintf(fam_env, sizeof(fam_env), "DNSWARD_FAMILY=%s", dw_family_name(fam));
 	char *const argv[] = { path, fam_arg, NULL };
 	char *const envp[] = { env_path, env_lc, fam_env, NULL };
-
-	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-		why_set(why, whylen, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		goto out;
-	fa_ok = true;
-	if (posix_spawnattr_init(&attr) != 0)
-		goto out;
-	attr_ok = true;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
-#endif
-	    posix_spawnattr_setsigmask(&attr, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
-	    posix_spawnattr_setpgroup(&attr, 0) != 0 ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	                                    POSIX_SPAWN_SETPGROUP) != 0) {
-		why_set(why, whylen, "cannot prepare to run %s", src->cmd);
-		goto out;
-	}
-	int se = posix_spawn(&pid, src->cmd, &fa, &attr, argv, envp);
-	if (se != 0) {
-		pid = -1;
-		why_set(why, whylen, "cannot run %s: %s", src->cmd, strerror(se));
-		goto out;
-	}
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
+	struct dw_proc_spec spec = { .path = src->cmd, .argv = argv, .envp = envp,
+	                             .out_fd = -1, .err_fd = -1 };
 
 	char out_buf[DW_SOURCE_OUTPUT_MAX + 1];
-	size_t out_len = 0;
 	char err_buf[200];
-	size_t err_len = 0;
-	bool too_long = false, timed_out = false;
-	long long deadline = now_ms() + src->timeout_ms;
-	struct pollfd pfd[2] = { { .fd = outp[0], .events = POLLIN },
-	                         { .fd = errp[0], .events = POLLIN } };
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		int pr = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (pr < 0 && errno != EINTR)
-			break;
-		for (int k = 0; k < 2 && pr > 0; k++) {
-			if (pfd[k].fd < 0 || pfd[k].revents == 0)
-				continue;
-			char tmp[1024];
-			ssize_t n = read(pfd[k].fd, tmp, sizeof(tmp));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				pfd[k].fd = -1;
-				continue;
-			}
-			if (k == 0) {
-				size_t take = (size_t)n;
-				if (out_len + take > DW_SOURCE_OUTPUT_MAX) {
-					too_long = true;
-					take = DW_SOURCE_OUTPUT_MAX - out_len;
-				}
-				memcpy(out_buf + out_len, tmp, take);
-				out_len += take;
-			} else if (err_len < sizeof(err_buf)) {
-				size_t take = (size_t)n < sizeof(err_buf) - err_len ? (size_t)n
-				                                                      : sizeof(err_buf) - err_len;
-				memcpy(err_buf + err_len, tmp, take);
-				err_len += take;
-			}
-		}
-		if (too_long)
-			break;
+	struct dw_proc_result res;
+	struct dw_diag diag = { "" };
+	if (dw_proc_run(&spec, src->timeout_ms, out_buf, DW_SOURCE_OUTPUT_MAX, err_buf,
+	                sizeof(err_buf), &res, &diag) != DW_OK) {
+		why_set(why, whylen, "%s", diag.msg);
+		return DW_EIO;
 	}
-
-	/* Reap the program within what is left of the timeout. */
-	int status = 0;
-	bool reaped = false;
-	while (!timed_out && !too_long) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			reaped = true;
-			break;
-		}
-		if (w < 0 && errno != EINTR)
-			break;
-		if (now_ms() >= deadline) {
-			timed_out = true;
-			break;
-		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	/* The whole process group: a script's children go too. */
-	(void)kill(-pid, SIGKILL);
-	if (!reaped) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	pid = -1;
-
 	char errs[120];
-	dw_text_sample(err_buf, err_len, 100, errs, sizeof(errs));
-	if (timed_out) {
+	dw_text_sample(err_buf, res.err_len, 100, errs, sizeof(errs));
+	int status = res.status;
+	if (res.timed_out) {
 		why_set(why, whylen, "%s did not finish within %u s (killed)", src->cmd,
 		        (unsigned)(src->timeout_ms / 1000));
-		ret = DW_ETIMEOUT;
-	} else if (too_long) {
+		return DW_ETIMEOUT;
+	}
+	if (res.too_long) {
 		why_set(why, whylen, "%s printed more than %d bytes (killed)", src->cmd,
 		        DW_SOURCE_OUTPUT_MAX);
-		ret = DW_EPARSE;
-	} else if (WIFSIGNALED(status)) {
+		return DW_EPARSE;
+	}
+	if (!res.ended) {
+		why_set(why, whylen, "%s could not be ended", src->cmd);
+		return DW_EIO;
+	}
+	if (WIFSIGNALED(status)) {
 		why_set(why, whylen, "%s was killed by signal %d", src->cmd, WTERMSIG(status));
-		ret = DW_EIO;
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		return DW_EIO;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		why_set(why, whylen, "%s exited with status %d%s%s", src->cmd,
-		        WIFEXITED(status) ? WEXITSTATUS(status) : -1, err_len > 0 ? ": " : "",
-		        err_len > 0 ? errs : "");
-		ret = DW_EIO;
-	} else {
-		char w[200] = "";
-		ret = dw_source_parse_cmd(out_buf, out_len, fam, ip, w, sizeof(w));
-		if (ret != DW_OK)
-			why_set(why, whylen, "%s: %s", src->cmd, w);
+		        WIFEXITED(status) ? WEXITSTATUS(status) : -1, res.err_len > 0 ? ": " : "",
+		        res.err_len > 0 ? errs : "");
+		return DW_EIO;
 	}
-out:
-	if (pid > 0) {
-		(void)kill(-pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	for (int k = 0; k < 2; k++) {
-		if (outp[k] >= 0)
-			close(outp[k]);
-		if (errp[k] >= 0)
-			close(errp[k]);
-	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
+	char w[200] = "";
+	int ret = dw_source_parse_cmd(out_buf, res.out_len, fam, ip, w, sizeof(w));
+	if (ret != DW_OK)
+		why_set(why, whylen, "%s: %s", src->cmd, w);
 	return ret;
 }
 
@@ -1100,16 +986,12 @@ int dw_source_conf_record(const struct dw_config *cfg, struct dw_conf_ctx *ctx,
 		const char *path = v + 4;
 		if (path[0] != '/' || strlen(path) >= sizeof(src->cmd))
 			return dw_conf_error(ctx, key, "'%s' must name a program by its absolute path", path);
-		struct stat st;
-		if (stat(path, &st) != 0)
-			return dw_conf_error(ctx, key, "cannot use %s: %s", path, strerror(errno));
-		if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0)
-			return dw_conf_error(ctx, key, "%s is not an executable file", path);
-		/* Whoever may change the program chooses what we publish. */
-		if (st.st_mode & (S_IWGRP | S_IWOTH))
-			return dw_conf_error(ctx, key, "%s is writable by %s (mode %04o); fix with: "
-			                     "chmod go-w %s", path, (st.st_mode & S_IWOTH) ? "others"
-			                     : "its group", (unsigned)(st.st_mode & 07777), path);
+		/* Whoever may change the program chooses what we publish and
+		 * runs code as us: checked here and before each run. */
+		char real[DW_SRC_PATH_MAX];
+		struct dw_diag td;
+		if (dw_trust_program(path, dw_sandbox_run_uid(cfg), real, sizeof(real), &td) != DW_OK)
+			return dw_conf_error(ctx, key, "%s", td.msg);
 		snprintf(src->cmd, sizeof(src->cmd), "%s", path);
 	}
 	return DW_OK;

@@ -1,17 +1,15 @@
 /* The state file: what each provider last accepted, written atomically. */
 #include "lib/state.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
+#include "lib/statedir.h"
+
 #include <jansson.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define STATE_VERSION 1
+#define STATE_FILE_MAX (16 * 1024 * 1024)
 
 static const char *fam_key(enum dw_family f)
 {
@@ -283,7 +281,8 @@ static int load_extras(json_t *root, const char *path, struct dw_state *out,
 		enum dw_family family = fam != NULL && strcmp(fam, "ipv6") == 0 ? DW_FAM_V6 : DW_FAM_V4;
 		struct dw_ip ip;
 		if (fqdn == NULL || fam == NULL || prov == NULL || outcome == NULL || addr == NULL ||
-		    msg == NULL || !json_is_integer(since) ||
+		    msg == NULL || !json_is_integer(since) || json_integer_value(since) < 0 ||
+		    json_integer_value(since) > DW_STATE_TIME_MAX ||
 		    (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0) ||
 		    (addr[0] != '\0' && dw_ip_parse(addr, family, &ip) != DW_OK))
 			return dw_diag_set(diag, DW_EPARSE, "state file %s: result %zu is malformed",
@@ -340,22 +339,29 @@ static int save_extras(const struct dw_state *st, json_t *root)
 int dw_state_load(const char *path, struct dw_state *out, struct dw_diag *diag)
 {
 	memset(out, 0, sizeof(*out));
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return DW_OK;   /* first run */
-		return dw_diag_set(diag, DW_EIO, "cannot open state file %s: %s", path,
-		                   strerror(errno));
-	}
+	struct dw_statedir sd;
+	char name[256];
+	int ret = dw_statedir_open_parent(path, 0, &sd, name, sizeof(name), diag);
+	if (ret == DW_ENOTFOUND)
+		return DW_OK;   /* first run: not even the directory yet */
+	if (ret != DW_OK)
+		return ret;
+	char *text = NULL;
+	size_t len = 0;
+	ret = dw_statedir_read(&sd, name, STATE_FILE_MAX, &text, &len, diag);
+	dw_statedir_close(&sd);
+	if (ret == DW_ENOTFOUND)
+		return DW_OK;   /* first run */
+	if (ret != DW_OK)
+		return ret;
 	json_error_t jerr;
-	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-	fclose(f);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (root == NULL)
 		return dw_diag_set(diag, DW_EPARSE,
 		                   "state file %s is corrupt (line %d: %s); move it aside to start afresh",
 		                   path, jerr.line, jerr.text);
 
-	int ret = DW_OK;
 	json_t *ver = json_object_get(root, "version");
 	json_t *recs = json_object_get(root, "records");
 	if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION || !json_is_array(recs)) {
@@ -375,11 +381,16 @@ int dw_state_load(const char *path, struct dw_state *out, struct dw_diag *diag)
 		enum dw_family family = DW_FAM_V4;
 		if (fam != NULL && strcmp(fam, "ipv6") == 0)
 			family = DW_FAM_V6;
-		if (fqdn == NULL || fam == NULL || prov == NULL || addr == NULL ||
-		    !json_is_integer(upd) || (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0) ||
+		/* A time dnsward could have written: whoever computes with it
+		 * (ages, next re-assertion) never overflows. */
+		bool when_ok = json_is_integer(upd) && json_integer_value(upd) >= 0 &&
+		               json_integer_value(upd) <= DW_STATE_TIME_MAX;
+		if (fqdn == NULL || fam == NULL || prov == NULL || addr == NULL || !when_ok ||
+		    (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0) ||
 		    dw_ip_parse(addr, family, &ip) != DW_OK) {
-			ret = dw_diag_set(diag, DW_EPARSE, "state file %s: entry %zu is malformed",
-			                  path, i + 1);
+			ret = dw_diag_set(diag, DW_EPARSE, "state file %s: entry %zu is malformed%s",
+			                  path, i + 1, json_is_integer(upd) && !when_ok
+			                  ? " (\"updated\" is not a time from 1970 to 9999)" : "");
 			goto out;
 		}
 		ret = dw_state_set(out, fqdn, family, prov, addr, json_integer_value(upd));
@@ -396,67 +407,10 @@ out:
 	return ret;
 }
 
-/* Removes "BASE.tmp.PID" files beside path left by writers that died
- * between creating them and renaming them (a SIGKILL mid-save): their pid is
- * no longer running.  Best effort; a live pid's file is never touched. */
-static void remove_stale_temps(const char *path)
-{
-	char dir[4096], base[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(base, sizeof(base), "%s", path);
-	const char *bname = basename(base);
-	char prefix[512];
-	int pl = snprintf(prefix, sizeof(prefix), "%s.tmp.", bname);
-	if (pl < 0 || (size_t)pl >= sizeof(prefix))
-		return;
-	DIR *d = opendir(dirname(dir));
-	if (d == NULL)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, (size_t)pl) != 0)
-			continue;
-		char *end = NULL;
-		errno = 0;
-		long pid = strtol(e->d_name + pl, &end, 10);
-		if (errno != 0 || end == e->d_name + pl || *end != '\0' || pid <= 0 ||
-		    pid == (long)getpid())
-			continue;
-		/* /proc rather than kill(pid, 0): the seccomp allowlist has no
-		 * kill, and a missing /proc entry is as clear an answer. */
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/%ld", pid);
-		if (access(proc, F_OK) == 0 || errno != ENOENT)
-			continue;   /* alive, or not ours to judge */
-		(void)unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int dw_state_save(const struct dw_state *st, const char *path, struct dw_diag *diag)
 {
 	int ret = DW_OK;
 	char *text = NULL;
-	int fd = -1;
-	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return dw_diag_set(diag, DW_EINVAL, "state file path too long");
-
 	json_t *root = json_object();
 	json_t *recs = json_array();
 	if (root == NULL || recs == NULL || json_object_set_new(root, "version", json_integer(STATE_VERSION)) ||
@@ -479,46 +433,26 @@ int dw_state_save(const struct dw_state *st, const char *path, struct dw_diag *d
 		goto out;
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	if (text == NULL) {
+	size_t tlen = text != NULL ? strlen(text) : 0;
+	char *nl = text != NULL ? realloc(text, tlen + 2) : NULL;
+	if (nl == NULL) {
 		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
 		goto out;
 	}
+	text = nl;
+	memcpy(text + tlen, "\n", 2);
 
-	/* Temporary file beside the target, fsync, rename over it, fsync the
-	 * directory: after a crash the file is either the old or the new one. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		ret = dw_diag_set(diag, DW_EIO, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
+	/* Written only by the directory's owner, relative to its descriptor:
+	 * a new temporary file, fsync, rename over the old one, fsync of the
+	 * directory (lib/statedir.h). */
+	struct dw_statedir sd;
+	char name[256];
+	ret = dw_statedir_open_parent(path, DW_STATEDIR_OWNER, &sd, name, sizeof(name), diag);
+	if (ret == DW_OK) {
+		ret = dw_statedir_write(&sd, name, text, tlen + 1, diag);
+		dw_statedir_close(&sd);
 	}
-	size_t tlen = strlen(text);
-	if (write_all(fd, text, tlen) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-		ret = dw_diag_set(diag, DW_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ret = dw_diag_set(diag, DW_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		ret = dw_diag_set(diag, DW_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);   /* best effort: some filesystems refuse */
-		close(dfd);
-	}
-	remove_stale_temps(path);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ret != DW_OK)
-		(void)unlink(tmp);
 	free(text);
 	json_decref(recs);
 	json_decref(root);

@@ -2,7 +2,9 @@
  *
  * JSON in STATE_DIR/state.json, written atomically (temporary file in the same
  * directory, fsync, rename, fsync of the directory) so a crash leaves either
- * the old or the new file, never a torn one.  An entry is keyed by FQDN,
+ * the old or the new file, never a torn one.  Both directions go through
+ * lib/statedir.h: no link is followed, no FIFO blocks, and only the
+ * directory's owner writes.  An entry is keyed by FQDN,
  * family and provider name: switching a record to another provider publishes
  * again.
  *
@@ -25,8 +27,11 @@ struct dw_state_entry {
 	enum dw_family family;
 	char *provider;
 	char address[DW_IP_STRLEN];   /* last address the provider accepted */
-	int64_t updated;              /* unix time of that success */
+	int64_t updated;              /* unix time of that success, 0..DW_STATE_TIME_MAX */
 };
+
+/* 9999-12-31T23:59:59Z: "updated" beyond it (or negative) is a corrupt file. */
+#define DW_STATE_TIME_MAX INT64_C(253402300799)
 
 /* The last result for (fqdn, family, provider). */
 struct dw_state_result {
@@ -57,8 +62,9 @@ struct dw_state {
 	size_t nmemo, capmemo;
 };
 
-/* Loads path; a missing file gives an empty state.  A corrupt file is an error
- * naming the file (never silently discarded). */
+/* Loads path; a missing file (or directory) gives an empty state.  A corrupt
+ * file is an error naming the file (never silently discarded); so is a link,
+ * FIFO or hard link at its place (refused, not followed). */
 int dw_state_load(const char *path, struct dw_state *out, struct dw_diag *diag);
 /* Entry for (fqdn, family, provider) or NULL. */
 const struct dw_state_entry *dw_state_get(const struct dw_state *st, const char *fqdn,
@@ -85,6 +91,7 @@ const char *dw_state_get_memo(const struct dw_state *st, const char *fqdn, const
  * DW_ENOMEM. */
 int dw_state_set_memo(struct dw_state *st, const char *fqdn, const char *provider,
                       const char *text, bool *changed);
-/* Writes atomically; creates nothing but the file (the directory must exist). */
+/* Writes atomically; creates nothing but the file (the directory must exist
+ * and belong to the effective user). */
 int dw_state_save(const struct dw_state *st, const char *path, struct dw_diag *diag);
 void dw_state_free(struct dw_state *st);

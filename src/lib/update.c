@@ -269,6 +269,23 @@ void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COU
 		ops->update_multi(r->provider, r, want, res);
 		return;
 	}
+	/* A provider whose requests always carry both families gets the one
+	 * not changing with its published address: sent empty, an API that
+	 * reads empty as "delete" would lose that record. */
+	if (n == 1 && r->provider->both_families && ops->update_multi != NULL) {
+		int o = want[DW_FAM_V4] != NULL ? DW_FAM_V6 : DW_FAM_V4;
+		struct dw_ip keep;
+		if (plan[o].active && plan[o].prev[0] != '\0' &&
+		    dw_ip_parse(plan[o].prev, (enum dw_family)o, &keep) == DW_OK) {
+			struct dw_result unreported = res[o];
+			want[o] = &keep;
+			log_debug("%s %s: sent along unchanged: %s", r->fqdn,
+			          dw_family_rrtype((enum dw_family)o), plan[o].prev);
+			ops->update_multi(r->provider, r, want, res);
+			res[o] = unreported;
+			return;
+		}
+	}
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (want[f] != NULL)
 			ops->update(r->provider, r, want[f], &res[f]);

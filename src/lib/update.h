@@ -77,8 +77,12 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
  * authoritative servers (found through cold): when every one of them already
  * serves exactly the address, the result is "unchanged" and the provider is
  * not called, so a first start never sends a needless update.
- * Fills res[f] for those families (others
- * are left as "retry", untouched by any provider).  Blocks on the network;
+ * When the provider sends both families in every request
+ * (dw_provider.both_families) and only one is to be published, the other
+ * goes along with its published address (plan[other].prev), through
+ * update_multi, so the provider never sends it empty; its result is not
+ * reported.  Fills res[f] for the published families (others are left as
+ * "retry", untouched by any provider).  Blocks on the network;
  * touches neither the state nor r's configuration, so it may run outside the
  * thread that owns them. */
 void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],

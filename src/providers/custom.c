@@ -600,6 +600,18 @@ static int custom_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 			return dw_conf_error(ctx, "success-json", "%s", err);
 	}
 
+	/* Either one request per family ({ip}, {type}) or both families in
+	 * every request ({ipv4}, {ipv6}): a mix would send a family empty. */
+	unsigned per_family = (1u << DW_TPL_IP) | (1u << DW_TPL_TYPE);
+	unsigned both = (1u << DW_TPL_IPV4) | (1u << DW_TPL_IPV6);
+	if ((d->uses & per_family) && (d->uses & both))
+		return dw_conf_error(ctx, NULL, "{ip} and {type} name one family per request, "
+		                     "{ipv4} and {ipv6} both families in every request: use one "
+		                     "kind, not both");
+	/* Both named: the one not changing is sent with its published address
+	 * (lib/update.h); custom_configure_record checks each record. */
+	p->both_families = (d->uses & both) != 0;
+
 	/* A JSON body must stay JSON once expanded: try it with sample values. */
 	if (d->has_body && d->body_ctx == DW_TPL_CTX_JSON) {
 		struct dw_tpl_values vals = { .v = { "host.example.org", "192.0.2.1", "192.0.2.1",
@@ -618,6 +630,37 @@ static int custom_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 			return dw_conf_error(ctx, "body", rc != 0 ? "too long once expanded"
 			                                           : "not valid JSON once expanded");
 		json_decref(j);
+	}
+	return 0;
+}
+
+/* A record's families against the templates: with {ipv4}/{ipv6}, every
+ * family the record publishes is named, and every family named is one the
+ * record publishes (else every request would send it empty, which some
+ * APIs read as "delete"). */
+static int custom_configure_record(struct dw_provider *p, struct dw_record *r,
+                                   struct dw_conf_ctx *ctx)
+{
+	const struct dw_provider_data *d = p->data;
+	if (d == NULL || !p->both_families)
+		return 0;
+	static const enum dw_tpl_var var[DW_FAM_COUNT] = { DW_TPL_IPV4, DW_TPL_IPV6 };
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		const char *fam = dw_family_name((enum dw_family)f);
+		bool named = (d->uses & (1u << var[f])) != 0;
+		bool active = r->src[f].kind != DW_SRC_OFF;
+		if (active && !named)
+			return dw_conf_error(ctx, fam, "provider %s's templates name {%s} but no "
+			                     "template sends {%s} or {ip}: this record's %s address "
+			                     "would never be sent", p->name,
+			                     dw_family_name((enum dw_family)(1 - f)), fam,
+			                     dw_family_rrtype((enum dw_family)f));
+		if (!active && named)
+			return dw_conf_error(ctx, NULL, "provider %s's templates send {%s}, but this "
+			                     "record has %s = off: every request would send it empty, "
+			                     "which some APIs read as \"delete\"; give this record a "
+			                     "provider section whose templates leave {%s} out", p->name,
+			                     fam, fam, fam);
 	}
 	return 0;
 }
@@ -767,6 +810,7 @@ const struct dw_provider_ops dw_provider_custom = {
 	.summary = "any HTTP API, described by URL, header and body templates",
 	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TTL,   /* through {ttl} */
 	.configure = custom_configure,
+	.configure_record = custom_configure_record,
 	.update = custom_update,
 	.update_multi = custom_update_multi,
 	.free = custom_free,

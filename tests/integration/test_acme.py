@@ -562,3 +562,14 @@ KEY_ALGO="secp384r1"
     check_certificate(base / "certs" / "host" / "cert.pem",
                       ["host.example.test", "*.host.example.test"], pebble)
     assert txt(knot) == []
+
+
+@pytest.mark.parametrize("name", ["example.test.", "www.example.test.", "host.example.test."])
+def test_lego_form_writes_only_at_acme_challenge_names(ws, knot, name):
+    """With a key that may write anywhere in the zone, "acme present FQDN
+    VALUE" wrote a TXT record at any name in acme-zones (the apex included)."""
+    cfg = acme_config(ws, knot, key="zone")
+    p = ws.run("acme", "present", name, V1, config=cfg, check=2)
+    assert "not an _acme-challenge name" in p.stderr, p.stderr
+    assert "LEGO_DISABLE_CNAME_SUPPORT" in p.stderr
+    assert txt(knot, name.rstrip(".")) == []

@@ -9,6 +9,8 @@ import secrets
 
 import pytest
 
+from test_daemon import daemons  # noqa: F401  (fixture)
+
 V4 = "81.2.69.160"
 V6 = "2a01:4f8:1:2::3"
 FQDN = "home.example.org"
@@ -217,3 +219,55 @@ def test_config_errors_name_file_line_key(c, lines, key, text):
     assert f"] {key}:" in proc.stderr
     assert text in proc.stderr
     assert c.emu.requests == []
+
+
+# -- both families in one request ---------------------------------------------
+
+def dual_lines(c):
+    return [f"url = {c.emu.origin}/update", "method = POST", "body-format = form",
+            "body = h={fqdn}&a={ipv4}&aaaa={ipv6}&k={secret:key}",
+            f"secret-key-file = {c.key_path}", "success-line = good"]
+
+
+def test_one_family_changed_sends_the_others_published_value(c):
+    """With ...&a={ipv4}&aaaa={ipv6}, changing only IPv4 sent "aaaa=" while
+    dnsward reported AAAA unchanged: an API reading empty as "delete" loses
+    the record."""
+    c.run(c.config(dual_lines(c), ipv6=f"static:{V6}"), expect=0)
+    c.emu.take_requests()
+    v4b = "81.2.69.161"
+    proc = c.run(c.config(dual_lines(c), ipv4=f"static:{v4b}", ipv6=f"static:{V6}"), expect=0)
+    assert f"updated {FQDN} A {v4b}" in proc.stdout
+    assert f"unchanged {FQDN} AAAA {V6}" in proc.stdout
+    [r] = c.emu.take_requests()
+    form = r.body.decode()
+    assert f"&a={v4b}&aaaa=" + V6.replace(":", "%3A") + "&" in form, form
+
+
+def test_one_family_changed_in_the_daemon_sends_the_others_published_value(c, daemons):
+    """The same in "dnsward run" (its published values are its own)."""
+    from test_daemon import wait_for
+    cfg = c.config(dual_lines(c), ipv6=f"static:{V6}")
+    c.run(cfg, expect=0)
+    c.emu.take_requests()
+    v4b = "81.2.69.162"
+    d = daemons(c.ws, c.config(dual_lines(c), ipv4=f"static:{v4b}", ipv6=f"static:{V6}"))
+    wait_for(lambda: c.emu.requests, "the daemon's request")
+    [r] = c.emu.take_requests()
+    assert f"&a={v4b}&aaaa=" + V6.replace(":", "%3A") + "&" in r.body.decode()
+    assert d.fam(FQDN, "AAAA")["state"] == "in-sync"
+
+
+@pytest.mark.parametrize("tpl,ipv6,text", [
+    # a family the record does not publish would be sent empty every time
+    ("a={ipv4}&aaaa={ipv6}", "off", "ipv6 = off"),
+    # a family the record publishes would never be sent
+    ("a={ipv4}", f"static:{V6}", "no template sends {ipv6} or {ip}"),
+    # one request per family and both families in one: not both
+    ("ip={ip}&aaaa={ipv6}", f"static:{V6}", "{ip} and {type} name one family per request"),
+])
+def test_template_shapes_that_would_send_an_empty_family_are_refused(c, tpl, ipv6, text):
+    lines = [f"url = {c.emu.origin}/update?{tpl}", "success-line = good"]
+    proc = c.ws.run("check", config=c.config(lines, ipv6=ipv6, name="bad.conf"), check=2)
+    assert "bad.conf:" in proc.stderr
+    assert text in proc.stderr, proc.stderr

@@ -1,6 +1,10 @@
 """dnsward run drops root and filters its system calls once its sockets are
 open, and still publishes under both."""
 import os
+import shutil
+import tempfile
+
+import pytest
 
 from conftest import task_statuses
 from test_daemon import wait_for, daemons  # noqa: F401  (fixture)
@@ -8,11 +12,33 @@ from test_daemon import wait_for, daemons  # noqa: F401  (fixture)
 HOST = "host.example.test"
 
 
-def test_daemon_runs_as_nobody_under_seccomp(ws, knot, daemons):  # noqa: F811
+def proc_status(pid):
+    out = {}
+    for line in open(f"/proc/{pid}/status"):
+        k, _, v = line.partition(":")
+        out[k] = v.split()
+    return out
+
+
+@pytest.fixture
+def nobody_state():
+    """A state directory the daemon's user owns and can reach (pytest's own
+    directories are root's, 0700)."""
+    d = tempfile.mkdtemp(prefix="dnsward-confined-")
+    os.chmod(d, 0o755)
+    state = os.path.join(d, "state")
+    os.mkdir(state, 0o700)
+    os.chown(state, 65534, 65534)
+    try:
+        yield state
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_daemon_runs_as_nobody_under_seccomp(ws, knot, daemons, nobody_state):  # noqa: F811
     kf = ws.secret("host.key", knot.keys["host"].keymgr_text)
-    os.chown(ws.state_dir, 65534, 65534)   # the state dir belongs to the daemon's user
     cfg = ws.config(f"""[dnsward]
-state-dir = {ws.state_dir}
+state-dir = {nobody_state}
 user = nobody
 
 [provider own]
@@ -37,6 +63,9 @@ ipv4 = static:81.2.69.70
         assert st["CapBnd"] == ["0000000000000000"], st["CapBnd"]
         assert st["CapInh"] == ["0000000000000000"] and st["CapAmb"] == ["0000000000000000"]
     assert d.fam(HOST, "A")["state"] == "in-sync"
+    # The state is written by the daemon's user.
+    wait_for(lambda: os.path.exists(os.path.join(nobody_state, "state.json")), "state saved")
+    assert os.stat(os.path.join(nobody_state, "state.json")).st_uid == 65534
 
 
 def test_update_force_goes_through_the_running_daemon(ws, freedns_emulator, pki, daemons):  # noqa: F811

@@ -289,19 +289,19 @@ provider default@no-ip.com {
 allow-ipv6 = true
 provider default@dynu.com:1 {
     username = u1
-    password = p1
+    password = pw-dynu-1
     hostname = dual.example.net
     checkip-server = api.ipify.org
 }
 provider ipv6@dynu.com:2 {
     username = u1
-    password = p1
+    password = pw-dynu-1
     hostname = dual.example.net
     iface = eth1
 }
 """, {"dual.example.net": {"provider": "dynu", "ipv4": "web",
                            "ipv4-web": "https://api.ipify.org/", "ipv6": "iface:eth1"}},
-        {"dynu": {"preset": "dynu"}}, ["p1"]),
+        {"dynu": {"preset": "dynu"}}, ["pw-dynu-1"]),
     "cloudflare duckdns he": ("""
 provider cloudflare.com {
     username = example.com

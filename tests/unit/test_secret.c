@@ -73,9 +73,12 @@ static void test_contents(void **state)
 {
 	(void)state;
 	static const struct { const char *content; size_t len; int ok; const char *value; } cases[] = {
-		{ "abcd", 4, 1, "abcd" },
-		{ "abcd\n", 5, 1, "abcd" },
-		{ "abcd\r\n", 6, 1, "abcd" },
+		{ "abcdefgh", 8, 1, "abcdefgh" },
+		{ "abcdefgh\n", 9, 1, "abcdefgh" },
+		{ "abcdefgh\r\n", 10, 1, "abcdefgh" },
+		{ "abcd\n", 5, 1, "abcd" },       /* short, but masked */
+		{ "abc\n", 4, 0, NULL },        /* too short to be a secret */
+		{ "abc", 3, 0, NULL },
 		{ "", 0, 0, NULL },
 		{ "\n", 1, 0, NULL },
 		{ "ab\ncd\n", 6, 0, NULL },     /* two lines */
@@ -135,9 +138,41 @@ static void test_equal(void **state)
 	assert_false(dw_secret_equal("abc", 3, "abcd", 4));
 }
 
+/* credential:NAME resolves under $CREDENTIALS_DIRECTORY; other values are
+ * paths as given. */
+static void test_resolve(void **state)
+{
+	(void)state;
+	char out[256];
+	struct dw_diag d = { "" };
+	assert_int_equal(dw_secret_resolve("/etc/x.key", out, sizeof(out), &d), DW_OK);
+	assert_string_equal(out, "/etc/x.key");
+	char cdir[] = "/tmp/dw-test-creds-XXXXXX";
+	assert_non_null(mkdtemp(cdir));
+	char file[300];
+	snprintf(file, sizeof(file), "%s/tok.key", cdir);
+	FILE *f = fopen(file, "w");
+	fclose(f);
+	setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+	assert_int_equal(dw_secret_resolve("credential:tok.key", out, sizeof(out), &d), DW_OK);
+	assert_string_equal(out, file);
+	assert_int_equal(dw_secret_resolve("credential:other.key", out, sizeof(out), &d),
+	                 DW_ESECRET);
+	assert_non_null(strstr(d.msg, "LoadCredential=other.key"));
+	static const char *const bad[] = { "credential:", "credential:a/b", "credential:..",
+	                                   "credential:." };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dw_secret_resolve(bad[i], out, sizeof(out), &d), DW_ESECRET);
+	assert_int_equal(dw_secret_resolve("credential:tok.key", out, 8, &d), DW_ETOOBIG);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(file);
+	rmdir(cdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_contents),
 		cmocka_unit_test(test_loaded_secret_is_redacted),

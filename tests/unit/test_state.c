@@ -94,6 +94,11 @@ static void test_corrupt(void **state)
 		"{\"version\":1,\"records\":[{\"fqdn\":\"a\"}]}", /* missing fields */
 		"{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\",\"address\":\"2a01::1\",\"updated\":1}]}",
 		"{\"version\":1,\"version\":1,\"records\":[]}",  /* duplicate key */
+		/* times nobody wrote: arithmetic on them would overflow */
+		"{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\",\"address\":\"192.0.2.1\",\"updated\":-9223372036854775808}]}",
+		"{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\",\"address\":\"192.0.2.1\",\"updated\":9223372036854775807}]}",
+		"{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\",\"address\":\"192.0.2.1\",\"updated\":-1}]}",
+		"{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\",\"address\":\"192.0.2.1\",\"updated\":253402300800}]}",
 		"{\"version\":1,\"records\":[],\"results\":{}}",
 		"{\"version\":1,\"records\":[],\"results\":[{\"fqdn\":\"a\"}]}",
 		"{\"version\":1,\"records\":[],\"results\":[{\"fqdn\":\"a\",\"family\":\"ipv4\","
@@ -112,6 +117,100 @@ static void test_corrupt(void **state)
 		assert_non_null(strstr(d.msg, path));
 		assert_int_equal(st.n, 0);
 	}
+}
+
+static void test_time_bounds_accepted(void **state)
+{
+	(void)state;
+	FILE *f = fopen(path, "w");
+	fputs("{\"version\":1,\"records\":[{\"fqdn\":\"a\",\"family\":\"ipv4\",\"provider\":\"p\","
+	      "\"address\":\"192.0.2.1\",\"updated\":0},{\"fqdn\":\"b\",\"family\":\"ipv4\","
+	      "\"provider\":\"p\",\"address\":\"192.0.2.1\",\"updated\":253402300799}]}", f);
+	fclose(f);
+	struct dw_state st;
+	assert_int_equal(dw_state_load(path, &st, NULL), DW_OK);
+	assert_int_equal(st.n, 2);
+	dw_state_free(&st);
+	unlink(path);
+}
+
+/* Whatever sits at the file's place that dnsward never makes is refused,
+ * not followed, and never blocks. */
+static void test_links_and_fifos_refused(void **state)
+{
+	(void)state;
+	char target[160];
+	snprintf(target, sizeof(target), "%s/elsewhere.json", dir);
+	FILE *f = fopen(target, "w");
+	fputs("{\"version\":1,\"records\":[]}", f);
+	fclose(f);
+
+	struct dw_state st;
+	struct dw_diag d = { "" };
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(dw_state_load(path, &st, &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "symbolic link"));
+	unlink(path);
+
+	assert_int_equal(link(target, path), 0);   /* a hard link: someone else's file */
+	assert_int_equal(dw_state_load(path, &st, &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "more than one link"));
+	unlink(path);
+	unlink(target);
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(dw_state_load(path, &st, &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "FIFO"));
+	unlink(path);
+
+	/* A FIFO where an older version put its temporary file: saving must
+	 * neither open it nor block. */
+	char tmp[160];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(mkfifo(tmp, 0600), 0);
+	struct dw_state s2 = { 0 };
+	assert_int_equal(dw_state_set(&s2, "a.example.org", DW_FAM_V4, "p", "192.0.2.7", 5), 0);
+	assert_int_equal(dw_state_save(&s2, path, &d), DW_OK);
+	dw_state_free(&s2);
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	unlink(tmp);
+	unlink(path);
+}
+
+/* Temporary files of writers that were killed are removed by the next save. */
+static void test_stale_temps_removed(void **state)
+{
+	(void)state;
+	char stale[2][160];
+	/* pid 2^22+1 is above pid_max's ceiling: never running */
+	snprintf(stale[0], sizeof(stale[0]), "%s.tmp.4194305", path);
+	snprintf(stale[1], sizeof(stale[1]), "%s.tmp.4194305.00000000deadbeef", path);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(stale[i], "w");
+		fclose(f);
+	}
+	struct dw_state st = { 0 };
+	assert_int_equal(dw_state_set(&st, "a.example.org", DW_FAM_V4, "p", "192.0.2.7", 5), 0);
+	assert_int_equal(dw_state_save(&st, path, NULL), DW_OK);
+	dw_state_free(&st);
+	for (int i = 0; i < 2; i++)
+		assert_int_not_equal(access(stale[i], F_OK), 0);
+	unlink(path);
+}
+
+/* A directory others may write to is refused for reading and writing. */
+static void test_dir_writable_by_others(void **state)
+{
+	(void)state;
+	assert_int_equal(chmod(dir, 0770), 0);
+	struct dw_state st = { 0 };
+	struct dw_diag d = { "" };
+	assert_int_equal(dw_state_load(path, &st, &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "writable by others than its owner"));
+	assert_int_equal(dw_state_save(&st, path, &d), DW_EIO);
+	assert_int_equal(chmod(dir, 0700), 0);
 }
 
 /* Last results and memos: kept across a save and a load, a steady result
@@ -184,6 +283,10 @@ int main(void)
 		cmocka_unit_test(test_missing_is_empty),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_time_bounds_accepted),
+		cmocka_unit_test(test_links_and_fifos_refused),
+		cmocka_unit_test(test_stale_temps_removed),
+		cmocka_unit_test(test_dir_writable_by_others),
 		cmocka_unit_test(test_results_and_memos),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

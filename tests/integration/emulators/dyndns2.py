@@ -30,6 +30,8 @@ key= (he_mode), txt=).  Faults with fault(mode, host="*", **args):
   "server-error"  status= (default 500)
   "garbage"       200 with body=
   "echo"          success line echoing args["ip"] instead of the address
+  "echo-request"  200 whose body echoes the Authorization header and the
+                  request line (a careless server's error page)
 """
 import base64
 import ipaddress
@@ -131,6 +133,9 @@ class Dyndns2Emulator(HttpsEmulator):
             return Reply(404, "<html><body>404 Not Found</body></html>", "text/html")
 
         glob_mode, glob_args = self.faults.get("*", (None, {}))
+        if glob_mode == "echo-request":
+            return Reply(200, f"echo: Authorization: {req.header('Authorization')} "
+                              f"{req.method} {req.raw_path}\n")
         if glob_mode == "ratelimit":
             return Reply(429, "Too many requests",
                          headers=[("Retry-After", str(glob_args.get("retry_after", 120)))])
