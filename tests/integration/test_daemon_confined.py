@@ -12,14 +12,6 @@ from test_daemon import wait_for, daemons  # noqa: F401  (fixture)
 HOST = "host.example.test"
 
 
-def proc_status(pid):
-    out = {}
-    for line in open(f"/proc/{pid}/status"):
-        k, _, v = line.partition(":")
-        out[k] = v.split()
-    return out
-
-
 @pytest.fixture
 def nobody_state():
     """A state directory the daemon's user owns and can reach (pytest's own
