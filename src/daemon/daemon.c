@@ -86,6 +86,25 @@ static void notify_status(struct daemon *d)
 static void finish_stop_if_idle(struct daemon *d);
 static void do_reload(struct daemon *d);
 
+/* Says once per gap that a change waits for min-publish-gap: under a flap
+ * the line shows why the address is not out yet, not every change. */
+static void note_held(struct dmn_rec *rc, const struct dw_sched_params *sp, uint64_t now)
+{
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		uint64_t until = 0;
+		bool held = dw_sched_held(&rc->s, (enum dw_family)f, sp, now, &until);
+		if (held && !rc->held[f]) {
+			char a[DW_IP_STRLEN];
+			log_info("%s %s: %s held back for %llu s (min-publish-gap = %u s since the last "
+			         "publish); then the address of that moment is published",
+			         rc->r->fqdn, dw_family_rrtype((enum dw_family)f),
+			         dw_ip_format(&rc->s.fam[f].desired, a),
+			         (unsigned long long)(until - now + 999) / 1000, rc->r->min_publish_gap_s);
+		}
+		rc->held[f] = held;
+	}
+}
+
 /* Starts every publish that may start now and arms the scheduler timer for
  * the earliest future one. */
 static void kick(struct daemon *d)
@@ -144,6 +163,7 @@ static void kick(struct daemon *d)
 			dmn_pool_submit(d->pool, j);
 			continue;
 		}
+		note_held(rc, &d->sp, now);
 		uint64_t t = dw_sched_next(&rc->s, &d->sp, now);
 		uint64_t tv = dw_sched_verify_next(&rc->s, &d->sp);
 		if (tv < t)

@@ -32,6 +32,7 @@ void dmn_rec_init(struct dmn_rec *rc, struct dw_record *r, const struct dw_state
 	memset(rc, 0, sizeof(*rc));
 	rc->r = r;
 	dw_sched_init(&rc->s);
+	rc->s.min_gap_ms = (uint64_t)r->min_publish_gap_s * 1000u;
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		rc->s.fam[f].active = r->src[f].kind != DW_SRC_OFF;
 		rc->polls |= dw_source_polls(&r->src[f]);

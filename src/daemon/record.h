@@ -26,9 +26,11 @@ struct dmn_rec {
 	int64_t verify_wall[DW_FAM_COUNT];    /* ... at this unix time, */
 	char vmsg[DW_FAM_COUNT][384];         /* ... finding this */
 	char vproblem[DW_FAM_COUNT][384];     /* "unknown" last logged at info level */
+	bool held[DW_FAM_COUNT];              /* waiting for min-publish-gap (logged once) */
 };
 
-/* Sets rc up for r: families active as configured, nothing desired yet,
+/* Sets rc up for r: families active as configured, its minimum gap
+ * (min-publish-gap), nothing desired yet,
  * published as the state file st says (its age carried into the loop's
  * clock, so the next re-assertion counts from the real last success), and
  * the provider's memo for r handed back (provider.h memo_set). */

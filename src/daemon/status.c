@@ -56,6 +56,9 @@ char *dmn_status_json(const struct dmn_rec *recs, size_t n, const struct dw_sche
 			json_object_set_new(x, "failures", json_integer(s->failures));
 			if (!s->parked && s->retry_at > now)
 				json_object_set_new(x, "retry_in_ms", json_integer((json_int_t)(s->retry_at - now)));
+			uint64_t gap = dw_sched_gap_end(&rc->s, (enum dw_family)f);
+			if (gap > now)
+				json_object_set_new(x, "gap_in_ms", json_integer((json_int_t)(gap - now)));
 			json_array_append_new(fams, x);
 		}
 		json_object_set_new(o, "families", fams);

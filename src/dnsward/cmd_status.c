@@ -130,6 +130,9 @@ static void print_text(const json_t *root)
 			json_int_t retry = json_integer_value(json_object_get(x, "retry_in_ms"));
 			if (retry > 0)
 				printf(" retry-in=%llds", (long long)(retry + 999) / 1000);
+			json_int_t gap = json_integer_value(json_object_get(x, "gap_in_ms"));
+			if (gap > 0 && strcmp(jstr(x, "state", ""), "held") == 0)
+				printf(" held-for=%llds", (long long)(gap + 999) / 1000);
 			const char *why = jstr(x, "why", NULL);
 			if (why != NULL)
 				printf(" (%s)", why);

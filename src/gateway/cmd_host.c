@@ -9,6 +9,8 @@
 #include "gateway/gw_parse.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_token.h"
+#include "lib/dns.h"
+#include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/provider.h"
 
@@ -43,9 +45,10 @@ static int parse_date(const char *s, int64_t *out)
  * is also valid for *.X, so ACME rights for X cover every name below it:
  * no ACME host may have another host below it (in either order of adding;
  * no option lifts this).  The zone apex (its ACME name validates *.zone,
- * every host), names outside [gateway] zones and labels starting with '_'
- * (_acme-challenge.B as a host, SRV-style names) are refused unless
- * --allow-any-name is given; then each is warned about. */
+ * every host), names outside [gateway] zones, labels starting with '_'
+ * (_acme-challenge.B as a host, SRV-style names) and the zone's nameserver
+ * names are refused unless --allow-any-name is given; then each is warned
+ * about. */
 struct scope_ctx {
 	const struct gw_host *h;
 	char conflict[GW_FQDN_MAX];
@@ -73,9 +76,8 @@ static int scope_one(void *arg, const struct gw_host *o)
 	return DW_OK;
 }
 
-/* 0, GW_EXIT_USAGE (refused, said why) or GW_EXIT_FAIL. */
-static int check_scope(const struct gw_conf *conf, struct gw_db *db, const struct gw_host *h,
-                       bool any_name)
+/* The rules on the name alone: 0 or GW_EXIT_USAGE (refused, said why). */
+static int check_name(const struct gw_conf *conf, const struct gw_host *h, bool any_name)
 {
 	bool underscore = h->fqdn[0] == '_' || strstr(h->fqdn, "._") != NULL;
 	const char *zone = gw_conf_zone_of(conf, h->fqdn);
@@ -100,6 +102,75 @@ static int check_scope(const struct gw_conf *conf, struct gw_db *db, const struc
 	}
 	if (problem != NULL)
 		log_warning("%s %s; added anyway (--allow-any-name)", h->fqdn, problem);
+	return DW_OK;
+}
+
+/* A zone's nameserver names (apex NS targets, SOA MNAME): their addresses
+ * tell resolvers where the zone is served (glue, or in-zone records), so a
+ * token for one could move the whole zone to its holder's server; a name
+ * at or below a delegation is another zone's (or its glue).  Asked where
+ * the provider's updates go (rfc2136: its server, with its key), else at
+ * the zone's authoritative servers ([gateway] nameservers / resolvers).  A
+ * lookup that fails refuses too: never accepted unchecked.  0 or
+ * GW_EXIT_USAGE (refused, said why). */
+static int check_nameserver(const struct gw_conf *conf, struct dw_provider *p,
+                            const char *fqdn, bool any_name)
+{
+	struct dw_dns_zone_ns z;
+	struct dw_diag diag = { "" };
+	int ret;
+	if (p->ops->zone_ns != NULL) {
+		ret = p->ops->zone_ns(p, fqdn, &z, &diag);
+	} else {
+		struct dw_dnsauth_setup as;
+		ret = dw_dnsauth_setup(conf->nameservers, conf->resolvers, 3000, &as, &diag);
+		if (ret == DW_OK)
+			ret = dw_dnsauth_zone_ns(&as.cfg, fqdn, &z, &diag);
+	}
+	if (ret != DW_OK) {
+		if (!any_name) {
+			log_error("cannot tell whether %s is a nameserver name of its zone: %s; refused "
+			          "(--allow-any-name adds it without this check, see dnsward-gateway(8))",
+			          fqdn, diag.msg);
+			return GW_EXIT_USAGE;
+		}
+		log_warning("cannot tell whether %s is a nameserver name of its zone: %s; added "
+		            "anyway (--allow-any-name)", fqdn, diag.msg);
+		return DW_OK;
+	}
+	log_debug("zone %s (asked %s): SOA MNAME %s, %zu NS%s%s", z.apex, z.from,
+	          z.mname[0] ? z.mname : "-", z.nns, z.cut[0] ? ", delegation at " : "", z.cut);
+	char problem[GW_FQDN_MAX + DW_DNS_NAME_MAX + 96] = "";
+	const char *apex = z.apex[0] ? z.apex : ".";
+	for (size_t i = 0; i < z.nns && problem[0] == '\0'; i++) {
+		if (strcmp(z.ns[i], fqdn) == 0)
+			snprintf(problem, sizeof(problem), "is a nameserver (NS) of zone %s", apex);
+	}
+	if (problem[0] == '\0' && strcmp(z.mname, fqdn) == 0)
+		snprintf(problem, sizeof(problem), "is the primary nameserver (SOA MNAME) of zone %s",
+		         apex);
+	if (problem[0] == '\0' && z.cut[0] != '\0')
+		snprintf(problem, sizeof(problem), "lies at or below %s, a delegation inside zone %s "
+		         "(another zone's name, or glue for its nameservers)", z.cut, apex);
+	if (problem[0] == '\0')
+		return DW_OK;
+	if (!any_name) {
+		log_error("%s %s, as %s serve%s it: its token could move where resolvers find the "
+		          "zone, and with it every name in it; refused (--allow-any-name overrides "
+		          "this, see dnsward-gateway(8))", fqdn, problem, z.from,
+		          strchr(z.from, ',') != NULL ? "" : "s");
+		return GW_EXIT_USAGE;
+	}
+	log_warning("%s %s, as %s serve%s it: its token could move where resolvers find the zone; "
+	            "added anyway (--allow-any-name)", fqdn, problem, z.from,
+	            strchr(z.from, ',') != NULL ? "" : "s");
+	return DW_OK;
+}
+
+/* The rules against the other hosts, inside the write transaction: 0,
+ * GW_EXIT_USAGE (refused, said why) or GW_EXIT_FAIL. */
+static int check_hosts(struct gw_db *db, const struct gw_host *h)
+{
 	struct scope_ctx sc = { .h = h };
 	if (gw_db_host_list(db, scope_one, &sc) != DW_OK) {
 		log_error("cannot read the hosts: %s", gw_db_errmsg(db));
@@ -205,6 +276,14 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 	if (h.expires != 0 && h.expires <= (int64_t)time(NULL))
 		log_warning("%s: the expiry date is in the past; its token will not work", h.fqdn);
 
+	/* The name's own rules, then the DNS lookups: before the database is
+	 * opened, so no write transaction waits on the network. */
+	int nc = check_name(conf, &h, any_name);
+	if (nc == DW_OK)
+		nc = check_nameserver(conf, p, h.fqdn, any_name);
+	if (nc != DW_OK)
+		return nc;
+
 	struct gw_store *st = cmd_open_store(conf);
 	if (st == NULL)
 		return GW_EXIT_FAIL;
@@ -216,7 +295,7 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 	if (ret == DW_OK) {
 		/* Checked inside the write transaction: two admins adding at
 		 * once cannot both pass. */
-		int sc = check_scope(conf, db, &h, any_name);
+		int sc = check_hosts(db, &h);
 		if (sc != DW_OK) {
 			rc = sc;
 			goto out;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dw_build.h"
+#include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/sandbox.h"
 
@@ -127,6 +128,22 @@ static int conf_zones(struct gw_conf *c, struct dw_conf_ctx *ctx)
 	return DW_OK;
 }
 
+/* A list of DNS servers (lib/dnsauth.h syntax), checked now, kept as text. */
+static int conf_servers(struct dw_conf_ctx *ctx, const char *key, char **out)
+{
+	const char *v = dw_conf_get(ctx, key);
+	if (v == NULL)
+		return DW_OK;
+	struct dw_dns_server tmp[DW_DNSAUTH_SERVERS_MAX];
+	size_t n = 0;
+	struct dw_diag d;
+	if (dw_dnsauth_list_parse(v, 53, 1000, tmp, DW_DNSAUTH_SERVERS_MAX, &n, &d) != DW_OK)
+		return dw_conf_error(ctx, key, "%s", d.msg);
+	free(*out);
+	*out = strdup(v);
+	return *out == NULL ? DW_ENOMEM : DW_OK;
+}
+
 static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 {
 	struct gw_conf *c = arg;
@@ -185,7 +202,9 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 		return ret;
 	if (c->database != NULL && c->database[0] != '/')
 		return dw_conf_error(ctx, "database", "'%s' must be an absolute path", c->database);
-	if ((ret = conf_zones(c, ctx)) != DW_OK)
+	if ((ret = conf_zones(c, ctx)) != DW_OK ||
+	    (ret = conf_servers(ctx, "nameservers", &c->nameservers)) != DW_OK ||
+	    (ret = conf_servers(ctx, "resolvers", &c->resolvers)) != DW_OK)
 		return ret;
 	if ((ret = dw_conf_uint(ctx, "rate", 1, 1000000, c->rate_token, &c->rate_token)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "rate-source", 1, 1000000, c->rate_source, &c->rate_source)) != DW_OK ||
@@ -299,6 +318,8 @@ void gw_conf_free(struct gw_conf *c)
 	free(c->tls_key);
 	free(c->tls_priorities);
 	free(c->database);
+	free(c->nameservers);
+	free(c->resolvers);
 	memset(c, 0, sizeof(*c));
 }
 

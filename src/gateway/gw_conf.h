@@ -7,6 +7,10 @@
  *   trusted-proxies = 127.0.0.1/32          ; X-Forwarded-For honoured from these
  *   database = /var/lib/dnsward/gateway.db
  *   zones = example.org, example.net        ; hosts are added strictly below these
+ *   nameservers = 192.0.2.53:53             ; "host add" asks these for a zone's NS
+ *   resolvers = 192.0.2.1                   ; ... else finds its servers through these
+ *                                           ; (default /etc/resolv.conf's); rfc2136
+ *                                           ; providers ask their own server instead
  *   rate = 30                               ; requests per minute per token
  *   rate-source = 120                       ; requests per minute per source /32 or /64
  *   lockout-failures = 10                   ; bad credentials from one source ...
@@ -70,6 +74,8 @@ struct gw_conf {
 	char *database;
 	char zones[GW_ZONES_MAX][GW_ZONE_MAX];   /* normalised; "host add" checks names */
 	size_t nzones;
+	char *nameservers;      /* "nameservers", "resolvers": where "host add" finds */
+	char *resolvers;        /* a zone's nameserver names (lib/dnsauth.h); NULL unset */
 	uint32_t rate_token;    /* per minute */
 	uint32_t rate_source;
 	uint32_t lockout_failures;

@@ -428,11 +428,13 @@ static void daemon_defaults(struct dw_config *cfg)
 	cfg->backoff_max_s = 3600;
 	cfg->max_interval_s = 86400;
 	cfg->verify_interval_s = 14400;
+	cfg->min_publish_gap_s = DW_MIN_PUBLISH_GAP_DEFAULT_S;
 	cfg->control_socket[0] = '\0';
 }
 
 /* The daemon's [dnsward] keys: debounce-ms, backoff-base, backoff-max,
- * max-interval, verify-interval, control-socket. */
+ * max-interval, verify-interval, min-publish-gap (each record's default),
+ * control-socket. */
 static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	int ret;
@@ -441,7 +443,9 @@ static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "backoff-max", 1, 604800, 3600, &cfg->backoff_max_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "verify-interval", 0, 31536000, 14400,
-	                        &cfg->verify_interval_s)) != DW_OK)
+	                        &cfg->verify_interval_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "min-publish-gap", 0, DW_MIN_PUBLISH_GAP_MAX_S,
+	                        DW_MIN_PUBLISH_GAP_DEFAULT_S, &cfg->min_publish_gap_s)) != DW_OK)
 		return ret;
 	if (cfg->backoff_max_s < cfg->backoff_base_s)
 		return dw_conf_error(ctx, "backoff-max", "%u is less than backoff-base (%u)",
@@ -764,6 +768,10 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 			return dw_conf_error(ctx, "on-change", "%s", td.msg);
 		memcpy(r->on_change, hook, hn + 1);
 	}
+
+	if ((ret = dw_conf_uint(ctx, "min-publish-gap", 0, DW_MIN_PUBLISH_GAP_MAX_S,
+	                        cfg->min_publish_gap_s, &r->min_publish_gap_s)) != DW_OK)
+		return ret;
 
 	const struct dw_provider_ops *ops = r->provider->ops;
 	if (ops->configure_record != NULL && (ret = ops->configure_record(r->provider, r, ctx)) != DW_OK)

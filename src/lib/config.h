@@ -108,6 +108,12 @@ enum dw_src_kind {
 	DW_SRC_CMD,                      /* a program's output */
 };
 
+/* "min-publish-gap": 30 s is above every rate a provider documents (Hurricane
+ * Electric's dyndns: about 10 updates per 2 minutes per record) and short
+ * enough that a flapping link's final address is out within half a minute. */
+#define DW_MIN_PUBLISH_GAP_DEFAULT_S 30
+#define DW_MIN_PUBLISH_GAP_MAX_S 86400
+
 #define DW_SRC_LIST_MAX 8            /* echo URLs or DNS servers per family */
 #define DW_SRC_URL_MAX 256
 #define DW_SRC_PATH_MAX 512
@@ -178,6 +184,9 @@ struct dw_record {
 	/* "on-change": absolute path of a program the daemon runs after each
 	 * publish attempt (daemon/hooks.c); "" none. */
 	char on_change[256];
+	/* "min-publish-gap" (default [dnsward]'s): the daemon publishes a family
+	 * again no sooner than this after a publish (lib/sched.h); 0 none. */
+	uint32_t min_publish_gap_s;
 };
 
 struct dw_config {
@@ -210,6 +219,7 @@ struct dw_config {
 	uint32_t backoff_max_s;          /* "backoff-max": retries never further apart */
 	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
 	uint32_t verify_interval_s;      /* "verify-interval": drift checks; 0 never */
+	uint32_t min_publish_gap_s;      /* "min-publish-gap": records' default */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
 	/* Secret files not read while loading (DW_CONF_SECRETS_PEEK: not
 	 * readable by this user; _SKIP: all of them). */

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #define DNS_HDR 12
+#define TYPE_NS 2
 #define TYPE_SOA 6
+#define TYPE_A 1
 #define TYPE_OPT 41
 #define TYPE_TSIG 250
 #define CLASS_ANY 255
@@ -1003,6 +1005,61 @@ int dw_dns_reply_answers(const uint8_t *wire, size_t len, struct dw_dns_rr *q,
 	return DW_OK;
 }
 
+int dw_dns_reply_names(const uint8_t *wire, size_t len, const char *owner, uint16_t type,
+                       char (*out)[DW_DNS_NAME_MAX], size_t cap, size_t *n,
+                       char cut[DW_DNS_NAME_MAX], struct dw_diag *diag)
+{
+	if (cut != NULL)
+		cut[0] = '\0';
+	struct dw_dns_reply rep;
+	int ret = dw_dns_parse_reply(wire, len, &rep, diag);
+	if (ret != DW_OK)
+		return ret;
+	bool referral = rep.rcode == DW_RCODE_NOERROR && !rep.aa && rep.ancount == 0;
+	/* The walk cannot fail where dw_dns_parse_reply() looked; only the
+	 * names inside RDATA are new here. */
+	struct cur c = { wire, len, DNS_HDR, false };
+	char name[DW_DNS_NAME_MAX], target[DW_DNS_NAME_MAX];
+	for (unsigned i = 0; i < rep.qdcount && !c.err; i++) {
+		get_name(&c, name, sizeof(name));
+		getn(&c, 4);
+	}
+	unsigned upto = (unsigned)rep.ancount + rep.nscount;
+	for (unsigned i = 0; i < upto && !c.err; i++) {
+		get_name(&c, name, sizeof(name));
+		uint16_t t = get16(&c);
+		getn(&c, 6);   /* class, TTL */
+		uint16_t rdlen = get16(&c);
+		size_t rdstart = c.pos;
+		if (c.err)
+			break;
+		bool answer = i < rep.ancount;
+		if (answer && out != NULL && t == type && strcmp(name, owner) == 0) {
+			/* The name is the start of the RDATA, compressed or not, and
+			 * must end inside it. */
+			struct cur r = { wire, rdstart + rdlen, rdstart, false };
+			get_name(&r, target, sizeof(target));
+			if (r.err)
+				return dw_diag_set(diag, DW_EPARSE, "malformed RDATA in DNS reply");
+			bool seen = false;
+			for (size_t k = 0; k < *n && !seen; k++)
+				seen = strcmp(out[k], target) == 0;
+			if (!seen) {
+				if (*n == cap)
+					return dw_diag_set(diag, DW_ETOOBIG, "more than %zu names at %s", cap,
+					                   owner[0] != '\0' ? owner : ".");
+				memcpy(out[(*n)++], target, sizeof(target));
+			}
+		}
+		if (!answer && referral && t == TYPE_NS && cut != NULL && cut[0] == '\0')
+			memcpy(cut, name, DW_DNS_NAME_MAX);
+		c.pos = rdstart + rdlen;
+	}
+	if (c.err)
+		return dw_diag_set(diag, DW_EPARSE, "truncated or malformed DNS reply");
+	return DW_OK;
+}
+
 /* ------------------------------------------------------------------- TSIG */
 
 /* Uncompressed wire form of a validated presentation name ("" = root). */
@@ -1537,6 +1594,88 @@ int dw_dns_find_zone(const struct dw_dns_server *srv, const struct dw_tsig_key *
 	return dw_diag_set(diag, DW_ENOTFOUND,
 	                   "%s is not authoritative for any zone holding %s (last reply %s)",
 	                   srv->text, name, dw_rcode_str(st->rcode, rb));
+}
+
+/* Adds names[0..k) to out->ns (those not there yet); DW_ETOOBIG when full. */
+static int ns_merge(struct dw_dns_zone_ns *out, char (*names)[DW_DNS_NAME_MAX], size_t k,
+                    struct dw_diag *diag)
+{
+	for (size_t i = 0; i < k; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < out->nns && !seen; j++)
+			seen = strcmp(out->ns[j], names[i]) == 0;
+		if (seen)
+			continue;
+		if (out->nns == DW_DNS_NS_MAX)
+			return dw_diag_set(diag, DW_ETOOBIG, "zone %s has more than %d NS records",
+			                   out->apex, DW_DNS_NS_MAX);
+		memcpy(out->ns[out->nns++], names[i], DW_DNS_NAME_MAX);
+	}
+	return DW_OK;
+}
+
+int dw_dns_zone_ns(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                   const char *name, struct dw_dns_zone_ns *out, struct dw_dns_status *st,
+                   struct dw_diag *diag)
+{
+	size_t fl = strlen(out->from), tl = strlen(srv->text);
+	if (fl + 2 + tl < sizeof(out->from)) {   /* else the list says enough */
+		if (fl > 0) {
+			memcpy(out->from + fl, ", ", 2);
+			fl += 2;
+		}
+		memcpy(out->from + fl, srv->text, tl + 1);
+	}
+	static const uint16_t types[] = { TYPE_SOA, TYPE_NS };
+	char names[DW_DNS_NS_MAX][DW_DNS_NAME_MAX];
+	char rb[16];
+	int ret = DW_OK;
+	for (size_t t = 0; t < 2 && ret == DW_OK; t++) {
+		const char *tname = types[t] == TYPE_SOA ? "SOA" : "NS";
+		uint8_t *w = NULL;
+		size_t wl = 0, k = 0;
+		struct dw_dns_reply rep;
+		ret = query(srv, key, out->apex, types[t], &w, &wl, &rep, st, diag);
+		if (ret == DW_OK && (st->tsig_error != 0 || st->rcode != DW_RCODE_NOERROR || !rep.aa))
+			ret = dw_diag_set(diag, DW_EPROVIDER, "%s gave no authoritative answer for %s %s "
+			                  "(%s%s)", srv->text, out->apex[0] ? out->apex : ".", tname,
+			                  dw_rcode_str(st->tsig_error != 0 ? st->tsig_error : st->rcode, rb),
+			                  rep.aa ? "" : ", not authoritative");
+		if (ret == DW_OK)
+			ret = dw_dns_reply_names(w, wl, out->apex, types[t], names,
+			                         types[t] == TYPE_SOA ? 1 : DW_DNS_NS_MAX, &k, NULL, diag);
+		if (ret == DW_EPARSE)
+			dw_diag_set(diag, DW_EPARSE, "unparsable reply from %s", srv->text);
+		free(w);
+		if (ret == DW_OK && k == 0)
+			ret = dw_diag_set(diag, DW_EPROVIDER, "%s serves no %s record at %s", srv->text,
+			                  tname, out->apex[0] ? out->apex : ".");
+		if (ret == DW_OK && types[t] == TYPE_SOA && out->mname[0] == '\0')
+			memcpy(out->mname, names[0], sizeof(out->mname));
+		if (ret == DW_OK && types[t] == TYPE_NS)
+			ret = ns_merge(out, names, k, diag);
+	}
+	if (ret != DW_OK || strcmp(name, out->apex) == 0)
+		return ret;
+	/* Any type will do: at or below a delegation the answer is a referral. */
+	uint8_t *w = NULL;
+	size_t wl = 0, none = 0;
+	struct dw_dns_reply rep;
+	char cut[DW_DNS_NAME_MAX];
+	ret = query(srv, key, name, TYPE_A, &w, &wl, &rep, st, diag);
+	if (ret == DW_OK && (st->tsig_error != 0 || (st->rcode != DW_RCODE_NOERROR &&
+	                                             st->rcode != DW_RCODE_NXDOMAIN)))
+		ret = dw_diag_set(diag, DW_EPROVIDER, "%s did not answer a query for %s (%s)",
+		                  srv->text, name,
+		                  dw_rcode_str(st->tsig_error != 0 ? st->tsig_error : st->rcode, rb));
+	if (ret == DW_OK)
+		ret = dw_dns_reply_names(w, wl, name, 0, NULL, 0, &none, cut, diag);
+	if (ret == DW_EPARSE)
+		dw_diag_set(diag, DW_EPARSE, "unparsable reply from %s", srv->text);
+	free(w);
+	if (ret == DW_OK && cut[0] != '\0' && out->cut[0] == '\0')
+		memcpy(out->cut, cut, sizeof(out->cut));
+	return ret;
 }
 
 /* Parses "NAME. TTL IN TYPE RDATA" for each rdata; NULL on error. */

@@ -198,6 +198,49 @@ bool dw_dns_name_in_zone(const char *name, const char *zone);
  * are returned with signed_ok false: they can only make us fail, never make
  * us believe a change happened.  key may be NULL (unsigned messages). */
 
+/* ------------------------------------------------ a zone's nameserver names */
+
+#define DW_DNS_NS_MAX 16           /* NS targets kept per zone */
+
+/* What a zone's own data says about where it is served: the targets of its
+ * apex NS RRset and its SOA MNAME.  Their addresses (glue, or in-zone A and
+ * AAAA records) send resolvers to the zone's servers, so whoever may change
+ * them can take the whole zone.  And whether a name lies at or below a
+ * delegation inside the zone (where the data is another zone's, or glue). */
+struct dw_dns_zone_ns {
+	char apex[DW_DNS_NAME_MAX];
+	char mname[DW_DNS_NAME_MAX];                /* "" until an SOA was read */
+	char ns[DW_DNS_NS_MAX][DW_DNS_NAME_MAX];
+	size_t nns;
+	char cut[DW_DNS_NAME_MAX];                  /* "" or the delegation point */
+	char from[128];                             /* the servers asked, for messages */
+};
+
+/* From the reply wire[0..len): for each answer RR of type owned by owner,
+ * the first name of its RDATA (NS: the target; SOA: the MNAME) added to
+ * out[0..cap) unless already there, *n counting them (the caller sets *n;
+ * several replies add up; out NULL: none are read); and in cut (when not NULL) the owner of the NS
+ * RRs of the authority section when the reply is a referral (NOERROR, not
+ * authoritative, no answer), else "".  Names as everywhere here: lower
+ * case, no trailing dot (unusual bytes as \DDD, which no host name
+ * matches).  Pure; fuzzed.  Returns 0, DW_EPARSE, or DW_ETOOBIG when more
+ * than cap names would be kept. */
+int dw_dns_reply_names(const uint8_t *wire, size_t len, const char *owner, uint16_t type,
+                       char (*out)[DW_DNS_NAME_MAX], size_t cap, size_t *n,
+                       char cut[DW_DNS_NAME_MAX], struct dw_diag *diag);
+
+/* Asks srv (signed with key when not NULL; no recursion) about the zone at
+ * out->apex (set by the caller) and about name inside it: the apex's SOA
+ * MNAME and NS targets from authoritative NOERROR answers, added to what out
+ * already holds (several servers add up), and out->cut when the server
+ * answers a query for name with a referral.  out->from names srv.  Returns
+ * 0; DW_EPROVIDER when a reply decides nothing (an error RCODE, a TSIG
+ * error, not authoritative, no NS RRset at the apex: diag and st say); or an
+ * exchange error as listed above. */
+int dw_dns_zone_ns(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                   const char *name, struct dw_dns_zone_ns *out, struct dw_dns_status *st,
+                   struct dw_diag *diag);
+
 /* Finds the zone holding name: asks the server for name's SOA, takes the
  * owner of the SOA in the answer or authority section, and walks up one label
  * at a time when the reply has none (e.g. REFUSED for a name the server is

@@ -371,6 +371,33 @@ int dw_dnsauth_find(const struct dw_dnsauth_cfg *cfg, const char *name,
 	return ret;
 }
 
+int dw_dnsauth_zone_ns(const struct dw_dnsauth_cfg *cfg, const char *name,
+                       struct dw_dns_zone_ns *out, struct dw_diag *diag)
+{
+	memset(out, 0, sizeof(*out));
+	struct dw_dnsauth_zone z;
+	int ret = dw_dnsauth_find(cfg, name, &z, diag);
+	if (ret != DW_OK)
+		return ret;
+	memcpy(out->apex, z.apex, sizeof(out->apex));
+	size_t answered = 0;
+	ret = dw_diag_set(diag, DW_ENOTFOUND, "zone %s has no server to ask", z.apex);
+	for (size_t i = 0; i < z.nns; i++) {
+		struct dw_dns_status st;
+		struct dw_diag d = { "" };
+		int r = dw_dns_zone_ns(&z.ns[i], NULL, name, out, &st, &d);
+		if (r == DW_OK) {
+			answered++;
+			continue;
+		}
+		log_debug("%s", d.msg);
+		ret = dw_diag_set(diag, r, "%s", d.msg);
+		if (r == DW_ETOOBIG)
+			return ret;
+	}
+	return answered > 0 ? DW_OK : ret;
+}
+
 int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *found,
                      char target[DW_DNS_NAME_MAX], struct dw_diag *diag)
 {

@@ -77,6 +77,14 @@ int dw_dnsauth_setup(const char *nameservers, const char *resolvers, long timeou
 int dw_dnsauth_find(const struct dw_dnsauth_cfg *cfg, const char *name,
                     struct dw_dnsauth_zone *out, struct dw_diag *diag);
 
+/* The nameserver names of the zone holding name (dns.h dw_dns_zone_ns()),
+ * found as dw_dnsauth_find() finds the zone and asked at each of its
+ * authoritative servers, unsigned; their answers add up.  Returns 0 when at
+ * least one server answered, DW_ETOOBIG (more NS than kept), or the error
+ * of finding the zone or of the last server (diag). */
+int dw_dnsauth_zone_ns(const struct dw_dnsauth_cfg *cfg, const char *name,
+                       struct dw_dns_zone_ns *out, struct dw_diag *diag);
+
 /* Asks the zone's servers, in turn until one gives an authoritative
  * answer, whether name is a CNAME; *found and target (the canonical name)
  * say.  Returns 0, or DW_EDNS/DW_ETIMEOUT when no server answered

@@ -62,6 +62,7 @@ void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
 
 struct dw_diag;
 struct dw_http_resp;
+struct dw_dns_zone_ns;
 
 /* ---- Shared classification of HTTP providers' replies (lib/result.c) ---- */
 
@@ -178,6 +179,16 @@ struct dw_provider_ops {
 	 * the zone's authoritative servers instead (dw_update_verify()). */
 	void (*verify)(struct dw_provider *p, const struct dw_record *r,
 	               const struct dw_ip *addr, struct dw_verify *out);
+
+	/* Optional: the nameserver names of the zone fqdn is updated in, as the
+	 * provider's own server serves them (lib/dns.h dw_dns_zone_ns(): apex
+	 * NS targets, SOA MNAME, a delegation above fqdn), asked the way its
+	 * updates go (rfc2136: signed queries to its server).  Returns 0 or an
+	 * error with diag (no secret).  NULL: the caller asks the zone's
+	 * authoritative servers (dw_dnsauth_zone_ns()).  The gateway's "host
+	 * add" refuses a zone's nameserver names with it. */
+	int (*zone_ns)(struct dw_provider *p, const char *fqdn, struct dw_dns_zone_ns *out,
+	               struct dw_diag *diag);
 
 	void (*free_record)(struct dw_record *r);   /* may be NULL */
 	void (*free)(struct dw_provider *p);        /* may be NULL */

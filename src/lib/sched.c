@@ -56,15 +56,27 @@ bool dw_sched_needs(const struct dw_sched_rec *rec, enum dw_family fam,
 	return needs_from(rec, &rec->fam[fam], p) <= now;
 }
 
+static uint64_t gap_end(const struct dw_sched_rec *rec, const struct dw_sched_fam *s)
+{
+	if (!s->gap || rec->min_gap_ms == 0)
+		return 0;
+	if (s->gap_from > DW_SCHED_NEVER - rec->min_gap_ms)
+		return DW_SCHED_NEVER;
+	return s->gap_from + rec->min_gap_ms;
+}
+
 /* When fam may start, or NEVER. */
 static uint64_t fam_next(const struct dw_sched_rec *rec, const struct dw_sched_fam *s,
                          const struct dw_sched_params *p)
 {
 	uint64_t t = needs_from(rec, s, p);
-	if (t == DW_SCHED_NEVER)
+	if (t == DW_SCHED_NEVER || rec->force)
 		return t;
-	if (!rec->force && s->retry_at > t)
+	if (s->retry_at > t)
 		t = s->retry_at;
+	uint64_t g = gap_end(rec, s);
+	if (g > t)
+		t = g;
 	return t;
 }
 
@@ -100,8 +112,10 @@ bool dw_sched_begin(struct dw_sched_rec *rec, const struct dw_sched_params *p, u
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		struct dw_sched_fam *s = &rec->fam[f];
 		s->sending = pub[f];
-		if (pub[f])
-			s->sent = s->desired;
+		if (pub[f]) {
+			s->sent = s->desired;   /* what is wanted now, never older */
+			s->sent_at = now;
+		}
 	}
 	return true;
 }
@@ -138,6 +152,8 @@ void dw_sched_done(struct dw_sched_rec *rec, const struct dw_sched_params *p, ui
 			s->failures = 0;
 			s->retry_at = 0;
 			s->drifted = false;
+			s->gap = true;
+			s->gap_from = s->sent_at;
 			/* just confirmed: no need to ask again before an interval */
 			dw_sched_verify_arm(rec, p, now, rnd);
 			continue;
@@ -243,6 +259,24 @@ void dw_sched_force(struct dw_sched_rec *rec)
 	rec->force = true;
 }
 
+uint64_t dw_sched_gap_end(const struct dw_sched_rec *rec, enum dw_family fam)
+{
+	return gap_end(rec, &rec->fam[fam]);
+}
+
+bool dw_sched_held(const struct dw_sched_rec *rec, enum dw_family fam,
+                   const struct dw_sched_params *p, uint64_t now, uint64_t *until)
+{
+	const struct dw_sched_fam *s = &rec->fam[fam];
+	uint64_t g = gap_end(rec, s);
+	if (rec->force || s->sending || g <= now || s->retry_at >= g ||
+	    !dw_sched_needs(rec, fam, p, now))
+		return false;
+	if (until != NULL)
+		*until = g;
+	return true;
+}
+
 const char *dw_sched_state_name(const struct dw_sched_rec *rec, enum dw_family fam,
                                 const struct dw_sched_params *p, uint64_t now)
 {
@@ -257,6 +291,8 @@ const char *dw_sched_state_name(const struct dw_sched_rec *rec, enum dw_family f
 		return "no-address";
 	if (!dw_sched_needs(rec, fam, p, now))
 		return "in-sync";
+	if (dw_sched_held(rec, fam, p, now, NULL))
+		return "held";
 	if (!rec->force && s->retry_at > now)
 		return "backoff";
 	return "pending";

@@ -12,6 +12,16 @@
  *   - the user forced it;
  * and may be published when it is not parked and its backoff has passed.
  *
+ * Minimum gap (rec->min_gap_ms, per record): a family that was published
+ * successfully is not published again, forced publishes aside, until
+ * min_gap_ms after that publish started.  The first change after a quiet
+ * period goes out at once; later changes within the gap wait for its end
+ * and are coalesced: the publish then carries the address desired at that
+ * moment (dw_sched_begin() reads it then), never one seen in between, and
+ * none at all when the address came back to the published one.  Failed
+ * attempts do not start a gap (their backoff spaces them), and a start has
+ * none: the gap counts this process's publishes only.
+ *
  * Results: done/unchanged -> published; retry -> exponential backoff with
  * jitter; rate-limited -> the same, but never sooner than Retry-After;
  * fatal -> parked until dw_sched_unpark() (configuration reloaded) or
@@ -50,7 +60,10 @@ struct dw_sched_fam {
 	struct dw_ip published;
 	uint64_t published_at;    /* when it was accepted (or learnt from state) */
 	bool sending;             /* part of the publish in flight ... */
-	struct dw_ip sent;        /* ... with this address */
+	struct dw_ip sent;        /* ... with this address, */
+	uint64_t sent_at;         /* ... started then */
+	bool gap;                 /* a successful publish started at ... */
+	uint64_t gap_from;        /* ... this time: min_gap_ms counts from it */
 	unsigned failures;        /* consecutive failed attempts */
 	uint64_t retry_at;        /* no attempt before this (0 = any time) */
 	bool parked;              /* fatal result: waits for the user */
@@ -64,6 +77,7 @@ struct dw_sched_fam {
 
 struct dw_sched_rec {
 	struct dw_sched_fam fam[DW_FAM_COUNT];
+	uint64_t min_gap_ms;      /* set by the caller ("min-publish-gap"); 0 none */
 	bool inflight;
 	bool force;               /* next attempt ignores state and backoff */
 	uint64_t verify_at;       /* next drift check (0: not armed yet) */
@@ -73,7 +87,7 @@ struct dw_sched_rec {
  * Retry-After cap 24 h, verify_interval 4 h. */
 void dw_sched_defaults(struct dw_sched_params *p);
 
-/* Zeroes rec: nothing active, nothing known. */
+/* Zeroes rec: nothing active, nothing known, no minimum gap. */
 void dw_sched_init(struct dw_sched_rec *rec);
 
 /* Sets what the source says now (ip NULL: nothing usable). */
@@ -82,13 +96,15 @@ void dw_sched_set_desired(struct dw_sched_rec *rec, enum dw_family fam, const st
 void dw_sched_set_published(struct dw_sched_rec *rec, enum dw_family fam, const struct dw_ip *ip,
                             uint64_t at);
 
-/* True when fam needs publishing (ignoring backoff; false when parked). */
+/* True when fam needs publishing (ignoring backoff and the minimum gap;
+ * false when parked). */
 bool dw_sched_needs(const struct dw_sched_rec *rec, enum dw_family fam,
                     const struct dw_sched_params *p, uint64_t now);
 
-/* The earliest time at which dw_sched_begin() would start something, now
- * or earlier when something may start at once, DW_SCHED_NEVER when nothing
- * will without a new event (in flight, parked, in sync without re-assert). */
+/* The earliest time at which dw_sched_begin() would start something (the
+ * end of a backoff or of a minimum gap included), now or earlier when
+ * something may start at once, DW_SCHED_NEVER when nothing will without a
+ * new event (in flight, parked, in sync without re-assert). */
 uint64_t dw_sched_next(const struct dw_sched_rec *rec, const struct dw_sched_params *p,
                        uint64_t now);
 
@@ -142,10 +158,22 @@ void dw_sched_verify_done(struct dw_sched_rec *rec, const struct dw_sched_params
 /* Clears parking and backoff of every family (the configuration changed). */
 void dw_sched_unpark(struct dw_sched_rec *rec);
 /* dw_sched_unpark() and the next attempt publishes every family that has a
- * desired address, even when in sync. */
+ * desired address, even when in sync, without waiting for a minimum gap. */
 void dw_sched_force(struct dw_sched_rec *rec);
 
+/* The end of fam's minimum gap (after its last successful publish), or 0
+ * when none runs: no publish yet, min_gap_ms 0.  Past ends are returned as
+ * they are. */
+uint64_t dw_sched_gap_end(const struct dw_sched_rec *rec, enum dw_family fam);
+
+/* When fam needs publishing but waits for the end of the minimum gap:
+ * true, with *until (may be NULL) that end.  False otherwise (not needed,
+ * forced, backing off for longer, or the gap is over). */
+bool dw_sched_held(const struct dw_sched_rec *rec, enum dw_family fam,
+                   const struct dw_sched_params *p, uint64_t now, uint64_t *until);
+
 /* One word for status output: "off", "no-address", "in-sync", "pending",
- * "backoff", "publishing", "parked". */
+ * "backoff", "held" (waiting for the end of the minimum gap), "publishing",
+ * "parked". */
 const char *dw_sched_state_name(const struct dw_sched_rec *rec, enum dw_family fam,
                                 const struct dw_sched_params *p, uint64_t now);

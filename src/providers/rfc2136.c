@@ -557,6 +557,43 @@ static void rfc2136_verify(struct dw_provider *p, const struct dw_record *r,
 		              seen.text, rrtype, ip);
 }
 
+/* The zone's nameserver names as the configured server serves them, asked
+ * with the provider's key: the zone its updates go to (zone =, else the
+ * SOA walk, as an update finds it). */
+static int rfc2136_zone_ns(struct dw_provider *p, const char *fqdn, struct dw_dns_zone_ns *out,
+                           struct dw_diag *diag)
+{
+	struct dw_provider_data *d = p->data;
+	struct dw_dns_status st;
+	memset(&st, 0, sizeof(st));
+	memset(out, 0, sizeof(*out));
+	if (d->key.name[0] == '\0')
+		return dw_diag_set(diag, DW_ESECRET, "the key in %s was not read", d->key_file);
+	int ret = DW_OK;
+	if (d->zone != NULL) {
+		if (!dw_dns_name_in_zone(fqdn, d->zone))
+			return dw_diag_set(diag, DW_ENOTFOUND, "%s is not inside zone %s (zone = of "
+			                   "[provider %s])", fqdn, d->zone, p->name);
+		snprintf(out->apex, sizeof(out->apex), "%s", d->zone);
+	} else {
+		ret = dw_dns_find_zone(&d->srv, &d->key, fqdn, out->apex, &st, diag);
+	}
+	if (ret == DW_OK)
+		ret = dw_dns_zone_ns(&d->srv, &d->key, fqdn, out, &st, diag);
+	char rb[16];
+	if (ret == DW_OK)
+		return ret;
+	if (st.rcode == DW_RCODE_NOTAUTH && st.tsig_error == 0)
+		dw_diag_set(diag, ret, "%s rejected a query signed with key '%s' (NOTAUTH, unsigned): "
+		            "it does not know the key, or the secret in %s differs from its own",
+		            d->srv.text, d->key.name, d->key_file);
+	else if (st.tsig_error != 0)
+		dw_diag_set(diag, ret, "%s refused a query signed with key '%s' (TSIG %s): check the "
+		            "key in %s", d->srv.text, d->key.name, dw_rcode_str(st.tsig_error, rb),
+		            d->key_file);
+	return ret;
+}
+
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
@@ -568,6 +605,7 @@ const struct dw_provider_ops dw_provider_rfc2136 = {
 	.txt_add = rfc2136_txt_add,
 	.txt_del = rfc2136_txt_del,
 	.verify = rfc2136_verify,
+	.zone_ns = rfc2136_zone_ns,
 	.free_record = rfc2136_free_record,
 	.free = rfc2136_free,
 };

@@ -2,7 +2,9 @@
  * dw_dns_reply_answers(), then TSIG verification of whatever TSIG record
  * they carry (with a fixed key, so the MAC never matches: this exercises
  * the parser and the verifier's checks), then the comparison of the answer
- * with expected A and TXT RRsets (what confirms an UPDATE). */
+ * with expected A and TXT RRsets (what confirms an UPDATE), then the names
+ * a zone's NS and SOA answers point at and a referral's delegation point
+ * (what the gateway's "host add" refuses). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -57,5 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                         &diag) == DW_OK &&
 	    strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text))
 		__builtin_trap();
+	char names[4][DW_DNS_NAME_MAX], cut[DW_DNS_NAME_MAX];
+	static const uint16_t types[] = { 2, 6 };
+	for (size_t t = 0; t < 2; t++) {
+		size_t n = 0;
+		r = dw_dns_reply_names(data, size, "example.test", types[t], names, 4, &n, cut, &diag);
+		if (n > 4 || strnlen(cut, sizeof(cut)) >= sizeof(cut))
+			__builtin_trap();
+		for (size_t i = 0; i < n; i++)
+			if (strnlen(names[i], sizeof(names[i])) >= sizeof(names[i]))
+				__builtin_trap();
+		if (r != DW_OK && r != DW_EPARSE && r != DW_ETOOBIG)
+			__builtin_trap();
+	}
 	return 0;
 }

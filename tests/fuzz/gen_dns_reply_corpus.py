@@ -20,7 +20,10 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
-from fixtures.knot import Knot  # noqa: E402
+from fixtures.knot import ZONEFILE, Knot  # noqa: E402
+
+# The suite's zone plus a delegation with glue (referrals, dw_dns_reply_names).
+DELEGATION = "sub NS ns.sub\nns.sub A 192.0.2.53\n"
 
 HASHES = {"hmac-sha256": hashlib.sha256, "hmac-sha384": hashlib.sha384,
           "hmac-sha512": hashlib.sha512, "hmac-sha224": hashlib.sha224,
@@ -80,7 +83,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     base = tempfile.mkdtemp(prefix="dnsward-knot-")
     os.chmod(base, 0o755)
-    knot = Knot(base)
+    knot = Knot(base, zonefile=ZONEFILE + DELEGATION)
     try:
         knot.write()
         knot.start()
@@ -99,6 +102,10 @@ def main():
             "txt-answer-three": sign(query(13, "host.example.test", 16), host),
             "a-answer-two": query(14, "host.example.test", 1),
             "soa-apex": query(1, "example.test", 6),
+            "ns-apex": query(15, "example.test", 2),
+            "ns-apex-signed": sign(query(16, "example.test", 2), knot.keys["zone"]),
+            "referral": query(17, "a.sub.example.test", 1),
+            "referral-at-cut": sign(query(18, "sub.example.test", 1), knot.keys["zone"]),
             "soa-nxdomain": query(2, "host.example.test", 6),
             "soa-nodata": query(3, "www.example.test", 6),
             "soa-refused": query(4, "example.org", 6),

@@ -146,11 +146,13 @@ def test_stall_latency(ws, knot, pki):
     import socket
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
-    g = Gateway(ws, knot, pki, extra="upstream-wait = 10\nupstream-workers = 8",
-                provider_port=silent.getsockname()[1])
+    g = Gateway(ws, knot, pki, extra="upstream-wait = 10\nupstream-workers = 8")
     hosts = [f"h{i}.example.test" for i in range(40)]
     for h in hosts:
-        g.add(h)
+        g.add(h)   # host add asks the provider's server for the zone's NS: Knot
+    # Then the provider goes silent.
+    g.conf.write_text(g.conf.read_text().replace(f"port = {knot.port}\n",
+                                                 f"port = {silent.getsockname()[1]}\n"))
     g.start(debug=False)
     try:
         base = timed(lambda: g.request("GET", "/myip"), 50)

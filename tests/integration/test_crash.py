@@ -214,7 +214,9 @@ class CrashSetup:
     def write(self):
         lines = [
             "[dnsward]", f"state-dir = {self.ws.state_dir}", "backoff-base = 1",
-            "backoff-max = 2", "",
+            # every change within a life is published (the kills are what
+            # is tested, not min-publish-gap, which would hold them back)
+            "backoff-max = 2", "min-publish-gap = 0", "",
             "[provider dd]", "type = dyndns2", f"base-url = {self.emu.url}",
             f"path = /{self.life}/nic/update",
             f"ca-file = {self.pki.ca_file}", "timeout = 5", f"username = {USER}",

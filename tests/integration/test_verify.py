@@ -5,7 +5,8 @@ Against a real Knot DNS (rfc2136: a signed query to the server), the
 Gandi, Cloudflare and deSEC emulators (their APIs read the record), and a
 provider that cannot read (FreeDNS) checked at the zone's authoritative
 server (Knot, through acme-nameservers).  Intervals are shortened through
-the configuration; every wait polls with a deadline.  "Nothing is sent
+the configuration (min-publish-gap too: a repair seconds after a publish
+would otherwise wait for the gap's end); every wait polls with a deadline.  "Nothing is sent
 when the record stands" is shown by counting the writes the server or
 emulator received across several checks that the daemon logged.
 """
@@ -32,6 +33,7 @@ def test_rfc2136_drift_is_repaired(ws, knot, daemons):
     cfg = ws.config(f"""[dnsward]
 state-dir = {ws.state_dir}
 verify-interval = 1
+min-publish-gap = 0
 
 [provider own]
 type = rfc2136
@@ -89,6 +91,7 @@ def http_config(ws, pki, kind, emu, token_path):
     return fqdn, ws.config(f"""[dnsward]
 state-dir = {ws.state_dir}
 verify-interval = 1
+min-publish-gap = 0
 
 [provider p]
 {prov}
@@ -175,6 +178,7 @@ def freedns_config(ws, freedns_emulator, pki, knot, fqdn):
     return ws.config(f"""[dnsward]
 state-dir = {ws.state_dir}
 verify-interval = 1
+min-publish-gap = 0
 acme-nameservers = 127.0.0.1:{knot.port}
 
 [provider fd]

@@ -108,6 +108,8 @@ static const struct {
 	{ "unknown record key", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = @TOK@\nweight = 3\n", "t.conf:9: [record a.example.org] weight: unknown key" },
 	{ "secret readable by others", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = @OPEN@\n", "is accessible by others (mode 0644); fix with: chmod 600" },
 	{ "secret missing", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\ntoken-a-file = /nonexistent/token\n", "t.conf:8: [record a.example.org] token-a-file: cannot open secret file /nonexistent/token" },
+	{ "bad min-publish-gap", HEAD "[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\nmin-publish-gap = 86401\n", "t.conf:8: [record a.example.org] min-publish-gap: '86401' is not a whole number from 0 to 86400" },
+	{ "bad global min-publish-gap", "[dnsward]\nmin-publish-gap = 1m\n", "t.conf:2: [dnsward] min-publish-gap: '1m' is not a whole number" },
 	{ "no records", HEAD, "t.conf: no [record FQDN] section" },
 	{ "NUL byte", "[dnsward]\0\n", "contains NUL bytes" },
 	/* A byte order mark does not shift line numbers. */
@@ -189,6 +191,28 @@ static void test_good_config(void **state)
 	assert_int_equal(r->src[DW_FAM_V6].policy.prefer, DW_PREFER_LOWEST);
 	assert_ptr_equal(dw_config_find_record(cfg, "HOST.example.org."), r);
 	assert_null(dw_config_find_record(cfg, "other.example.org"));
+	assert_int_equal(r->min_publish_gap_s, 30);   /* the default */
+	dw_config_free(cfg);
+	free(text);
+}
+
+/* min-publish-gap: [dnsward] sets every record's default, a record its own. */
+static void test_min_publish_gap(void **state)
+{
+	(void)state;
+	char *text = expand(
+		"[dnsward]\nstate-dir = /tmp\nmin-publish-gap = 120\n"
+		"[provider fd]\ntype = freedns\n"
+		"[record a.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\n"
+		"token-a-file = @TOK@\n"
+		"[record b.example.org]\nprovider = fd\nipv4 = static:81.2.69.160\n"
+		"token-a-file = @TOK@\nmin-publish-gap = 0\n");
+	struct dw_config *cfg = NULL;
+	struct dw_diag diag = { "" };
+	assert_int_equal(dw_config_parse("t.conf", text, strlen(text), true, &cfg, &diag), DW_OK);
+	assert_int_equal(cfg->min_publish_gap_s, 120);
+	assert_int_equal(cfg->records[0]->min_publish_gap_s, 120);
+	assert_int_equal(cfg->records[1]->min_publish_gap_s, 0);
 	dw_config_free(cfg);
 	free(text);
 }
@@ -346,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_good_config),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_line_limit),
+		cmocka_unit_test(test_min_publish_gap),
 		cmocka_unit_test(test_fqdn_normalize),
 		cmocka_unit_test(test_missing_file),
 	};

@@ -557,6 +557,137 @@ static void test_rrset_compare(void **state)
 	}
 }
 
+/* A reply with answer and authority RRs (zone-file lines, NULL-terminated)
+ * and the AA flag as given; into *w and *wl (caller frees). */
+static void reply_sections(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode, bool aa,
+                           const char *const *answer, const char *const *authority,
+                           uint8_t **w, size_t *wl)
+{
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, type, LDNS_RR_CLASS_IN, 0),
+	                 LDNS_STATUS_OK);
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_aa(p, aa);
+	ldns_pkt_set_rcode(p, rcode);
+	const char *const *secs[2] = { answer, authority };
+	for (size_t s = 0; s < 2; s++) {
+		for (size_t i = 0; secs[s][i] != NULL; i++) {
+			ldns_rr *rr = NULL;
+			assert_int_equal(ldns_rr_new_frm_str(&rr, secs[s][i], 0, NULL, NULL),
+			                 LDNS_STATUS_OK);
+			ldns_pkt_push_rr(p, s == 0 ? LDNS_SECTION_ANSWER : LDNS_SECTION_AUTHORITY, rr);
+		}
+	}
+	assert_int_equal(ldns_pkt2wire(w, p, wl), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+}
+
+struct names_case {
+	const char *what;
+	const char *qname;             /* the question and the owner asked about */
+	uint16_t type;                 /* NS (2) or SOA (6) */
+	ldns_pkt_rcode rcode;
+	bool aa;
+	const char *answer[6];
+	const char *authority[3];
+	int ret;
+	const char *want[4];           /* names read, in order */
+	const char *cut;
+};
+
+static const struct names_case names_cases[] = {
+	{ "apex NS, in and out of the zone, compressed", "example.test", 2, LDNS_RCODE_NOERROR, true,
+	  { "example.test. 300 IN NS ns1.example.test.", "example.test. 300 IN NS NS2.Example.Test.",
+	    "example.test. 300 IN NS ns.elsewhere.test." }, { NULL }, DW_OK,
+	  { "ns1.example.test", "ns2.example.test", "ns.elsewhere.test" }, "" },
+	{ "duplicates kept once", "example.test", 2, LDNS_RCODE_NOERROR, true,
+	  { "example.test. 300 IN NS ns1.example.test.", "example.test. 300 IN NS ns1.example.test." },
+	  { NULL }, DW_OK, { "ns1.example.test" }, "" },
+	{ "SOA MNAME", "example.test", 6, LDNS_RCODE_NOERROR, true,
+	  { "example.test. 300 IN SOA primary.example.test. hostmaster.example.test. 1 3600 900 "
+	    "604800 300" }, { NULL }, DW_OK, { "primary.example.test" }, "" },
+	{ "other owners and types do not count", "example.test", 2, LDNS_RCODE_NOERROR, true,
+	  { "sub.example.test. 300 IN NS ns.sub.example.test.",
+	    "example.test. 300 IN CNAME ns9.example.test.", "xexample.test. 300 IN NS x.test." },
+	  { NULL }, DW_OK, { NULL }, "" },
+	{ "more than cap", "example.test", 2, LDNS_RCODE_NOERROR, true,
+	  { "example.test. 1 IN NS a.test.", "example.test. 1 IN NS b.test.",
+	    "example.test. 1 IN NS c.test.", "example.test. 1 IN NS d.test.",
+	    "example.test. 1 IN NS e.test." }, { NULL }, DW_ETOOBIG, { NULL }, "" },
+	{ "a referral: the delegation point", "a.sub.example.test", 2, LDNS_RCODE_NOERROR, false,
+	  { NULL }, { "sub.example.test. 300 IN NS ns.sub.example.test." }, DW_OK, { NULL },
+	  "sub.example.test" },
+	{ "authoritative NODATA is no referral", "www.example.test", 2, LDNS_RCODE_NOERROR, true,
+	  { NULL }, { "example.test. 300 IN SOA ns. h. 1 1 1 1 1" }, DW_OK, { NULL }, "" },
+	{ "NXDOMAIN is no referral", "x.example.test", 2, LDNS_RCODE_NXDOMAIN, false,
+	  { NULL }, { "example.test. 300 IN NS ns1.example.test." }, DW_OK, { NULL }, "" },
+};
+
+static void test_reply_names(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(names_cases) / sizeof(names_cases[0]); i++) {
+		const struct names_case *c = &names_cases[i];
+		uint8_t *w = NULL;
+		size_t wl = 0, n = 0;
+		char q[DW_DNS_NAME_MAX + 1];
+		snprintf(q, sizeof(q), "%s.", c->qname);
+		reply_sections(q, (ldns_rr_type)c->type, c->rcode, c->aa, c->answer, c->authority,
+		               &w, &wl);
+		char names[4][DW_DNS_NAME_MAX], cut[DW_DNS_NAME_MAX];
+		struct dw_diag d = { "" };
+		int ret = dw_dns_reply_names(w, wl, c->qname, c->type, names, 4, &n, cut, &d);
+		if (ret != c->ret)
+			fail_msg("%s: ret %d (%s)", c->what, ret, d.msg);
+		if (ret == DW_OK) {
+			size_t want = 0;
+			while (want < 4 && c->want[want] != NULL)
+				want++;
+			if (n != want)
+				fail_msg("%s: %zu names", c->what, n);
+			for (size_t k = 0; k < n; k++)
+				assert_string_equal(names[k], c->want[k]);
+			assert_string_equal(cut, c->cut);
+		}
+		/* without out only the referral is read */
+		size_t none = 0;
+		if (c->ret == DW_OK) {
+			assert_int_equal(dw_dns_reply_names(w, wl, c->qname, c->type, NULL, 0, &none, cut,
+			                                    &d), DW_OK);
+			assert_int_equal(none, 0);
+			assert_string_equal(cut, c->cut);
+		}
+		/* every truncation is an error, never a crash */
+		for (size_t k = 0; k < wl; k++) {
+			n = 0;
+			assert_int_equal(dw_dns_reply_names(w, k, c->qname, c->type, names, 4, &n, cut, &d),
+			                 DW_EPARSE);
+		}
+		free(w);
+	}
+}
+
+/* An NS RDATA whose name runs past its RDLENGTH is malformed, even though
+ * the message goes on. */
+static void test_reply_names_rdata_bounds(void **state)
+{
+	(void)state;
+	static const uint8_t wire[] = {
+		0, 1, 0x84, 0, 0, 1, 0, 2, 0, 0, 0, 0,
+		4, 't', 'e', 's', 't', 0, 0, 2, 0, 1,                 /* test. NS? */
+		0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'n',      /* "n" + no end in 2 bytes */
+		0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 1, 0,           /* root */
+	};
+	char names[2][DW_DNS_NAME_MAX];
+	size_t n = 0;
+	struct dw_diag d = { "" };
+	struct dw_dns_reply rep;
+	assert_int_equal(dw_dns_parse_reply(wire, sizeof(wire), &rep, &d), DW_OK);
+	int ret = dw_dns_reply_names(wire, sizeof(wire), "test", 2, names, 2, &n, NULL, &d);
+	assert_int_equal(ret, DW_EPARSE);
+	assert_string_equal(d.msg, "malformed RDATA in DNS reply");
+}
+
 static void test_rrset_compare_long_text(void **state)
 {
 	(void)state;
@@ -626,6 +757,8 @@ int main(void)
 		cmocka_unit_test(test_server_set),
 		cmocka_unit_test(test_rrset_compare),
 		cmocka_unit_test(test_rrset_compare_long_text),
+		cmocka_unit_test(test_reply_names),
+		cmocka_unit_test(test_reply_names_rdata_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Scheduler state machine with a fake clock: backoff growth and jitter
- * bounds, Retry-After, fatal parking, re-assertion, forcing, drift checks. */
+ * bounds, Retry-After, fatal parking, re-assertion, forcing, drift checks,
+ * the minimum gap between publishes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,7 @@
 #include "lib/sched.h"
 
 static struct dw_sched_params P;
-static struct dw_ip A1, A2;
+static struct dw_ip A1, A2, A3;
 
 static int setup(void **state)
 {
@@ -24,6 +25,7 @@ static int setup(void **state)
 	P.verify_interval_ms = 10000;
 	dw_ip_parse("192.0.2.1", DW_FAM_V4, &A1);
 	dw_ip_parse("192.0.2.2", DW_FAM_V4, &A2);
+	dw_ip_parse("192.0.2.3", DW_FAM_V4, &A3);
 	return 0;
 }
 
@@ -324,6 +326,235 @@ static void test_verify_skips_what_is_not_in_sync(void **state)
 	assert_false(r.fam[DW_FAM_V4].verifying);
 }
 
+/* Begins at start and completes at end with outcome o; returns the address
+ * sent. */
+static struct dw_ip attempt_span(struct dw_sched_rec *r, uint64_t start, uint64_t end,
+                                 enum dw_outcome o)
+{
+	bool pub[DW_FAM_COUNT];
+	assert_true(dw_sched_begin(r, &P, start, pub));
+	assert_true(pub[DW_FAM_V4]);
+	struct dw_ip sent = r->fam[DW_FAM_V4].sent;
+	struct dw_result res[DW_FAM_COUNT] = { res_of(o, -1), res_of(DW_OUT_RETRY, -1) };
+	dw_sched_done(r, &P, end, res, 0);
+	return sent;
+}
+
+static void test_gap_first_change_at_once_later_ones_coalesced(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	r.min_gap_ms = 30000;
+	/* Nothing published by this process yet: at once. */
+	assert_int_equal(dw_sched_next(&r, &P, 1000), 0);
+	assert_int_equal(dw_sched_gap_end(&r, DW_FAM_V4), 0);
+	/* The gap counts from the start of the publish, not its end. */
+	attempt_span(&r, 1000, 1400, DW_OUT_DONE);
+	assert_int_equal(dw_sched_gap_end(&r, DW_FAM_V4), 31000);
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 1400), "in-sync");
+	/* A change within the gap waits for its end ... */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_true(dw_sched_needs(&r, DW_FAM_V4, &P, 2000));
+	assert_int_equal(dw_sched_next(&r, &P, 2000), 31000);
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 2000), "held");
+	uint64_t until = 0;
+	assert_true(dw_sched_held(&r, DW_FAM_V4, &P, 2000, &until));
+	assert_int_equal(until, 31000);
+	bool pub[DW_FAM_COUNT];
+	assert_false(dw_sched_begin(&r, &P, 30999, pub));
+	assert_false(pub[DW_FAM_V4]);
+	/* ... and the changes after it are coalesced into that one publish,
+	 * which carries the address wanted when it starts. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A3);
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	dw_sched_set_desired(&r, DW_FAM_V4, &A3);
+	assert_int_equal(dw_sched_next(&r, &P, 20000), 31000);
+	assert_false(dw_sched_held(&r, DW_FAM_V4, &P, 31000, NULL));
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 31000), "pending");
+	struct dw_ip sent = attempt_span(&r, 31000, 31100, DW_OUT_DONE);
+	assert_true(dw_ip_equal(&sent, &A3));
+	assert_true(dw_ip_equal(&r.fam[DW_FAM_V4].published, &A3));
+	/* The next gap runs from that publish. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A1);
+	assert_int_equal(dw_sched_next(&r, &P, 31100), 61000);
+	/* After a quiet period longer than the gap, a change goes out at once. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A3);
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_true(dw_sched_next(&r, &P, 100000) <= 100000);
+	assert_false(dw_sched_held(&r, DW_FAM_V4, &P, 100000, NULL));
+	sent = attempt_span(&r, 100000, 100050, DW_OUT_UNCHANGED);
+	assert_true(dw_ip_equal(&sent, &A2));
+}
+
+static void test_gap_never_publishes_a_stale_address(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	r.min_gap_ms = 30000;
+	attempt_span(&r, 0, 10, DW_OUT_DONE);
+	/* Flapped away and back within the gap: nothing to publish at its end. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 100), "held");
+	dw_sched_set_desired(&r, DW_FAM_V4, &A1);
+	assert_false(dw_sched_held(&r, DW_FAM_V4, &P, 200, NULL));
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 200), "in-sync");
+	bool pub[DW_FAM_COUNT];
+	assert_false(dw_sched_begin(&r, &P, 30000, pub));
+	assert_int_equal(dw_sched_next(&r, &P, 30000), 10 + P.max_interval_ms);
+	/* The address vanished during the gap: nothing is sent either. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	dw_sched_set_desired(&r, DW_FAM_V4, NULL);
+	assert_false(dw_sched_begin(&r, &P, 30000, pub));
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 30000), "no-address");
+}
+
+static void test_gap_bypassed_by_force(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	r.min_gap_ms = 3600000;
+	attempt_span(&r, 0, 10, DW_OUT_DONE);
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_int_equal(dw_sched_next(&r, &P, 20), 3600000);
+	dw_sched_force(&r);
+	assert_false(dw_sched_held(&r, DW_FAM_V4, &P, 20, NULL));
+	assert_int_equal(dw_sched_next(&r, &P, 20), 0);
+	struct dw_ip sent = attempt_span(&r, 20, 30, DW_OUT_DONE);
+	assert_true(dw_ip_equal(&sent, &A2));
+	/* The forced publish starts a gap of its own. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A3);
+	assert_int_equal(dw_sched_next(&r, &P, 40), 20 + 3600000);
+}
+
+static void test_gap_and_failures(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	r.min_gap_ms = 30000;
+	/* Failed attempts start no gap: their backoff spaces them. */
+	attempt_span(&r, 0, 10, DW_OUT_RETRY);
+	uint64_t next = dw_sched_next(&r, &P, 10);
+	assert_in_range(next, 10 + 500, 10 + 1000);
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 20), "backoff");
+	attempt_span(&r, next, next + 5, DW_OUT_DONE);
+	/* A failure within the gap: the later of backoff and gap decides,
+	 * and the state names the one that holds it. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	uint64_t gap_end = next + 30000;
+	assert_int_equal(dw_sched_next(&r, &P, next + 10), gap_end);
+	attempt_span(&r, gap_end, gap_end + 5, DW_OUT_RETRY);
+	/* a gap is over: only the backoff remains */
+	uint64_t after = dw_sched_next(&r, &P, gap_end + 5);
+	assert_in_range(after, gap_end + 5 + 500, gap_end + 5 + 1000);
+	assert_false(dw_sched_held(&r, DW_FAM_V4, &P, gap_end + 6, NULL));
+	/* a backoff longer than the remaining gap is shown as backoff */
+	struct dw_sched_rec q;
+	rec_v4(&q);
+	q.min_gap_ms = 2000;
+	attempt_span(&q, 0, 10, DW_OUT_DONE);
+	dw_sched_set_desired(&q, DW_FAM_V4, &A2);
+	bool pub[DW_FAM_COUNT];
+	struct dw_result res[DW_FAM_COUNT] = { res_of(DW_OUT_RATELIMIT, 60), res_of(DW_OUT_RETRY, -1) };
+	q.force = true;   /* forced within the gap, then rate-limited */
+	assert_true(dw_sched_begin(&q, &P, 100, pub));
+	dw_sched_done(&q, &P, 100, res, 0);
+	assert_int_equal(dw_sched_next(&q, &P, 200), 60100);
+	assert_string_equal(dw_sched_state_name(&q, DW_FAM_V4, &P, 200), "backoff");
+	assert_false(dw_sched_held(&q, DW_FAM_V4, &P, 200, NULL));
+}
+
+static void test_gap_per_family_and_off(void **state)
+{
+	(void)state;
+	struct dw_ip B;
+	dw_ip_parse("2001:db8::1", DW_FAM_V6, &B);
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	r.min_gap_ms = 30000;
+	r.fam[DW_FAM_V6].active = true;
+	attempt_span(&r, 0, 10, DW_OUT_DONE);
+	/* The first IPv6 address is not held back by the IPv4 publish. */
+	dw_sched_set_desired(&r, DW_FAM_V6, &B);
+	bool pub[DW_FAM_COUNT];
+	assert_true(dw_sched_begin(&r, &P, 1000, pub));
+	assert_false(pub[DW_FAM_V4]);
+	assert_true(pub[DW_FAM_V6]);
+	struct dw_result res[DW_FAM_COUNT] = { res_of(DW_OUT_RETRY, -1), res_of(DW_OUT_DONE, -1) };
+	dw_sched_done(&r, &P, 1010, res, 0);
+	/* Both change: each waits for its own gap's end. */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_int_equal(dw_sched_next(&r, &P, 2000), 30000);
+	assert_true(dw_sched_begin(&r, &P, 30000, pub));
+	assert_true(pub[DW_FAM_V4]);
+	assert_false(pub[DW_FAM_V6]);
+	dw_sched_abort(&r);
+	/* A restart (a fresh record, its published address from the state
+	 * file) has no gap; min_gap_ms 0 has none either. */
+	struct dw_sched_rec s;
+	rec_v4(&s);
+	s.min_gap_ms = 30000;
+	dw_sched_set_published(&s, DW_FAM_V4, &A2, 5000);
+	assert_int_equal(dw_sched_next(&s, &P, 5001), 0);
+	rec_v4(&s);
+	attempt_span(&s, 0, 10, DW_OUT_DONE);
+	dw_sched_set_desired(&s, DW_FAM_V4, &A2);
+	assert_int_equal(dw_sched_next(&s, &P, 20), 0);
+	assert_false(dw_sched_held(&s, DW_FAM_V4, &P, 20, NULL));
+}
+
+/* A sustained flap with a fake clock: the address changes every 50 ms for
+ * 20 s while each publish takes 30 ms.  Publishes stay within one per gap
+ * (plus the first), each carries the address wanted when it started, and
+ * the last one carries the flap's final address. */
+static void test_gap_bounds_a_flap(void **state)
+{
+	(void)state;
+	static const uint64_t gaps[] = { 0, 1000, 5000, 30000 };
+	struct dw_ip addrs[2] = { A2, A3 };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		struct dw_sched_rec r;
+		rec_v4(&r);
+		r.min_gap_ms = gaps[g];
+		const uint64_t span = 20000, step = 50, took = 30;
+		unsigned publishes = 0;
+		uint64_t done_at = 0, last_start = 0;
+		bool busy = false;
+		struct dw_ip want = A1;
+		for (uint64_t now = 0; now <= span + gaps[g] + 1000; now += 10) {
+			if (now % step == 0 && now <= span) {
+				want = addrs[(now / step) % 2];
+				dw_sched_set_desired(&r, DW_FAM_V4, &want);
+			}
+			bool pub[DW_FAM_COUNT];
+			if (busy && now >= done_at) {
+				struct dw_result res[DW_FAM_COUNT] = { res_of(DW_OUT_DONE, -1),
+				                                       res_of(DW_OUT_RETRY, -1) };
+				dw_sched_done(&r, &P, now, res, 0);
+				busy = false;
+			}
+			if (!busy && dw_sched_begin(&r, &P, now, pub)) {
+				assert_true(dw_ip_equal(&r.fam[DW_FAM_V4].sent, &want));
+				if (publishes > 0 && gaps[g] > 0)
+					assert_true(now - last_start >= gaps[g]);
+				publishes++;
+				last_start = now;
+				busy = true;
+				done_at = now + took;
+			}
+		}
+		assert_false(busy);
+		assert_true(dw_ip_equal(&r.fam[DW_FAM_V4].published, &want));
+		if (gaps[g] == 0)
+			assert_true(publishes > span / (step + took) / 2);   /* the old behaviour */
+		else
+			assert_true(publishes <= span / gaps[g] + 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +568,12 @@ int main(void)
 		cmocka_unit_test(test_verify_delay_bounds),
 		cmocka_unit_test(test_verify_cycle),
 		cmocka_unit_test(test_verify_skips_what_is_not_in_sync),
+		cmocka_unit_test(test_gap_first_change_at_once_later_ones_coalesced),
+		cmocka_unit_test(test_gap_never_publishes_a_stale_address),
+		cmocka_unit_test(test_gap_bypassed_by_force),
+		cmocka_unit_test(test_gap_and_failures),
+		cmocka_unit_test(test_gap_per_family_and_off),
+		cmocka_unit_test(test_gap_bounds_a_flap),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
