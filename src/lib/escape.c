@@ -1,4 +1,4 @@
-/* Escaping for JSON strings and form bodies. */
+/* Escaping for JSON strings, form bodies and URL components. */
 #include "lib/escape.h"
 
 #include <stdbool.h>
@@ -76,5 +76,32 @@ int dw_escape_form(const char *s, char *out, size_t cap)
 		if (!put(out, cap, &o, buf, n))
 			return DW_ETOOBIG;
 	}
+	return DW_OK;
+}
+
+int dw_http_escape(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return DW_ETOOBIG;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		unsigned char c = *p;
+		bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+		size_t need = keep ? 1 : 3;
+		if (o + need + 1 > cap) {
+			out[0] = '\0';
+			return DW_ETOOBIG;
+		}
+		if (keep) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0x0f];
+		}
+	}
+	out[o] = '\0';
 	return DW_OK;
 }

@@ -1,6 +1,6 @@
 /* Escaping of untrusted or configured values for the text they are placed
- * in: a JSON string, an application/x-www-form-urlencoded body.  (URL query
- * and path components: dw_http_escape in lib/http.h.)
+ * in: a JSON string, an application/x-www-form-urlencoded body, a URL query
+ * or path component.
  *
  * Every function writes a NUL-terminated result into out (capacity cap) and
  * returns 0, or DW_ETOOBIG with out set to "" when it does not fit (cap > 0).
@@ -17,3 +17,7 @@ int dw_escape_json(const char *s, char *out, size_t cap);
 /* One name or value of an HTML form body: ASCII letters, digits and "*-._"
  * stay, space becomes '+', every other byte %XX (upper-case hex). */
 int dw_escape_form(const char *s, char *out, size_t cap);
+
+/* A URL query or path component: RFC 3986 unreserved characters stay, every
+ * other byte %XX (upper-case hex).  (Named for the HTTP code that uses it.) */
+int dw_http_escape(const char *s, char *out, size_t cap);

@@ -200,34 +200,6 @@ long dw_http_parse_retry_after(const char *value, long now)
 	return d > DW_HTTP_RETRY_AFTER_MAX ? DW_HTTP_RETRY_AFTER_MAX : (long)d;
 }
 
-int dw_http_escape(const char *s, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	if (cap == 0)
-		return DW_ETOOBIG;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		unsigned char c = *p;
-		bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-		size_t need = keep ? 1 : 3;
-		if (o + need + 1 > cap) {
-			out[0] = '\0';
-			return DW_ETOOBIG;
-		}
-		if (keep) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0x0f];
-		}
-	}
-	out[o] = '\0';
-	return DW_OK;
-}
-
 /* Configures h for one hop of req to url; x receives the reply.  Everything
  * security-relevant is set here, unconditionally. */
 static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *url,
