@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/netlink.h"
+#include "lib/notify.h"
 #include "lib/sandbox.h"
 #include "lib/sched.h"
 #include "lib/source.h"
@@ -73,7 +73,7 @@ static void notify_status(struct daemon *d)
 {
 	char line[160];
 	dmn_status_summary(d->recs, d->nrecs, &d->sp, dw_loop_now_ms(), line, sizeof(line));
-	sd_notifyf(0, "STATUS=%s", line);
+	dw_notifyf("STATUS=%s", line);
 }
 
 /* ---- Scheduling -------------------------------------------------------- */
@@ -187,7 +187,7 @@ static void refresh(struct daemon *d)
 	evaluate(d);
 	if (!d->ready) {
 		d->ready = true;
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		log_notice("running: %zu records, control socket %s", d->nrecs, dmn_ctl_path(d->ctl));
 	}
 	kick(d);
@@ -372,7 +372,7 @@ static void do_reload(struct daemon *d)
 	struct dw_diag diag = { "" };
 	if (dw_config_load(d->cfg->path, false, &ncfg, &diag) != DW_OK) {
 		log_error("reload refused, keeping the running configuration: %s", diag.msg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	struct dw_dnsauth_setup ncold;
@@ -380,7 +380,7 @@ static void do_reload(struct daemon *d)
 	                     &diag) != DW_OK) {
 		log_error("reload refused, keeping the running configuration: %s", diag.msg);
 		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	if (d->cfg->seccomp && !d->spawns && dw_sandbox_config_spawns(ncfg)) {
@@ -388,14 +388,14 @@ static void do_reload(struct daemon *d)
 		log_error("reload refused, keeping the running configuration: the new one runs "
 		          "programs (on-change or cmd: sources); restart dnsward to use it");
 		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	struct dmn_rec *nrecs = calloc(ncfg->nrecords > 0 ? ncfg->nrecords : 1, sizeof(*nrecs));
 	if (nrecs == NULL) {
 		log_error("reload: out of memory; keeping the running configuration");
 		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
@@ -428,7 +428,7 @@ static void do_reload(struct daemon *d)
 	d->nrecs = ncfg->nrecords;
 	dw_config_free(old);
 	log_notice("configuration reloaded: %zu records", d->nrecs);
-	sd_notify(0, "READY=1");
+	dw_notify("READY=1");
 	evaluate(d);
 	dw_timer_arm(d->t_poll, 0);
 }
@@ -464,7 +464,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 		if (d->stopping)
 			break;
 		log_notice("SIGHUP: reloading %s", d->cfg->path);
-		sd_notify(0, "RELOADING=1");
+		dw_notify("RELOADING=1");
 		d->reload_pending = true;
 		if (d->jobs == 0) {
 			do_reload(d);
@@ -482,7 +482,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 		if (d->stopping)
 			break;
 		log_notice("%s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		sd_notify(0, "STOPPING=1");
+		dw_notify("STOPPING=1");
 		d->stopping = true;
 		if (d->jobs > 0)
 			dw_timer_arm(d->t_grace, STOP_GRACE_MS);
@@ -496,7 +496,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 static void on_watchdog(struct dw_loop *loop, struct dw_timer *t, void *arg)
 {
 	struct daemon *d = arg;
-	sd_notify(0, "WATCHDOG=1");
+	dw_notify("WATCHDOG=1");
 	dw_timer_arm(t, d->watchdog_usec / 2000u);
 }
 
@@ -616,7 +616,7 @@ int dmn_run(struct dw_config *cfg)
 		goto out;
 	}
 
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000) {
+	if (dw_notify_watchdog(&d->watchdog_usec) && d->watchdog_usec >= 2000) {
 		d->t_watchdog = dw_loop_timer_new(d->loop, on_watchdog, d);
 		if (d->t_watchdog != NULL)
 			dw_timer_arm(d->t_watchdog, d->watchdog_usec / 2000u);
