@@ -136,6 +136,8 @@ struct dw_provider {
 	 * writes (longest suffix wins; lib/acme.h); NULL-terminated, or NULL. */
 	char **acme_zones;
 	size_t nacme_zones;
+	const struct dw_section *sec;    /* its section, in dw_config.secs */
+	struct dw_secret_set secrets;    /* every secret its section's keys read */
 };
 
 /* A configured record.  Owned by dw_config. */
@@ -148,6 +150,8 @@ struct dw_record {
 	/* "on-change": absolute path of a program the daemon runs after each
 	 * publish attempt (daemon/hooks.c); "" none. */
 	char on_change[256];
+	const struct dw_section *sec;    /* its section, in dw_config.secs */
+	struct dw_secret_set secrets;    /* every secret its section's keys read */
 };
 
 struct dw_config {
@@ -180,6 +184,11 @@ struct dw_config {
 	uint32_t backoff_max_s;          /* "backoff-max": retries never further apart */
 	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
+	/* The text it was built from, kept so that a publisher (the program
+	 * doing the network work of dnsward, src/publisher) can be handed the
+	 * sections a job needs and run the same configuration code. */
+	struct dw_section *secs;
+	size_t nsecs;
 };
 
 /* Loads and validates path, reading every secret file.  check_only is passed
@@ -202,6 +211,11 @@ struct dw_config_ext {
 	int (*section)(void *arg, struct dw_conf_ctx *ctx);    /* 0 or a dw_error */
 	void *arg;
 	bool allow_no_records;
+	/* [record] sections are read for their address sources alone: the
+	 * provider is neither looked up nor asked for its keys (r->provider
+	 * is NULL) and keys left unread are not errors.  For a publisher's
+	 * fetch jobs, which need no provider and none of its secrets. */
+	bool sources_only;
 };
 /* dw_config_load / dw_config_parse with an extension (ext may be NULL). */
 int dw_config_load_ext(const char *path, bool check_only, const struct dw_config_ext *ext,
@@ -209,6 +223,16 @@ int dw_config_load_ext(const char *path, bool check_only, const struct dw_config
 int dw_config_parse_ext(const char *file, const char *text, size_t len, bool check_only,
                         const struct dw_config_ext *ext, struct dw_config **out,
                         struct dw_diag *diag);
+
+/* dw_config_parse_ext on sections already split (a publisher receives
+ * them from dnsward).  Takes ownership of secs[0..nsecs) (each string and
+ * kv array malloc'd, as step one of parsing makes them) whatever the
+ * outcome; the configuration keeps them. */
+int dw_config_from_sections(const char *file, struct dw_section *secs, size_t nsecs,
+                            bool check_only, const struct dw_config_ext *ext,
+                            struct dw_config **out, struct dw_diag *diag);
+/* Frees sections made as above. */
+void dw_config_sections_free(struct dw_section *secs, size_t nsecs);
 
 /* The record with this FQDN (case-insensitive, trailing dot ignored) or NULL. */
 struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char *fqdn);
