@@ -17,7 +17,6 @@
 #include "daemon/pool.h"
 #include "daemon/record.h"
 #include "daemon/status.h"
-#include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/netlink.h"
@@ -32,8 +31,6 @@
 
 struct daemon {
 	bool spawns;                 /* sandbox set up for running programs */
-	struct dw_dnsauth_setup cold;   /* where cold-start checks ask; rebuilt on
-	                                 * reload, which waits for jobs in flight */
 	struct dw_loop *loop;
 	struct dw_config *cfg;
 	struct dmn_rec *recs;
@@ -99,12 +96,12 @@ static void kick(struct daemon *d)
 				log_error("out of memory: %s not published", rc->r->fqdn);
 				continue;
 			}
-			j->kind = DMN_JOB_PUBLISH;
+			j->job.kind = DW_JOB_PUBLISH;
 			j->rec = i;
-			j->r = rc->r;
-			j->cold = d->cfg->cold_start_check ? &d->cold.cfg : NULL;
+			j->job.r = rc->r;
+			j->job.cold = d->cfg->cold_start_check;
 			for (int f = 0; f < DW_FAM_COUNT; f++) {
-				struct dw_plan *pl = &j->plan[f];
+				struct dw_plan *pl = &j->job.plan[f];
 				const struct dw_sched_fam *s = &rc->s.fam[f];
 				pl->active = s->active;
 				pl->have_addr = pub[f];
@@ -115,7 +112,7 @@ static void kick(struct daemon *d)
 			}
 			rc->busy = true;
 			d->jobs++;
-			dmn_pool_submit(d->pool, j);
+			dmn_pool_submit(d->pool, d->cfg, j);
 			continue;
 		}
 		uint64_t t = dw_sched_next(&rc->s, &d->sp, now);
@@ -201,8 +198,13 @@ static void on_debounce(struct dw_loop *loop, struct dw_timer *t, void *arg)
 /* Something changed (or events were lost): refresh after the debounce. */
 static void address_event(struct daemon *d)
 {
-	if (!dw_timer_armed(d->t_debounce))
+	if (!dw_timer_armed(d->t_debounce)) {
 		dw_timer_arm(d->t_debounce, d->cfg->debounce_ms);
+		/* The publish that may follow needs a publisher: its start-up
+		 * overlaps the debounce. */
+		if (d->ready && !d->stopping)
+			dmn_pool_prestart(d->pool);
+	}
 }
 
 /* ---- Polling sources --------------------------------------------------- */
@@ -226,14 +228,14 @@ static void on_poll(struct dw_loop *loop, struct dw_timer *t, void *arg)
 		struct dmn_job *j = calloc(1, sizeof(*j));
 		if (j == NULL)
 			continue;
-		j->kind = DMN_JOB_FETCH;
+		j->job.kind = DW_JOB_FETCH;
 		j->rec = i;
-		j->r = rc->r;
+		j->job.r = rc->r;
 		for (int f = 0; f < DW_FAM_COUNT; f++)
-			j->fetch[f] = dw_source_polls(&rc->r->src[f]);
+			j->job.fetch[f] = dw_source_polls(&rc->r->src[f]);
 		rc->busy = true;
 		d->jobs++;
-		dmn_pool_submit(d->pool, j);
+		dmn_pool_submit(d->pool, d->cfg, j);
 	}
 	if (any)
 		dw_timer_arm(d->t_poll, (uint64_t)poll_interval_s(d) * 1000u);
@@ -258,7 +260,7 @@ static void problem_key(const struct dw_result *res, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
-static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+static void publish_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	const struct dw_record *r = rc->r;
 	bool sent[DW_FAM_COUNT];
@@ -319,7 +321,7 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j
 	}
 }
 
-static void fetch_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+static void fetch_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (!j->fetch[f])
@@ -341,16 +343,16 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 	struct daemon *d = arg;
 	struct dmn_job *j = dmn_pool_take(d->pool);
 	while (j != NULL) {
-		struct dmn_job *next = j->next;
+		struct dmn_job *next = (struct dmn_job *)(void *)j->job.next;
 		/* Records keep their index until a reload, and reloads wait for
 		 * every job: j->rec is still this record. */
 		struct dmn_rec *rc = &d->recs[j->rec];
 		rc->busy = false;
 		d->jobs--;
-		if (j->kind == DMN_JOB_PUBLISH)
-			publish_done(d, rc, j);
+		if (j->job.kind == DW_JOB_PUBLISH)
+			publish_done(d, rc, &j->job);
 		else
-			fetch_done(d, rc, j);
+			fetch_done(d, rc, &j->job);
 		free(j);
 		j = next;
 	}
@@ -375,14 +377,6 @@ static void do_reload(struct daemon *d)
 		dw_notify("READY=1");
 		return;
 	}
-	struct dw_dnsauth_setup ncold;
-	if (dw_dnsauth_setup(ncfg->acme_nameservers, ncfg->acme_resolvers, 3000, &ncold,
-	                     &diag) != DW_OK) {
-		log_error("reload refused, keeping the running configuration: %s", diag.msg);
-		dw_config_free(ncfg);
-		dw_notify("READY=1");
-		return;
-	}
 	if (d->cfg->seccomp && !d->spawns && dw_sandbox_config_spawns(ncfg)) {
 		/* The allowlist in force forbids starting programs for good. */
 		log_error("reload refused, keeping the running configuration: the new one runs "
@@ -401,15 +395,13 @@ static void do_reload(struct daemon *d)
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
 	 * swap contents, so it holds the new configuration and ncfg the old.
 	 * Records and providers are separate allocations and do not move. */
-	d->cold = ncold;
-	d->cold.cfg.fixed = d->cold.fixed;       /* the copy must point at itself */
-	d->cold.cfg.resolvers = d->cold.resolvers;
 	struct dw_config swap = *d->cfg;
 	*d->cfg = *ncfg;
 	*ncfg = swap;
 	struct dw_config *old = ncfg;
 	ncfg = d->cfg;
 	sched_params(d);
+	dmn_pool_reconfigure(d->pool, d->cfg);
 	for (size_t i = 0; i < ncfg->nrecords; i++) {
 		struct dw_record *r = ncfg->records[i];
 		dmn_rec_init(&nrecs[i], r, &d->st);
@@ -523,8 +515,7 @@ static const struct dmn_ctl_ops ctl_ops = {
 
 /* ---- Entry ------------------------------------------------------------- */
 
-/* Everything but the worker pool, which the caller stops first (or leaves
- * running when it exits at once). */
+/* Everything but the pool, which the caller stops first. */
 static void daemon_cleanup(struct daemon *d)
 {
 	dmn_ctl_free(d->ctl);
@@ -599,19 +590,25 @@ int dmn_run(struct dw_config *cfg)
 		log_error("%s", diag.msg);
 		goto out;
 	}
-	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
-	                                                              : DMN_POOL_THREADS_MAX);
-	if (d->pool == NULL ||
-	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
-		log_error("cannot start worker threads");
+	/* The publisher is opened while its path is reachable. */
+	d->pool = dmn_pool_new(cfg, &diag);
+	if (d->pool == NULL) {
+		log_error("%s", diag.msg);
+		rc = DW_ECONFIG;
+		goto out;
+	}
+	if (dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
+		log_error("epoll: %s", strerror(errno));
 		goto out;
 	}
 
 	/* Everything that needs privileges is open (netlink and control
-	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process, workers included, before the first byte from outside. */
+	 * sockets, secrets read by the configuration, the publisher's
+	 * executable): drop them and confine the process before the first
+	 * byte from outside.  Publishers inherit both and narrow them. */
 	d->spawns = dw_sandbox_config_spawns(cfg);
-	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+	if (dw_sandbox_enter_parent(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0,
+	                            dmn_pool_exec_fd(d->pool), &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
@@ -622,11 +619,6 @@ int dmn_run(struct dw_config *cfg)
 			dw_timer_arm(d->t_watchdog, d->watchdog_usec / 2000u);
 	}
 
-	if (dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &d->cold,
-	                     &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		goto out;
-	}
 	refresh(d);                 /* first dump: READY=1, first publishes */
 	dw_timer_arm(d->t_poll, 0); /* first fetch of polling sources */
 	if (dw_loop_run(d->loop) != 0) {
@@ -634,14 +626,8 @@ int dmn_run(struct dw_config *cfg)
 		goto out;
 	}
 	rc = DW_OK;
-	if (d->jobs > 0) {
-		/* Workers still wait on the network with the configuration in
-		 * hand: leave without freeing it.  Every finished publish is
-		 * already in the state file. */
-		daemon_cleanup(d);
-		fflush(stderr);
-		_exit(0);
-	}
+	/* Jobs still in flight after the grace are abandoned with their
+	 * publisher; every finished publish is already in the state file. */
 out:
 	dmn_pool_free(d->pool);
 	daemon_cleanup(d);

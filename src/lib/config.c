@@ -348,17 +348,19 @@ static void daemon_defaults(struct dw_config *cfg)
 	cfg->backoff_max_s = 3600;
 	cfg->max_interval_s = 86400;
 	cfg->control_socket[0] = '\0';
+	cfg->publisher_idle_s = 10;
 }
 
 /* The daemon's [dnsward] keys: debounce-ms, backoff-base, backoff-max,
- * max-interval, control-socket. */
+ * max-interval, control-socket, publisher-idle. */
 static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	int ret;
 	if ((ret = dw_conf_uint(ctx, "debounce-ms", 0, 60000, 50, &cfg->debounce_ms)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "backoff-base", 1, 86400, 5, &cfg->backoff_base_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "backoff-max", 1, 604800, 3600, &cfg->backoff_max_s)) != DW_OK ||
-	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK)
+	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "publisher-idle", 0, 3600, 10, &cfg->publisher_idle_s)) != DW_OK)
 		return ret;
 	if (cfg->backoff_max_s < cfg->backoff_base_s)
 		return dw_conf_error(ctx, "backoff-max", "%u is less than backoff-base (%u)",

@@ -184,6 +184,7 @@ struct dw_config {
 	uint32_t backoff_max_s;          /* "backoff-max": retries never further apart */
 	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
+	uint32_t publisher_idle_s;       /* "publisher-idle": an idle publisher exits after this */
 	/* The text it was built from, kept so that a publisher (the program
 	 * doing the network work of dnsward, src/publisher) can be handed the
 	 * sections a job needs and run the same configuration code. */

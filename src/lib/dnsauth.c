@@ -297,6 +297,28 @@ int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *fo
 	return ret;
 }
 
+int dw_dnsauth_follow(const struct dw_dnsauth_cfg *cfg, const char *name, unsigned hops_max,
+                      char target[DW_DNS_NAME_MAX], struct dw_dnsauth_zone *zone,
+                      struct dw_diag *diag)
+{
+	snprintf(target, DW_DNS_NAME_MAX, "%s", name);
+	for (unsigned hop = 0;; hop++) {
+		if (hop == hops_max)
+			return dw_diag_set(diag, DW_ETOOBIG, "more than %u CNAMEs from %s", hops_max, name);
+		bool found = false;
+		char next[DW_DNS_NAME_MAX];
+		int ret = dw_dnsauth_find(cfg, target, zone, diag);
+		if (ret == DW_OK)
+			ret = dw_dnsauth_cname(zone, target, &found, next, diag);
+		if (ret != DW_OK)
+			return ret;
+		if (!found)
+			return DW_OK;
+		log_info("%s is an alias of %s", target, next);
+		memcpy(target, next, DW_DNS_NAME_MAX);
+	}
+}
+
 int dw_dnsauth_addr_is(const struct dw_dns_server *srv, const char *name,
                        const struct dw_ip *ip, bool *match, struct dw_diag *diag)
 {

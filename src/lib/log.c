@@ -2,6 +2,7 @@
 #include "lib/log.h"
 #include "lib/error.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ static struct {
 	size_t len;
 } log_secrets[DW_LOG_SECRETS_MAX];
 static size_t log_nsecrets;
+/* The publisher adds a job's secrets while its workers log. */
+static pthread_mutex_t log_secrets_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void dw_log_init(const char *ident)
 {
@@ -53,27 +56,34 @@ int dw_log_add_secret(const char *secret, size_t len)
 {
 	if (secret == NULL || len < 4)
 		return DW_OK;
+	int ret = DW_OK;
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t i = 0; i < log_nsecrets; i++) {
 		if (log_secrets[i].len == len && memcmp(log_secrets[i].data, secret, len) == 0)
-			return DW_OK;
+			goto out;
 	}
-	if (log_nsecrets == DW_LOG_SECRETS_MAX || sodium_init() < 0)
-		return DW_ENOMEM;
-	char *copy = sodium_malloc(len);
-	if (copy == NULL)
-		return DW_ENOMEM;
+	char *copy = NULL;
+	if (log_nsecrets == DW_LOG_SECRETS_MAX || sodium_init() < 0 ||
+	    (copy = sodium_malloc(len)) == NULL) {
+		ret = DW_ENOMEM;
+		goto out;
+	}
 	memcpy(copy, secret, len);
 	log_secrets[log_nsecrets].data = copy;
 	log_secrets[log_nsecrets].len = len;
 	log_nsecrets++;
-	return DW_OK;
+out:
+	pthread_mutex_unlock(&log_secrets_mu);
+	return ret;
 }
 
 void dw_log_clear_secrets(void)
 {
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t i = 0; i < log_nsecrets; i++)
 		sodium_free(log_secrets[i].data);   /* wipes before freeing */
 	log_nsecrets = 0;
+	pthread_mutex_unlock(&log_secrets_mu);
 }
 
 void dw_log_redact(char *buf, size_t cap)
@@ -81,6 +91,7 @@ void dw_log_redact(char *buf, size_t cap)
 	static const char mask[] = "[REDACTED]";
 	const size_t mlen = sizeof(mask) - 1;
 
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t s = 0; s < log_nsecrets; s++) {
 		const char *sec = log_secrets[s].data;
 		size_t slen = log_secrets[s].len;
@@ -97,6 +108,7 @@ void dw_log_redact(char *buf, size_t cap)
 			p += mlen;
 		}
 	}
+	pthread_mutex_unlock(&log_secrets_mu);
 }
 
 /* Replaces control characters so that a hostile reply quoted in a message

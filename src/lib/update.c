@@ -1,11 +1,12 @@
 /* One update pass over the configured records. */
 #include "lib/update.h"
-#include "lib/dnsauth.h"
+#include "lib/pubclient.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
 #include "lib/source.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,7 +57,9 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
 	case DW_SRC_WEB:
 	case DW_SRC_DNS:
 	case DW_SRC_CMD:
-		return dw_source_fetch(src, fam, ip, why, whylen);   /* blocks, bounded */
+		/* Fetched over the network: a FETCH job for the publisher. */
+		snprintf(why, whylen, "fetched by the publisher, not here");
+		return DW_EUNSUPP;
 	case DW_SRC_IFACE:
 		break;
 	}
@@ -144,88 +147,24 @@ static bool needs_interfaces(const struct dw_config *cfg, const struct dw_update
 	return false;
 }
 
-void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
-                    const struct dw_state *st, bool force, struct dw_plan plan[DW_FAM_COUNT])
+/* Whether the state already holds pl's address for r/fam: sets prev and
+ * publish. */
+static void plan_against_state(const struct dw_record *r, enum dw_family fam,
+                               const struct dw_state *st, bool force, struct dw_plan *pl)
 {
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		struct dw_plan *pl = &plan[f];
-		memset(pl, 0, sizeof(*pl));
-		pl->active = r->src[f].kind != DW_SRC_OFF;
-		if (!pl->active)
-			continue;
-		if (dw_update_desired(r, (enum dw_family)f, addrs, &pl->addr, pl->why,
-		                      sizeof(pl->why)) != DW_OK)
-			continue;
-		pl->have_addr = true;
-		char addr[DW_IP_STRLEN];
-		dw_ip_format(&pl->addr, addr);
-		const struct dw_state_entry *prev =
-			st != NULL ? dw_state_get(st, r->fqdn, (enum dw_family)f, r->provider->name) : NULL;
-		if (prev != NULL)
-			memcpy(pl->prev, prev->address, sizeof(pl->prev));
-		pl->publish = force || prev == NULL || strcmp(prev->address, addr) != 0;
-	}
-}
-
-/* True when every authoritative server of r's zone serves exactly ip. */
-static bool served_already(const struct dw_dnsauth_cfg *cold, const struct dw_record *r,
-                           const struct dw_ip *ip)
-{
-	struct dw_dnsauth_zone z;
-	struct dw_diag diag = { "" };
-	if (dw_dnsauth_find(cold, r->fqdn, &z, &diag) != DW_OK || z.nns == 0) {
-		log_debug("%s: cold-start check: %s", r->fqdn, diag.msg[0] ? diag.msg : "no servers");
-		return false;
-	}
-	for (size_t i = 0; i < z.nns; i++) {
-		bool match = false;
-		if (dw_dnsauth_addr_is(&z.ns[i], r->fqdn, ip, &match, &diag) != DW_OK || !match)
-			return false;
-	}
-	return true;
-}
-
-void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
-                       const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT])
-{
-	const struct dw_provider_ops *ops = r->provider->ops;
-	const struct dw_ip *want[DW_FAM_COUNT] = { NULL, NULL };
-	int n = 0;
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
-		if (plan[f].publish && plan[f].have_addr && cold != NULL && plan[f].prev[0] == '\0' &&
-		    served_already(cold, r, &plan[f].addr)) {
-			char a[DW_IP_STRLEN];
-			dw_result_set(&res[f], DW_OUT_UNCHANGED, -1,
-			              "every authoritative server already serves %s",
-			              dw_ip_format(&plan[f].addr, a));
-			log_info("%s %s: %s", r->fqdn, dw_family_rrtype((enum dw_family)f), res[f].msg);
-			continue;
-		}
-		if (plan[f].publish && plan[f].have_addr) {
-			want[f] = &plan[f].addr;
-			n++;
-			char a[DW_IP_STRLEN];
-			log_info("%s %s: publishing %s through provider %s (was %s)", r->fqdn,
-			         dw_family_rrtype((enum dw_family)f), dw_ip_format(&plan[f].addr, a),
-			         r->provider->name, plan[f].prev[0] != '\0' ? plan[f].prev : "unknown");
-		}
-	}
-	/* Both families in one request where the protocol allows it. */
-	if (n == DW_FAM_COUNT && ops->update_multi != NULL) {
-		ops->update_multi(r->provider, r, want, res);
-		return;
-	}
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		if (want[f] != NULL)
-			ops->update(r->provider, r, want[f], &res[f]);
-	}
+	char addr[DW_IP_STRLEN];
+	dw_ip_format(&pl->addr, addr);
+	const struct dw_state_entry *prev =
+		st != NULL ? dw_state_get(st, r->fqdn, fam, r->provider->name) : NULL;
+	if (prev != NULL)
+		memcpy(pl->prev, prev->address, sizeof(pl->prev));
+	pl->publish = force || prev == NULL || strcmp(prev->address, addr) != 0;
 }
 
 /* Reports one family's outcome of a pass and updates sum and st. */
-static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan *pl,
-                   const struct dw_result *res, bool dry_run, struct dw_state *st,
-                   const char *state_path, struct dw_update_summary *sum, FILE *out)
+static void report(const struct dw_record *r, enum dw_family fam, const struct dw_plan *pl,
+                   const struct dw_result *res, bool dry_run, struct dw_update_summary *sum,
+                   FILE *out)
 {
 	const char *type = dw_family_rrtype(fam);
 	if (!pl->have_addr) {
@@ -256,14 +195,6 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 			sum->updated++;
 		else
 			sum->unchanged++;
-		/* Save after every success so a crash later in the pass never
-		 * causes this record to be sent again. */
-		struct dw_diag d = { "out of memory" };
-		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK ||
-		    dw_state_save(st, state_path, &d) != DW_OK) {
-			log_error("%s %s: published, but the state could not be saved: %s",
-			          r->fqdn, type, d.msg);
-		}
 		return;
 	}
 
@@ -290,7 +221,34 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 	}
 }
 
-int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
+/* One record of a pass: its plan, and the job fetching, then publishing. */
+struct pass_rec {
+	struct dw_record *r;
+	struct dw_plan plan[DW_FAM_COUNT];
+	struct dw_result res[DW_FAM_COUNT];
+	struct dw_job job;
+};
+
+static struct pass_rec *pass_rec_of(struct dw_job *j)
+{
+	return (struct pass_rec *)(void *)((char *)j - offsetof(struct pass_rec, job));
+}
+
+/* Saves a success right away, so that a crash later in the pass never
+ * sends this record again. */
+static void save_success(const struct dw_record *r, enum dw_family fam, const struct dw_ip *ip,
+                         struct dw_state *st, const char *state_path)
+{
+	char addr[DW_IP_STRLEN];
+	dw_ip_format(ip, addr);
+	struct dw_diag d = { "out of memory" };
+	if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK ||
+	    dw_state_save(st, state_path, &d) != DW_OK)
+		log_error("%s %s: published, but the state could not be saved: %s", r->fqdn,
+		          dw_family_rrtype(fam), d.msg);
+}
+
+int dw_update_pass(struct dw_config *cfg, struct dw_pub *pub, const struct dw_update_opts *opts,
                    struct dw_update_summary *sum, FILE *out, struct dw_diag *diag)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -302,15 +260,14 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 	int ret = dw_state_load(state_path, &st, diag);
 	if (ret != DW_OK)
 		return ret;
-
-	struct dw_dnsauth_setup cold;
-	if (cfg->cold_start_check &&
-	    dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &cold, diag) != DW_OK) {
-		dw_state_free(&st);
-		return DW_ECONFIG;
-	}
 	struct dw_addr_list addrs = { 0 };
 	bool have_addrs = false;
+	struct pass_rec *recs = calloc(cfg->nrecords > 0 ? cfg->nrecords : 1, sizeof(*recs));
+	size_t n = 0;
+	if (recs == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (needs_interfaces(cfg, opts)) {
 		ret = dw_netlink_dump(&addrs, diag);
 		if (ret != DW_OK)
@@ -318,22 +275,87 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		have_addrs = true;
 	}
 
+	/* Desired addresses: interfaces and static here, the rest fetched by
+	 * the publisher, every record's fetch at once. */
 	for (size_t i = 0; i < cfg->nrecords; i++) {
 		struct dw_record *r = cfg->records[i];
 		if (!record_selected(opts, r))
 			continue;
-		struct dw_plan plan[DW_FAM_COUNT];
-		struct dw_result res[DW_FAM_COUNT];
-		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
-		if (!opts->dry_run)
-			dw_update_publish(r, plan, cfg->cold_start_check ? &cold.cfg : NULL, res);
+		struct pass_rec *pr = &recs[n++];
+		pr->r = r;
+		bool fetch = false;
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
-			if (plan[f].active)
-				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, &st,
-				       state_path, sum, out);
+			struct dw_plan *pl = &pr->plan[f];
+			pl->active = r->src[f].kind != DW_SRC_OFF;
+			if (!pl->active)
+				continue;
+			if (dw_source_polls(&r->src[f])) {
+				pr->job.fetch[f] = fetch = true;
+				continue;
+			}
+			pl->have_addr = dw_update_desired(r, (enum dw_family)f, have_addrs ? &addrs : NULL,
+			                                  &pl->addr, pl->why, sizeof(pl->why)) == DW_OK;
+		}
+		if (fetch) {
+			pr->job.kind = DW_JOB_FETCH;
+			pr->job.r = r;
+			dw_pub_submit(pub, cfg, &pr->job);
+		}
+	}
+	for (struct dw_job *j; (j = dw_pub_wait_one(pub)) != NULL;) {
+		struct pass_rec *pr = pass_rec_of(j);
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (!j->fetch[f])
+				continue;
+			pr->plan[f].have_addr = j->fetched[f];
+			if (j->fetched[f])
+				pr->plan[f].addr = j->addr[f];
+			else
+				memcpy(pr->plan[f].why, j->why[f], sizeof(pr->plan[f].why));
+		}
+	}
+
+	/* What differs from the state, published through the publisher; each
+	 * success saved as it comes. */
+	for (size_t i = 0; i < n; i++) {
+		struct pass_rec *pr = &recs[i];
+		bool any = false;
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			pr->res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+			if (pr->plan[f].active && pr->plan[f].have_addr) {
+				plan_against_state(pr->r, (enum dw_family)f, &st, opts->force, &pr->plan[f]);
+				any |= pr->plan[f].publish;
+			}
+		}
+		if (!any || opts->dry_run)
+			continue;
+		memset(&pr->job, 0, sizeof(pr->job));
+		pr->job.kind = DW_JOB_PUBLISH;
+		pr->job.r = pr->r;
+		pr->job.cold = cfg->cold_start_check;
+		memcpy(pr->job.plan, pr->plan, sizeof(pr->plan));
+		dw_pub_submit(pub, cfg, &pr->job);
+	}
+	for (struct dw_job *j; (j = dw_pub_wait_one(pub)) != NULL;) {
+		struct pass_rec *pr = pass_rec_of(j);
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (!pr->plan[f].publish || !pr->plan[f].have_addr)
+				continue;
+			pr->res[f] = j->res[f];
+			if (dw_outcome_ok(j->res[f].outcome))
+				save_success(pr->r, (enum dw_family)f, &pr->plan[f].addr, &st, state_path);
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (recs[i].plan[f].active)
+				report(recs[i].r, (enum dw_family)f, &recs[i].plan[f], &recs[i].res[f],
+				       opts->dry_run, sum, out);
 		}
 	}
 out:
+	free(recs);
 	dw_addr_list_free(&addrs);
 	dw_state_free(&st);
 	return ret;
