@@ -34,7 +34,8 @@ extern char **environ;
 /* One publisher process. */
 struct proc {
 	pid_t pid;
-	int pidfd;
+	int pidfd;                   /* -1 where pidfds are missing (valgrind): then
+	                              * the socket's end tells of the exit */
 	int sock;                    /* -1 once closed */
 	struct dw_pp_reader rd;
 	struct dw_pp_buf *outq;      /* frames not yet written, in order */
@@ -237,6 +238,27 @@ static void describe_exit(const siginfo_t *si, char *buf, size_t cap)
 		         strsignal(si->si_status));
 }
 
+static void proc_kill(struct proc *pr)
+{
+	if (pr->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, pr->pidfd, SIGKILL, NULL, 0);
+	else
+		(void)kill(pr->pid, SIGKILL);
+}
+
+/* Reaps pr; block waits for it.  False when it has not exited (!block). */
+static bool proc_wait(struct proc *pr, siginfo_t *si, bool block)
+{
+	memset(si, 0, sizeof(*si));
+	int opts = WEXITED | (block ? 0 : WNOHANG);
+	int r;
+	do {
+		r = pr->pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)pr->pidfd, si, opts)
+		                   : waitid(P_PID, (id_t)pr->pid, si, opts);
+	} while (r != 0 && errno == EINTR);
+	return r == 0 && si->si_pid != 0;
+}
+
 /* Fails every job pr still holds with why. */
 static void fail_inflight(struct dw_pub *p, struct proc *pr, const char *why)
 {
@@ -258,7 +280,7 @@ static void fail_inflight(struct dw_pub *p, struct proc *pr, const char *why)
 static void proc_retire(struct dw_pub *p, struct proc *pr, bool kill, const char *why)
 {
 	if (kill)
-		(void)syscall(SYS_pidfd_send_signal, pr->pidfd, SIGKILL, NULL, 0);
+		proc_kill(pr);
 	if (pr->sock >= 0) {
 		unwatch(p, pr->sock);
 		close(pr->sock);
@@ -276,9 +298,9 @@ static void proc_retire(struct dw_pub *p, struct proc *pr, bool kill, const char
 	if (p->ndying == DYING_MAX) {
 		/* Too many unreaped: wait for the oldest (killed: it goes fast). */
 		struct proc *old = p->dying[0];
-		(void)syscall(SYS_pidfd_send_signal, old->pidfd, SIGKILL, NULL, 0);
+		proc_kill(old);
 		siginfo_t si;
-		(void)waitid((idtype_t)P_PIDFD, (id_t)old->pidfd, &si, WEXITED);
+		(void)proc_wait(old, &si, true);
 		unwatch(p, old->pidfd);
 		close(old->pidfd);
 		free(old);
@@ -353,7 +375,9 @@ static int proc_spawn(struct dw_pub *p, struct dw_diag *diag)
 	pr->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	pr->last_ms = now_ms();
 	pr->flags = proc_flags(&p->opts);
-	if (pr->pidfd < 0) {
+	if (pr->pidfd < 0 && errno == ENOSYS) {
+		log_debug("no pidfd (%s): the publisher's socket tells of its exit", strerror(errno));
+	} else if (pr->pidfd < 0) {
 		int e = errno;
 		kill(pid, SIGKILL);
 		(void)waitpid(pid, NULL, 0);
@@ -364,7 +388,8 @@ static int proc_spawn(struct dw_pub *p, struct dw_diag *diag)
 	(void)fcntl(pr->sock, F_SETFL, O_NONBLOCK);
 	p->cur = pr;
 	watch(p, pr->sock, EPOLLIN, false);
-	watch(p, pr->pidfd, EPOLLIN, false);
+	if (pr->pidfd >= 0)
+		watch(p, pr->pidfd, EPOLLIN, false);
 
 	struct dw_pp_hello h = { .version = DW_PP_VERSION,
 	                         .log_level = (uint8_t)dw_log_get_level(),
@@ -559,6 +584,8 @@ static bool proc_frame(struct dw_pub *p, struct proc *pr, char *why, size_t whyc
 	return true;
 }
 
+static void proc_exited(struct dw_pub *p, struct proc *pr);
+
 /* Reads whatever pr sent.  Ends pr on EOF, errors and garbage. */
 static void proc_read(struct dw_pub *p, struct proc *pr)
 {
@@ -585,6 +612,8 @@ static void proc_read(struct dw_pub *p, struct proc *pr)
 			unwatch(p, pr->sock);
 			close(pr->sock);
 			pr->sock = -1;
+			if (pr->pidfd < 0)
+				proc_exited(p, pr);
 			return;
 		}
 		/* Most often it died (a reset): its exit status tells more.
@@ -593,18 +622,19 @@ static void proc_read(struct dw_pub *p, struct proc *pr)
 		unwatch(p, pr->sock);
 		close(pr->sock);
 		pr->sock = -1;
-		(void)syscall(SYS_pidfd_send_signal, pr->pidfd, SIGKILL, NULL, 0);
+		proc_kill(pr);
+		if (pr->pidfd < 0)
+			proc_exited(p, pr);
 		return;
 	}
 }
 
-/* pr's pidfd is readable: it exited.  Answers it sent before still count. */
+/* pr exited (its pidfd is readable, or without pidfds its socket ended).
+ * Answers it sent before still count. */
 static void proc_exited(struct dw_pub *p, struct proc *pr)
 {
 	siginfo_t si;
-	memset(&si, 0, sizeof(si));
-	if (waitid((idtype_t)P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG) != 0 ||
-	    si.si_pid == 0)
+	if (!proc_wait(pr, &si, pr->pidfd < 0))
 		return;   /* not yet */
 	if (pr->sock >= 0)
 		proc_read(p, pr);   /* answers still in the socket */
@@ -630,8 +660,10 @@ static void proc_exited(struct dw_pub *p, struct proc *pr)
 			break;
 		}
 	}
-	unwatch(p, pr->pidfd);
-	close(pr->pidfd);
+	if (pr->pidfd >= 0) {
+		unwatch(p, pr->pidfd);
+		close(pr->pidfd);
+	}
 	free(pr);
 }
 
@@ -700,6 +732,14 @@ void dw_pub_io(struct dw_pub *p)
 			}
 		}
 	}
+	/* Without pidfds, those stopped are reaped now (killed, or closed
+	 * while idle: either way they go at once). */
+	for (size_t k = 0; k < p->ndying;) {
+		if (p->dying[k]->pidfd < 0)
+			proc_exited(p, p->dying[k]);   /* takes it off the list */
+		else
+			k++;
+	}
 	rearm(p);
 }
 
@@ -759,11 +799,12 @@ struct dw_job *dw_pub_free(struct dw_pub *p)
 		struct proc *pr = p->dying[i];
 		struct pollfd pfd = { .fd = pr->pidfd, .events = POLLIN };
 		uint64_t now = now_ms();
-		if (poll(&pfd, 1, now < until ? (int)(until - now) : 0) != 1)
-			(void)syscall(SYS_pidfd_send_signal, pr->pidfd, SIGKILL, NULL, 0);
+		if (pr->pidfd >= 0 && poll(&pfd, 1, now < until ? (int)(until - now) : 0) != 1)
+			proc_kill(pr);
 		siginfo_t si;
-		(void)waitid((idtype_t)P_PIDFD, (id_t)pr->pidfd, &si, WEXITED);
-		close(pr->pidfd);
+		(void)proc_wait(pr, &si, true);
+		if (pr->pidfd >= 0)
+			close(pr->pidfd);
 		free(pr);
 	}
 	const int fds[] = { p->epfd, p->evfd, p->t_deadline, p->t_idle, p->exec_fd };
