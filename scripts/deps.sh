@@ -11,7 +11,7 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
-  libio-socket-ssl-perl inadyn wrk valgrind"
+  libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
@@ -29,8 +29,9 @@ done
 
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Other package runs may hold the dpkg lock: wait for it rather than fail.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 # The knot package may start a system knotd; dnsward's demo and tests run
 # their own on high ports and need nothing from it.

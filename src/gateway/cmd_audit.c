@@ -23,10 +23,14 @@ static int print_one(void *arg, const struct gw_audit *a)
 {
 	(void)arg;
 	char t[32], b1[128], b2[128], b3[128], b4[128], b5[128];
-	printf("%s %s %s token=%s old=%s new=%s source=%s result=%s\n", cmd_time(a->time, t),
+	printf("%s %s %s token=%s old=%s new=%s source=%s result=%s", cmd_time(a->time, t),
 	       safe(a->host, b1, sizeof(b1)), a->action, a->token_id != NULL ? a->token_id : "-",
 	       safe(a->old_value, b2, sizeof(b2)), safe(a->new_value, b3, sizeof(b3)),
 	       safe(a->source, b4, sizeof(b4)), safe(a->result, b5, sizeof(b5)));
+	/* A refusal row that also stands for refusals over the host's budget. */
+	if (a->count > 1)
+		printf(" count=%lld", (long long)a->count);
+	printf("\n");
 	return DW_OK;
 }
 

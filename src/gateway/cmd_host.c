@@ -181,11 +181,18 @@ static int list_one(void *arg, const struct gw_host *h)
 		return DW_EIO;
 	for (size_t i = 0; i < n; i++) {
 		char nr[32];
-		printf("  %s %s%s %s", gw_rtype_str(recs[i].rtype), recs[i].value,
-		       recs[i].present ? "" : " (to remove)", recs[i].applied ? "applied" : "pending");
-		if (!recs[i].applied && recs[i].attempts > 0)
-			printf(" (%lld attempts, next %s: %s)", (long long)recs[i].attempts,
-			       cmd_time(recs[i].next_retry, nr), recs[i].last_error);
+		const struct gw_rec *r = &recs[i];
+		printf("  %s %s%s %s", gw_rtype_str(r->rtype), r->value,
+		       r->present ? "" : " (to remove)",
+		       r->applied ? "applied" : r->failed ? "FAILED" : "pending");
+		if (r->failed)
+			printf(" (refused for good by the provider after %lld attempt(s): %s; not "
+			       "retried: the host's same request tries again after %s, a new value at "
+			       "once)", (long long)r->attempts, r->last_error,
+			       cmd_time(r->next_retry, nr));
+		else if (!r->applied && r->attempts > 0)
+			printf(" (%lld attempts, next %s: %s)", (long long)r->attempts,
+			       cmd_time(r->next_retry, nr), r->last_error);
 		printf("\n");
 	}
 	return DW_OK;

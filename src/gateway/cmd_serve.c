@@ -1,9 +1,8 @@
 /* serve: the server in the foreground until SIGTERM or SIGINT. */
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,32 +24,17 @@
 
 /* Confinement once everything that may need root is open: the TLS key and
  * the provider secrets are read, the listening sockets bound, the database
- * open.  Then, when started as root with [gateway] user: the database files
- * go to that user (connections are opened on demand later), privileges are
+ * open (given to [gateway] user before its first connection, see
+ * cmd_prepare_store).  Then, when started as root with user: privileges are
  * dropped (lib/sandbox), and the seccomp allowlist with the server's
  * additions is installed for every thread (or only no-new-privs with
  * seccomp = no). */
-static int confine(const struct gw_conf *conf, struct gw_store *st, struct dw_diag *diag)
+static int confine(const struct gw_conf *conf, struct dw_diag *diag)
 {
 	bool root = geteuid() == 0 || getuid() == 0;
 	if (root && conf->user[0] == '\0') {
 		log_notice("running as root: set [gateway] user = NAME to drop privileges");
 	} else if (conf->user[0] != '\0') {
-		if (root) {
-			struct passwd *pw = getpwnam(conf->user);
-			if (pw == NULL)
-				return dw_diag_set(diag, DW_EIO, "no such user '%s'", conf->user);
-			gid_t gid = pw->pw_gid;
-			if (conf->group[0] != '\0') {
-				struct group *gr = getgrnam(conf->group);
-				if (gr == NULL)
-					return dw_diag_set(diag, DW_EIO, "no such group '%s'", conf->group);
-				gid = gr->gr_gid;
-			}
-			int ret = gw_store_chown(st, pw->pw_uid, gid, diag);
-			if (ret != DW_OK)
-				return ret;
-		}
 		int ret = dw_sandbox_drop(conf->user, conf->group, diag);
 		if (ret != DW_OK)
 			return ret;
@@ -61,6 +45,18 @@ static int confine(const struct gw_conf *conf, struct gw_store *st, struct dw_di
 		return DW_OK;
 	}
 	return dw_sandbox_seccomp(DW_SANDBOX_SERVER, diag);
+}
+
+#define PRUNE_EVERY_S 60
+
+/* Audit retention (audit-max-age days, audit-max-rows). */
+static void prune(const struct gw_conf *conf, struct gw_store *st)
+{
+	int64_t n = 0;
+	if (gw_store_prune(st, (int64_t)conf->audit_max_age_days * 86400, conf->audit_max_rows,
+	                   &n) == DW_OK && n > 0)
+		log_info("audit log: %lld row(s) past retention (%u days, %u rows) deleted",
+		         (long long)n, conf->audit_max_age_days, conf->audit_max_rows);
 }
 
 int cmd_serve(struct gw_conf *conf, int argc, char **argv)
@@ -91,20 +87,37 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	if (gw_store_open(conf->database, true, pool, &st, &diag) != DW_OK ||
-	    gw_upstream_start(conf, st, m, &up, &diag) != DW_OK) {
+	if (cmd_prepare_store(conf, &diag) != DW_OK ||
+	    gw_store_open(conf->database, GW_STORE_CREATE | GW_STORE_SERVE, pool, &st, &diag) != DW_OK ||
+	    gw_upstream_new(conf, st, m, &up, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	/* Threads (upstream workers, then the HTTP server) start only after
+	 * the confinement: each inherits its creator's capability bounding set. */
 	struct gw_server_deps deps = { conf, st, up, m, rate };
-	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, st, &diag) != DW_OK ||
-	    gw_server_start(srv, &diag) != DW_OK) {
+	if (gw_server_open(&deps, &srv, &diag) != DW_OK || confine(conf, &diag) != DW_OK ||
+	    gw_upstream_start(up, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	prune(conf, st);
+	if (gw_server_start(srv, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
 	(void)dw_notify("READY=1");
+	/* The main thread waits for signals and, every minute, applies the
+	 * audit log's retention. */
 	int sig = 0;
-	while (sigwait(&set, &sig) == 0) {
+	for (;;) {
+		struct timespec ts = { PRUNE_EVERY_S, 0 };
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				prune(conf, st);
+			continue;
+		}
 		if (sig == SIGHUP) {
 			log_notice("SIGHUP ignored: hosts and tokens are read from the database on every "
 			           "request; restart to reload %s", conf->cfg->path);

@@ -14,7 +14,12 @@ int cmd_token(struct gw_conf *conf, int argc, char **argv);
 int cmd_audit(struct gw_conf *conf, int argc, char **argv);
 int cmd_serve(struct gw_conf *conf, int argc, char **argv);
 
-/* Opens the configured database for an admin command (logs on failure). */
+/* Run as root: gives the database to [gateway] user (or, when it does not
+ * exist yet, to the owner of its directory) before any connection opens
+ * (gw_store_prepare).  Not root: nothing.  0 or an error with diag. */
+int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag);
+/* Opens the configured database for an admin command, after
+ * cmd_prepare_store (logs on failure). */
 struct gw_store *cmd_open_store(const struct gw_conf *conf);
 /* Formats unix time t as "YYYY-MM-DDTHH:MM:SSZ" (or "never" for 0). */
 const char *cmd_time(int64_t t, char buf[32]);

@@ -121,6 +121,15 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "connection-timeout", 1, 3600, c->conn_timeout_s,
 	                        &c->conn_timeout_s)) != DW_OK)
 		return ret;
+	/* The audit log's growth: refusal rows per host and minute, and
+	 * retention by age (days) and by rows. */
+	if ((ret = dw_conf_uint(ctx, "audit-refusals", 1, 1000, c->audit_refusals,
+	                        &c->audit_refusals)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "audit-max-age", 1, 36500, c->audit_max_age_days,
+	                        &c->audit_max_age_days)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "audit-max-rows", 100, 100000000, c->audit_max_rows,
+	                        &c->audit_max_rows)) != DW_OK)
+		return ret;
 	if (c->conn_timeout_s <= c->upstream_wait_s)
 		return dw_conf_error(ctx, "connection-timeout",
 		                     "must be longer than upstream-wait (%u s)", c->upstream_wait_s);
@@ -164,6 +173,9 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->max_per_source = 32;
 	c->conn_timeout_s = 15;
 	c->seccomp = true;
+	c->audit_refusals = 2;
+	c->audit_max_age_days = 90;
+	c->audit_max_rows = 100000;
 	c->nlisten = 1;
 	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
 	struct dw_config_ext ext = { .kind = "gateway", .section = conf_gateway, .arg = c,

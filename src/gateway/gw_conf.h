@@ -21,6 +21,8 @@
  *                                           ; once secrets, sockets and the
  *                                           ; database are open (serve only)
  *   seccomp = yes                           ; system-call allowlist while serving
+ *   audit-refusals = 2                      ; refusal rows per host and minute
+ *   audit-max-age = 90, audit-max-rows = 100000  ; audit retention (days, rows)
  *
  *   [provider NAME]                         ; exactly as in dnsward.conf
  *
@@ -63,6 +65,9 @@ struct gw_conf {
 	char user[64];          /* "" = no drop (see lib/sandbox.h) */
 	char group[64];
 	bool seccomp;
+	uint32_t audit_refusals;     /* per host and minute; more are counted, not written */
+	uint32_t audit_max_age_days;
+	uint32_t audit_max_rows;
 	bool has_log_level;
 	enum dw_log_level log_level;
 	struct dw_config *cfg;  /* the providers */

@@ -19,6 +19,7 @@ struct gw_metrics {
 	atomic_ullong bucket[NBUCKETS + 1];       /* cumulative at render time */
 	atomic_ullong sum_us, count;
 	atomic_ullong fail[NOUTCOMES];
+	atomic_ullong refused, audit_skipped;
 };
 
 static const char *const api_names[GW_API_COUNT] = {
@@ -27,6 +28,7 @@ static const char *const api_names[GW_API_COUNT] = {
 static const char *const result_names[GW_R_COUNT] = {
 	"good", "nochg", "badauth", "nohost", "!yours", "notfqdn", "numhost", "badrequest",
 	"upstream_failed", "ratelimited", "locked", "ok", "forbidden", "notfound", "toobig", "error",
+	"refused", "store_failed",
 };
 
 const char *gw_api_name(enum gw_api a)
@@ -68,6 +70,16 @@ void gw_metrics_upstream(struct gw_metrics *m, double seconds, int outcome_index
 		atomic_fetch_add_explicit(&m->fail[outcome_index], 1, memory_order_relaxed);
 }
 
+void gw_metrics_refused(struct gw_metrics *m)
+{
+	atomic_fetch_add_explicit(&m->refused, 1, memory_order_relaxed);
+}
+
+void gw_metrics_audit_skipped(struct gw_metrics *m, uint64_t n)
+{
+	atomic_fetch_add_explicit(&m->audit_skipped, n, memory_order_relaxed);
+}
+
 struct buf {
 	char *p;
 	size_t len, cap;
@@ -107,7 +119,8 @@ static void put(struct buf *b, const char *fmt, ...)
 	}
 }
 
-int gw_metrics_render(struct gw_metrics *m, int64_t queue_depth, char **out, size_t *len)
+int gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_store *st, char **out,
+                      size_t *len)
 {
 	struct buf b = { .p = malloc(8192), .cap = 8192 };
 	if (b.p == NULL)
@@ -146,9 +159,33 @@ int gw_metrics_render(struct gw_metrics *m, int64_t queue_depth, char **out, siz
 		    dw_outcome_str((enum dw_outcome)o),
 		    atomic_load_explicit(&m->fail[o], memory_order_relaxed));
 	}
-	put(&b, "# HELP dnsward_gateway_retry_queue_depth Desired records not yet applied upstream.\n"
+	put(&b, "# HELP dnsward_gateway_records_refused_total Desired records the provider refused "
+	        "for good (ended as failed, not retried).\n"
+	        "# TYPE dnsward_gateway_records_refused_total counter\n"
+	        "dnsward_gateway_records_refused_total %llu\n",
+	    atomic_load_explicit(&m->refused, memory_order_relaxed));
+	put(&b, "# HELP dnsward_gateway_audit_refusals_skipped_total Refusals over a host's audit "
+	        "budget, counted in its next audit row.\n"
+	        "# TYPE dnsward_gateway_audit_refusals_skipped_total counter\n"
+	        "dnsward_gateway_audit_refusals_skipped_total %llu\n",
+	    atomic_load_explicit(&m->audit_skipped, memory_order_relaxed));
+	put(&b, "# HELP dnsward_gateway_store_errors_total Database failures by kind.\n"
+	        "# TYPE dnsward_gateway_store_errors_total counter\n");
+	for (int k = 1; k < GW_FAULT_COUNT; k++)
+		put(&b, "dnsward_gateway_store_errors_total{kind=\"%s\"} %llu\n",
+		    gw_fault_name((enum gw_fault)k), (unsigned long long)st->stats.errors[k]);
+	put(&b, "# HELP dnsward_gateway_store_writable Whether the database takes writes (as GET "
+	        "/health says).\n"
+	        "# TYPE dnsward_gateway_store_writable gauge\n"
+	        "dnsward_gateway_store_writable %d\n", st->writable ? 1 : 0);
+	put(&b, "# HELP dnsward_gateway_retry_queue_depth Desired records not yet applied upstream, "
+	        "still retried.\n"
 	        "# TYPE dnsward_gateway_retry_queue_depth gauge\n"
-	        "dnsward_gateway_retry_queue_depth %lld\n", (long long)queue_depth);
+	        "dnsward_gateway_retry_queue_depth %lld\n", (long long)st->queue_depth);
+	put(&b, "# HELP dnsward_gateway_records_failed Desired records refused for good, not "
+	        "retried.\n"
+	        "# TYPE dnsward_gateway_records_failed gauge\n"
+	        "dnsward_gateway_records_failed %lld\n", (long long)st->failed_records);
 	if (b.err) {
 		free(b.p);
 		return DW_ENOMEM;

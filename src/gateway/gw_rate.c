@@ -17,6 +17,7 @@ struct slot {
 	uint32_t failures;
 	int64_t fail_start_ms;
 	int64_t locked_until_ms;
+	uint64_t skipped;         /* refused takes since the last granted one */
 };
 
 struct gw_rate {
@@ -72,6 +73,12 @@ void gw_rate_key_host(int64_t host_id, uint8_t key[16])
 		key[1 + i] = (uint8_t)(v >> (8 * i));
 }
 
+void gw_rate_key_audit(int64_t host_id, uint8_t key[16])
+{
+	gw_rate_key_host(host_id, key);
+	key[0] = 'a';
+}
+
 /* The slot for key, claiming one when absent (caller holds the lock). */
 static struct slot *find(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, bool create)
 {
@@ -103,11 +110,9 @@ static struct slot *find(struct gw_rate *r, const uint8_t key[16], int64_t now_m
 	return victim;
 }
 
-bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
-                  int64_t now_ms, long *retry_s)
+/* Caller holds the lock.  s may be NULL: refused. */
+static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retry_s)
 {
-	pthread_mutex_lock(&r->lock);
-	struct slot *s = find(r, key, now_ms, true);
 	bool ok = true;
 	if (s == NULL) {
 		/* Every probed slot is locked out: refuse rather than forget. */
@@ -128,6 +133,34 @@ bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
 			ok = false;
 			double need = (1.0 - s->tokens) * 60.0 / cap;
 			*retry_s = (long)need + 1;
+		}
+	}
+	return ok;
+}
+
+bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
+                  int64_t now_ms, long *retry_s)
+{
+	pthread_mutex_lock(&r->lock);
+	bool ok = take(find(r, key, now_ms, true), per_minute, now_ms, retry_s);
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
+                          int64_t now_ms, uint64_t *skipped)
+{
+	long retry;
+	*skipped = 0;
+	pthread_mutex_lock(&r->lock);
+	struct slot *s = find(r, key, now_ms, true);
+	bool ok = take(s, per_minute, now_ms, &retry);
+	if (s != NULL) {
+		if (ok) {
+			*skipped = s->skipped;
+			s->skipped = 0;
+		} else {
+			s->skipped++;
 		}
 	}
 	pthread_mutex_unlock(&r->lock);

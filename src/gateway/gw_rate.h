@@ -24,10 +24,17 @@ void gw_rate_free(struct gw_rate *r);
 /* Key of a client address (IPv6: its /64) or of a host id. */
 void gw_rate_key_ip(const struct dw_ip *ip, uint8_t key[16]);
 void gw_rate_key_host(int64_t host_id, uint8_t key[16]);
+/* Key of a host's audit budget for refusals (apart from its request rate). */
+void gw_rate_key_audit(int64_t host_id, uint8_t key[16]);
 
 /* Takes one request from key's bucket; false (and *retry_s) when empty. */
 bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
                   int64_t now_ms, long *retry_s);
+/* Like gw_rate_take, for budgets of log rows: a refused take is counted; a
+ * granted one returns in *skipped how many were refused since the last
+ * grant (then 0 again).  A slot reused for another key forgets its count. */
+bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
+                          int64_t now_ms, uint64_t *skipped);
 /* True (and *retry_s) while key is locked out. */
 bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, long *retry_s);
 /* Counts a bad credential from key; locks it when it reaches failures. */

@@ -100,6 +100,24 @@ static void reply_json1(struct reply *r, unsigned status, enum gw_result res, co
 	r->ctype = "application/json";
 }
 
+/* The database failed (gw_store logged it with what to do): a 5xx naming
+ * the store, with a code that means "retry later" to dyndns2 clients. */
+#define STORE_RETRY_AFTER_S 60
+static void reply_store(struct reply *r, enum gw_api api)
+{
+	if (api == GW_API_ACMEDNS || api == GW_API_REGISTER)
+		reply_json1(r, 503, GW_R_STORE, "error", "store_unavailable");
+	else
+		reply_text(r, 503, GW_R_STORE, "%s", api == GW_API_DYNDNS2 ? "911\n" :
+		           "store unavailable: the gateway cannot use its database; retry later\n");
+	r->retry_after = STORE_RETRY_AFTER_S;
+}
+
+/* What a host is told when the provider refused its value for good. */
+#define REFUSED_MSG "the gateway's DNS provider refused this change for good; only the " \
+	"gateway's operator can fix it ('dnsward-gateway host list' shows the cause); the same " \
+	"request is tried again only after a cool-down"
+
 /* ---- request helpers ---------------------------------------------------- */
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -211,19 +229,44 @@ static bool rate_token(struct gw_server *srv, int64_t host_id, long *retry)
 	return gw_rate_take(srv->d.rate, key, srv->d.conf->rate_token, mono_ms(), retry);
 }
 
-static void audit(struct gw_db *db, const struct gw_host *h, const char *name,
-                  const char *token_id, const char *action, const char *old_value,
-                  const char *new_value, const struct dw_ip *client, const char *result)
+/* An audit row; in a transaction, the change is committed with its row or
+ * not at all (the store logs a failure once). */
+static int audit(struct gw_db *db, const struct gw_host *h, const char *name,
+                 const char *token_id, const char *action, const char *old_value,
+                 const char *new_value, const struct dw_ip *client, const char *result)
 {
 	char ip[DW_IP_STRLEN];
 	struct gw_audit a = { .host = h != NULL ? h->fqdn : name, .token_id = token_id,
 	                      .action = action, .old_value = old_value, .new_value = new_value,
 	                      .source = dw_ip_format(client, ip), .result = result };
-	if (gw_db_audit(db, &a) != DW_OK)
-		log_error("cannot write the audit log: %s", gw_db_errmsg(db));
+	return gw_db_audit(db, &a);
 }
 
-/* Waits for the upstream after a committed change. */
+/* One audit row for a refused request, within the host's budget
+ * (audit-refusals rows a minute); refusals over it are counted into the
+ * host's next refusal row (count) rather than written one by one, so a
+ * host cannot grow the database by asking for what it may not have. */
+static void audit_refusal(struct gw_server *srv, struct gw_db *db, const struct gw_host *h,
+                          const char *token_id, const char *action, const char *names,
+                          const struct dw_ip *client, const char *result)
+{
+	uint8_t key[16];
+	uint64_t skipped = 0;
+	gw_rate_key_audit(h->id, key);
+	if (!gw_rate_take_counted(srv->d.rate, key, srv->d.conf->audit_refusals, mono_ms(),
+	                          &skipped)) {
+		gw_metrics_audit_skipped(srv->d.m, 1);
+		return;
+	}
+	char ip[DW_IP_STRLEN];
+	struct gw_audit a = { .host = h->fqdn, .token_id = token_id, .action = action,
+	                      .new_value = names, .source = dw_ip_format(client, ip),
+	                      .result = result, .count = 1 + (int64_t)skipped };
+	(void)gw_db_audit(db, &a);
+}
+
+/* Waits for the upstream after a committed change; the caller then reads
+ * its rows back. */
 static enum gw_up_result push(struct gw_server *srv, const struct gw_host *h, char *msg,
                               size_t cap)
 {
@@ -261,7 +304,7 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 		return;
 	}
 	if (a == AUTH_ERROR) {
-		reply_text(r, 500, GW_R_ERROR, "911\n");
+		reply_store(r, GW_API_DYNDNS2);
 		return;
 	}
 	if (a == AUTH_BAD) {
@@ -310,17 +353,26 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 	}
 	if (refusal != NULL) {
 		char body[GW_DD_MAX_NAMES * 16];
-		size_t off = 0;
+		char names[GW_FQDN_MAX];   /* the refused names, for one audit row */
+		size_t off = 0, noff = 0;
+		names[0] = '\0';
 		for (size_t i = 0; i < dd.nnames; i++) {
 			int n = snprintf(body + off, sizeof(body) - off, "%s\n",
 			                 codes[i] != NULL ? codes[i] : refusal);
 			if (n > 0 && (size_t)n < sizeof(body) - off)
 				off += (size_t)n;
-			if (codes[i] != NULL)
-				audit(db, &host, NULL, tid, "update", NULL,
-				      dd.names[i].valid ? dd.names[i].name : "(invalid name)", client,
-				      codes[i]);
+			if (codes[i] == NULL)
+				continue;
+			const char *nm = dd.names[i].valid ? dd.names[i].name : "(invalid name)";
+			n = snprintf(names + noff, sizeof(names) - noff, "%s%s", noff ? "," : "", nm);
+			if (n > 0 && (size_t)n < sizeof(names) - noff) {
+				noff += (size_t)n;
+			} else if (noff + 4 < sizeof(names)) {
+				memcpy(names + noff, ",...", 5);
+				noff = sizeof(names);   /* full: no more names */
+			}
 		}
+		audit_refusal(srv, db, &host, tid, "update", names, client, refusal);
 		reply_text(r, 200, refusal_res, "%s", body);
 		log_notice("%s (token %s) asked to update a name outside its scope: %s", host.fqdn,
 		           tid, refusal);
@@ -344,35 +396,39 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 
 	char v4s[DW_IP_STRLEN] = "", v6s[DW_IP_STRLEN] = "";
 	char addrs[2 * DW_IP_STRLEN + 2] = "";
-	bool changed_any = false, pending = false;
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (dd.has_ip[f])
 			dw_ip_format(&dd.ip[f], f == DW_FAM_V4 ? v4s : v6s);
 	}
 	/* Most requests repeat what is stored (a router polling): read first,
 	 * outside any transaction (WAL readers wait for nobody), and take the
-	 * write lock only when a value differs. */
-	bool differs = false;
-	for (int f = 0; f < DW_FAM_COUNT && !differs; f++) {
+	 * write lock only when a value differs, or a refused one may be tried
+	 * again. */
+	enum gw_want want[DW_FAM_COUNT] = { GW_WANT_SAME, GW_WANT_SAME };
+	bool write = false;
+	int64_t now = (int64_t)time(NULL);
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (!dd.has_ip[f])
 			continue;
 		struct gw_rec cur;
 		int ret = gw_db_addr_get(db, host.id, f == DW_FAM_V4 ? GW_RT_A : GW_RT_AAAA, &cur);
 		if (ret != DW_OK && ret != DW_ENOTFOUND) {
-			reply_text(r, 500, GW_R_ERROR, "911\n");
+			reply_store(r, GW_API_DYNDNS2);
 			return;
 		}
-		if (ret == DW_ENOTFOUND || strcmp(cur.value, f == DW_FAM_V4 ? v4s : v6s) != 0)
-			differs = true;
+		if (ret == DW_ENOTFOUND || strcmp(cur.value, f == DW_FAM_V4 ? v4s : v6s) != 0 ||
+		    (cur.failed && cur.next_retry <= now))
+			write = true;
+		else if (cur.failed)
+			want[f] = GW_WANT_REFUSED;
 		else if (!cur.applied)
-			pending = true;   /* same value, still waiting for the upstream */
+			want[f] = GW_WANT_PENDING;   /* same value, still waiting for the upstream */
 	}
-	if (differs) {
-		/* Re-checked under the lock: another request may have written the
-		 * same value since. */
-		pending = false;
+	if (write) {
+		/* Decided again under the lock: another request may have written
+		 * the same value since. */
 		if (gw_db_begin(db) != DW_OK) {
-			reply_text(r, 500, GW_R_ERROR, "911\n");
+			reply_store(r, GW_API_DYNDNS2);
 			return;
 		}
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
@@ -383,41 +439,71 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 			struct gw_rec cur;
 			int ret = gw_db_addr_get(db, host.id, rt, &cur);
 			bool had = ret == DW_OK;
-			bool changed = false;
-			if ((ret != DW_OK && ret != DW_ENOTFOUND) ||
-			    gw_db_addr_set(db, host.id, rt, ip, &changed) != DW_OK) {
-				gw_db_rollback(db);
-				reply_text(r, 500, GW_R_ERROR, "911\n");
-				return;
-			}
-			if (changed) {
+			if (ret == DW_OK || ret == DW_ENOTFOUND)
+				ret = gw_db_addr_set(db, host.id, rt, ip, &want[f]);
+			if (ret == DW_OK && want[f] == GW_WANT_CHANGED) {
 				char action[16];
 				snprintf(action, sizeof(action), "update-%s", gw_rtype_str(rt));
-				audit(db, &host, NULL, tid, action, had ? cur.value : NULL, ip, client,
-				      "accepted");
-				changed_any = true;
-			} else if (!cur.applied) {
-				pending = true;
+				ret = audit(db, &host, NULL, tid, action, had ? cur.value : NULL, ip,
+				            client, "accepted");
+			}
+			if (ret != DW_OK) {
+				gw_db_rollback(db);
+				reply_store(r, GW_API_DYNDNS2);
+				return;
 			}
 		}
 		if (gw_db_commit(db) != DW_OK) {
-			reply_text(r, 500, GW_R_ERROR, "911\n");
+			reply_store(r, GW_API_DYNDNS2);
 			return;
 		}
 	}
-	snprintf(addrs, sizeof(addrs), "%s%s%s", v4s, v4s[0] && v6s[0] ? "," : "", v6s);
-	enum gw_result res = GW_R_NOCHG;
-	if (changed_any || pending) {
-		char msg[256];
-		res = push(srv, &host, msg, sizeof(msg)) == GW_UP_OK ? GW_R_GOOD : GW_R_UPSTREAM_FAILED;
+	/* Wait for the upstream when there is something to send, then read
+	 * back how each value stands. */
+	bool send = false, changed = false;
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		send |= want[f] == GW_WANT_CHANGED || want[f] == GW_WANT_PENDING;
+		changed |= want[f] == GW_WANT_CHANGED;
 	}
-	const char *word = res == GW_R_GOOD ? "good" : res == GW_R_NOCHG ? "nochg" : "911";
+	if (send) {
+		char msg[256];
+		if (push(srv, &host, msg, sizeof(msg)) == GW_UP_STORE) {
+			reply_store(r, GW_API_DYNDNS2);
+			return;
+		}
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (want[f] != GW_WANT_CHANGED && want[f] != GW_WANT_PENDING)
+				continue;
+			struct gw_rec cur;
+			int ret = gw_db_addr_get(db, host.id, f == DW_FAM_V4 ? GW_RT_A : GW_RT_AAAA, &cur);
+			if (ret != DW_OK && ret != DW_ENOTFOUND) {
+				reply_store(r, GW_API_DYNDNS2);
+				return;
+			}
+			bool mine = ret == DW_OK && strcmp(cur.value, f == DW_FAM_V4 ? v4s : v6s) == 0;
+			want[f] = mine && cur.applied ? GW_WANT_SAME :
+			          mine && cur.failed ? GW_WANT_REFUSED : GW_WANT_PENDING;
+		}
+	}
+	enum gw_result res = changed ? GW_R_GOOD : GW_R_NOCHG;
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		if (want[f] == GW_WANT_REFUSED)
+			res = GW_R_REFUSED;
+		else if (want[f] == GW_WANT_PENDING && res != GW_R_REFUSED)
+			res = GW_R_UPSTREAM_FAILED;
+	}
+	snprintf(addrs, sizeof(addrs), "%s%s%s", v4s, v4s[0] && v6s[0] ? "," : "", v6s);
+	/* A refusal for good: "!active", which clients stop on (inadyn exits,
+	 * dnsward parks the record); "dnserr" would make them retry.  Still
+	 * queued: "911" (retry later; the gateway retries on its own). */
+	const char *word = res == GW_R_GOOD ? "good" : res == GW_R_NOCHG ? "nochg" :
+	                   res == GW_R_REFUSED ? "!active" : "911";
+	bool with_ip = res == GW_R_GOOD || res == GW_R_NOCHG;
 	char body[GW_DD_MAX_NAMES * (2 * DW_IP_STRLEN + 10)];
 	size_t off = 0;
 	for (size_t i = 0; i < dd.nnames; i++) {
-		int n = res == GW_R_UPSTREAM_FAILED
-		        ? snprintf(body + off, sizeof(body) - off, "911\n")
-		        : snprintf(body + off, sizeof(body) - off, "%s %s\n", word, addrs);
+		int n = snprintf(body + off, sizeof(body) - off, "%s%s%s\n", word, with_ip ? " " : "",
+		                 with_ip ? addrs : "");
 		if (n > 0 && (size_t)n < sizeof(body) - off)
 			off += (size_t)n;
 	}
@@ -426,27 +512,54 @@ static void h_dyndns2(struct gw_server *srv, struct MHD_Connection *c, struct re
 
 /* ---- ACME (acme-dns and httpreq) ---------------------------------------- */
 
-/* Sets or removes one TXT value of host, then waits for the upstream. */
+/* Sets or removes one TXT value of host, waits for the upstream, and reads
+ * back how the value stands: GW_R_GOOD / NOCHG (done), REFUSED (for good),
+ * UPSTREAM_FAILED (queued, retried), STORE. */
 static enum gw_result txt_change(struct gw_server *srv, struct gw_db *db,
                                  const struct gw_host *h, const char *tid,
                                  const struct dw_ip *client, const char *value, bool present,
                                  unsigned keep_max, const char *action)
 {
-	bool changed = false;
+	enum gw_want want = GW_WANT_SAME;
 	if (gw_db_begin(db) != DW_OK)
-		return GW_R_ERROR;
-	if (gw_db_txt_set(db, h->id, value, present, keep_max, &changed) != DW_OK) {
+		return GW_R_STORE;
+	int ret = gw_db_txt_set(db, h->id, value, present, keep_max, &want);
+	if (ret == DW_OK && (want == GW_WANT_CHANGED || want == GW_WANT_DROPPED))
+		ret = audit(db, h, NULL, tid, action, NULL, value, client,
+		            want == GW_WANT_DROPPED ? "never-published" : "accepted");
+	if (ret != DW_OK) {
 		gw_db_rollback(db);
-		return GW_R_ERROR;
+		return GW_R_STORE;
 	}
-	if (changed)
-		audit(db, h, NULL, tid, action, NULL, value, client, "accepted");
 	if (gw_db_commit(db) != DW_OK)
-		return GW_R_ERROR;
-	/* An unchanged request still waits when the value is not applied yet. */
+		return GW_R_STORE;
+	switch (want) {
+	case GW_WANT_SAME:
+		return GW_R_NOCHG;
+	case GW_WANT_DROPPED:
+		return GW_R_GOOD;   /* it never reached the provider: nothing to remove */
+	case GW_WANT_REFUSED:
+		return GW_R_REFUSED;
+	default:
+		break;
+	}
 	char msg[256];
-	enum gw_up_result ur = push(srv, h, msg, sizeof(msg));
-	return ur == GW_UP_OK ? (changed ? GW_R_GOOD : GW_R_NOCHG) : GW_R_UPSTREAM_FAILED;
+	if (push(srv, h, msg, sizeof(msg)) == GW_UP_STORE)
+		return GW_R_STORE;
+	struct gw_rec cur;
+	ret = gw_db_txt_get(db, h->id, value, &cur);
+	if (ret != DW_OK && ret != DW_ENOTFOUND)
+		return GW_R_STORE;
+	if (present) {
+		if (ret == DW_OK && cur.present && cur.applied)
+			return want == GW_WANT_CHANGED ? GW_R_GOOD : GW_R_NOCHG;
+		if (ret == DW_OK && cur.present && cur.failed)
+			return GW_R_REFUSED;
+		return GW_R_UPSTREAM_FAILED;
+	}
+	if (ret == DW_ENOTFOUND || cur.present)
+		return GW_R_GOOD;   /* removed (or added again meanwhile) */
+	return cur.failed ? GW_R_REFUSED : GW_R_UPSTREAM_FAILED;
 }
 
 static void h_acmedns_update(struct gw_server *srv, struct MHD_Connection *c, struct req *rq,
@@ -465,9 +578,12 @@ static void h_acmedns_update(struct gw_server *srv, struct MHD_Connection *c, st
 		reply_json1(r, 429, GW_R_LOCKED, "error", "too_many_failures");
 		return;
 	}
+	if (a == AUTH_ERROR) {
+		reply_store(r, GW_API_ACMEDNS);
+		return;
+	}
 	if (a != AUTH_OK) {
-		reply_json1(r, a == AUTH_ERROR ? 500 : 401, a == AUTH_ERROR ? GW_R_ERROR : GW_R_BADAUTH,
-		            "error", a == AUTH_ERROR ? "internal" : "forbidden");
+		reply_json1(r, 401, GW_R_BADAUTH, "error", "forbidden");
 		return;
 	}
 	if (!rate_token(srv, host.id, &r->retry_after)) {
@@ -493,17 +609,23 @@ static void h_acmedns_update(struct gw_server *srv, struct MHD_Connection *c, st
 	bool mine = strcmp(ar.subdomain, host.fqdn) == 0 ||
 	            (gw_acme_name(host.fqdn, own, sizeof(own)) && strcmp(ar.subdomain, own) == 0);
 	if (!mine || !host.acme) {
-		audit(db, &host, NULL, tid, "acmedns-update", NULL, ar.subdomain, client,
-		      mine ? "acme-not-allowed" : "!yours");
+		audit_refusal(srv, db, &host, tid, "acmedns-update", ar.subdomain, client,
+		              mine ? "acme-not-allowed" : "!yours");
 		reply_json1(r, 401, GW_R_FORBIDDEN, "error", "forbidden");
 		return;
 	}
 	enum gw_result res = txt_change(srv, db, &host, tid, client, ar.txt, true, 2, "txt-add");
-	if (res == GW_R_GOOD || res == GW_R_NOCHG)
+	if (res == GW_R_GOOD || res == GW_R_NOCHG) {
 		reply_json1(r, 200, res, "txt", ar.txt);
-	else
-		reply_json1(r, res == GW_R_ERROR ? 500 : 502, res, "error",
-		            res == GW_R_ERROR ? "internal" : "upstream_failed");
+	} else if (res == GW_R_STORE) {
+		reply_store(r, GW_API_ACMEDNS);
+	} else if (res == GW_R_REFUSED) {
+		reply_text(r, 424, res, "{\"error\": \"upstream_refused\", \"message\": \"%s\"}",
+		           REFUSED_MSG);
+		r->ctype = "application/json";
+	} else {
+		reply_json1(r, 502, res, "error", "upstream_failed");
+	}
 }
 
 static void h_register(struct gw_server *srv, struct MHD_Connection *c,
@@ -524,6 +646,10 @@ static void h_register(struct gw_server *srv, struct MHD_Connection *c,
 	enum auth a = user != NULL && key != NULL
 	              ? authenticate(srv, db, user, key, client, &host, tid, &r->retry_after)
 	              : AUTH_BAD;
+	if (a == AUTH_ERROR) {
+		reply_store(r, GW_API_REGISTER);
+		return;
+	}
 	if (a != AUTH_OK || !host.acme) {
 		reply_json1(r, a == AUTH_LOCKED ? 429 : 401, a == AUTH_LOCKED ? GW_R_LOCKED : GW_R_BADAUTH,
 		            "error", "forbidden");
@@ -569,11 +695,13 @@ static void h_httpreq(struct gw_server *srv, struct MHD_Connection *c, struct re
 		reply_text(r, 429, GW_R_LOCKED, "too many failures\n");
 		return;
 	}
+	if (a == AUTH_ERROR) {
+		reply_store(r, GW_API_HTTPREQ);
+		return;
+	}
 	if (a != AUTH_OK) {
-		reply_text(r, a == AUTH_ERROR ? 500 : 401, a == AUTH_ERROR ? GW_R_ERROR : GW_R_BADAUTH,
-		           "unauthorized\n");
-		if (a == AUTH_BAD)
-			r->www_auth = true;
+		reply_text(r, 401, GW_R_BADAUTH, "unauthorized\n");
+		r->www_auth = true;
 		return;
 	}
 	if (!rate_token(srv, host.id, &r->retry_after)) {
@@ -588,8 +716,8 @@ static void h_httpreq(struct gw_server *srv, struct MHD_Connection *c, struct re
 	char own[GW_NAME_MAX + 16];
 	if (!gw_acme_name(host.fqdn, own, sizeof(own)) || strcmp(hr.fqdn, own) != 0 || !host.acme) {
 		bool mine = gw_acme_name(host.fqdn, own, sizeof(own)) && strcmp(hr.fqdn, own) == 0;
-		audit(db, &host, NULL, tid, present ? "httpreq-present" : "httpreq-cleanup", NULL,
-		      hr.fqdn, client, mine ? "acme-not-allowed" : "!yours");
+		audit_refusal(srv, db, &host, tid, present ? "httpreq-present" : "httpreq-cleanup",
+		              hr.fqdn, client, mine ? "acme-not-allowed" : "!yours");
 		reply_text(r, 403, GW_R_FORBIDDEN, "forbidden\n");
 		return;
 	}
@@ -597,20 +725,29 @@ static void h_httpreq(struct gw_server *srv, struct MHD_Connection *c, struct re
 	                                present ? "txt-add" : "txt-del");
 	if (res == GW_R_GOOD || res == GW_R_NOCHG)
 		reply_text(r, 200, res, "ok\n");
+	else if (res == GW_R_STORE)
+		reply_store(r, GW_API_HTTPREQ);
+	else if (res == GW_R_REFUSED)
+		reply_text(r, 424, res, "upstream refused: %s\n", REFUSED_MSG);
 	else
-		reply_text(r, res == GW_R_ERROR ? 500 : 502, res, "upstream failed\n");
+		reply_text(r, 502, res, "upstream failed\n");
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
 
 static void h_metrics(struct gw_server *srv, struct gw_db *db, struct reply *r)
 {
-	int64_t depth = -1;
-	if (db != NULL)
-		(void)gw_db_pending_count(db, &depth);
+	struct gw_metrics_store ms = { .queue_depth = -1, .failed_records = -1 };
+	char why[128];
+	ms.writable = gw_store_healthy(srv->d.st, why, sizeof(why));
+	if (db != NULL) {
+		(void)gw_db_pending_count(db, &ms.queue_depth);
+		(void)gw_db_failed_count(db, &ms.failed_records);
+	}
+	gw_store_stats(srv->d.st, &ms.stats);
 	char *text;
 	size_t len;
-	if (gw_metrics_render(srv->d.m, depth, &text, &len) != DW_OK) {
+	if (gw_metrics_render(srv->d.m, &ms, &text, &len) != DW_OK) {
 		reply_text(r, 500, GW_R_ERROR, "error\n");
 		return;
 	}
@@ -659,7 +796,14 @@ static void handle(struct gw_server *srv, struct MHD_Connection *c, struct req *
 		return;
 	}
 	if (api == GW_API_HEALTH) {
-		reply_text(r, 200, GW_R_OK, "%s", "");
+		/* 503 while the database cannot take writes (a monitor's cue). */
+		char why[128];
+		if (gw_store_healthy(srv->d.st, why, sizeof(why))) {
+			reply_text(r, 200, GW_R_OK, "%s", "");
+		} else {
+			reply_text(r, 503, GW_R_STORE, "%s\n", why);
+			r->retry_after = STORE_RETRY_AFTER_S;
+		}
 		return;
 	}
 	if (api == GW_API_OTHER) {
@@ -676,8 +820,8 @@ static void handle(struct gw_server *srv, struct MHD_Connection *c, struct req *
 		return;
 	}
 	struct gw_db *db = gw_store_get(srv->d.st);
-	if (db == NULL) {
-		reply_text(r, 503, GW_R_ERROR, api == GW_API_DYNDNS2 ? "911\n" : "database unavailable\n");
+	if (db == NULL && api != GW_API_METRICS) {
+		reply_store(r, api);
 		return;
 	}
 	switch (api) {

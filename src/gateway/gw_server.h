@@ -16,8 +16,11 @@
  *
  * A request waits for the upstream at most upstream-wait seconds (0: never;
  * the answer is then 911 / 502 for every change, and the background retry
- * publishes it).  Whatever the client is told, the desired value was
- * committed before the provider was called and is retried until applied. */
+ * publishes it), then reads back its value: applied, queued (911 / 502),
+ * or refused for good by the provider (!active / 424).  The desired value
+ * is committed before the provider is called.  A failure of the database
+ * is answered 503 (dyndns2: 503 with 911) and GET /health says 503 while
+ * the database cannot take writes. */
 #pragma once
 
 #include "gateway/gw_conf.h"

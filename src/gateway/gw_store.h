@@ -6,12 +6,21 @@
  * committed desired value survives a power cut before it is sent upstream.
  * The schema carries its version in PRAGMA user_version and is brought
  * forward by the migrations in gw_store.c (never backwards: a newer database
- * is refused).  Every statement is prepared with bound parameters.
+ * is refused).  Every statement is prepared with bound parameters.  No
+ * other file of the gateway calls SQLite: everything goes through this
+ * interface.
  *
  * A gw_store is a small pool of connections, shared by threads: take one
  * with gw_store_get(), give it back with gw_store_put().  A connection is
  * used by one thread at a time; writes on different connections are
- * serialised by SQLite (busy timeout). */
+ * serialised by SQLite (busy timeout).
+ *
+ * Failures.  Every SQLite error of a connection is classified (disk full,
+ * read-only, corrupt, I/O, busy, other), counted, and logged at error level
+ * once per episode with what to do; the next failures of the same kind go
+ * to debug.  A committed write ends an episode (a corrupt database stays
+ * faulty until restarted).  Functions then return DW_EIO: callers answer
+ * "store unavailable", never "upstream failed". */
 #pragma once
 
 #include <stdbool.h>
@@ -23,7 +32,7 @@
 #include "lib/addr.h"
 #include "lib/error.h"
 
-#define GW_SCHEMA_VERSION 1
+#define GW_SCHEMA_VERSION 2
 #define GW_FQDN_MAX 254
 #define GW_VALUE_MAX 256
 #define GW_ALLOW_MAX 512
@@ -43,19 +52,26 @@ struct gw_host {
 	int64_t created;
 };
 
+/* The record sets of a host: its A, its AAAA, and the TXT values at its
+ * _acme-challenge name.  Retries back off per set. */
 enum gw_rtype { GW_RT_A = 0, GW_RT_AAAA = 1, GW_RT_TXT = 2 };
+#define GW_RT_COUNT 3
 const char *gw_rtype_str(enum gw_rtype t);
 
 /* One desired record: an address of a family, or one TXT value that should
- * be present or absent at _acme-challenge.FQDN. */
+ * be present or absent at _acme-challenge.FQDN.  A row is pending (queued
+ * for the upstream) until applied, or until the provider refused it for
+ * good: then it is failed and nothing retries it in the background. */
 struct gw_rec {
 	int64_t id, host_id;
 	enum gw_rtype rtype;
 	char value[GW_VALUE_MAX];
 	bool present;
 	bool applied;
+	bool failed;                      /* refused for good by the provider */
 	int64_t attempts;
-	int64_t next_retry;               /* unix time */
+	int64_t next_retry;               /* unix time: next attempt (failed: when
+	                                   * the host's same request tries again) */
 	char last_error[256];
 	int64_t seq;                      /* bumped at every change of the row */
 	int64_t updated;
@@ -69,22 +85,70 @@ struct gw_audit {
 	const char *old_value, *new_value;/* may be NULL */
 	const char *source;               /* client address or "cli" */
 	const char *result;               /* "good", "nochg", "911", "!yours", ... */
+	int64_t count;                    /* requests this row stands for (0 = 1):
+	                                   * refusals not written one by one */
 };
 
-/* Opens (creating when create is set) and migrates the database at path.
- * pool: connections kept (1..64). */
-int gw_store_open(const char *path, bool create, unsigned pool, struct gw_store **out,
+/* ---- the store ------------------------------------------------------------- */
+
+enum gw_store_flags {
+	GW_STORE_CREATE = 0x1,   /* create the file when missing */
+	GW_STORE_SERVE = 0x2,    /* for serving: PRAGMA quick_check and a write
+	                          * probe first; a corrupt, read-only or
+	                          * unwritable database is refused with what to do */
+};
+
+/* Opens and migrates the database at path (its directory may be reached
+ * through symbolic links; the file itself is never followed).  pool:
+ * connections kept (1..64).  flags: gw_store_flags. */
+int gw_store_open(const char *path, unsigned flags, unsigned pool, struct gw_store **out,
                   struct dw_diag *diag);
 void gw_store_close(struct gw_store *st);
 
-/* Gives the database file and its -wal and -shm companions (those that
- * exist; symbolic links are not followed) to uid:gid, so that connections
- * opened after a privilege drop can use them.  0 or DW_EIO with diag. */
-int gw_store_chown(struct gw_store *st, uid_t uid, gid_t gid, struct dw_diag *diag);
+/* Makes path (created empty when missing, mode 0600) and its -wal and -shm
+ * companions (those that exist) belong to uid:gid, by path, without
+ * following symbolic links.  For a process started as root whose database
+ * is another user's: call it before any gw_store_open() in the process.
+ * Afterwards it refuses (DW_EINVAL): SQLite's POSIX locks are per process
+ * and inode, and closing any other descriptor of a database file would
+ * silently drop them (sqlite.org, "How To Corrupt An SQLite Database
+ * File", 2.2).  Files SQLite creates later as root get the database file's
+ * owner from SQLite itself.  0, DW_EINVAL or DW_EIO with diag. */
+int gw_store_prepare(const char *path, uid_t uid, gid_t gid, struct dw_diag *diag);
 
-/* A connection from the pool (opened on demand), or NULL on failure. */
+/* A connection from the pool (opened on demand), or NULL on failure (a
+ * connection that would be read-only counts as a failure). */
 struct gw_db *gw_store_get(struct gw_store *st);
 void gw_store_put(struct gw_store *st, struct gw_db *db);
+
+/* Failure kinds (see the top of this file). */
+enum gw_fault {
+	GW_FAULT_NONE = 0, GW_FAULT_FULL, GW_FAULT_READONLY, GW_FAULT_CORRUPT, GW_FAULT_IO,
+	GW_FAULT_BUSY, GW_FAULT_OTHER, GW_FAULT_COUNT
+};
+/* "none", "disk_full", "read_only", "corrupt", "io", "busy", "other". */
+const char *gw_fault_name(enum gw_fault f);
+
+struct gw_store_stats {
+	enum gw_fault fault;              /* current episode, NONE when healthy */
+	uint64_t errors[GW_FAULT_COUNT];  /* failures counted since start */
+};
+void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
+
+/* Whether the store can take writes now, for GET /health: false while a
+ * failure episode lasts, while the database's filesystem is read-only or
+ * has less than 1 MiB left for the gateway's user (statvfs, no write).
+ * During an episode (not for a corrupt database) one small write
+ * transaction at most every 2 s probes whether it has ended.  reason: a
+ * short phrase ("disk full", ...) when false. */
+bool gw_store_healthy(struct gw_store *st, char *reason, size_t cap);
+
+/* Retention: deletes audit rows older than max_age_s and the oldest beyond
+ * max_rows, in transactions of at most 5,000 rows so writers wait little.
+ * *deleted (may be NULL) gets the count.  0 or DW_EIO. */
+int gw_store_prune(struct gw_store *st, int64_t max_age_s, int64_t max_rows, int64_t *deleted);
+
+/* ---- transactions and checks ----------------------------------------------- */
 
 /* Transactions (BEGIN IMMEDIATE so writers queue at the start). */
 int gw_db_begin(struct gw_db *db);
@@ -98,8 +162,10 @@ int gw_db_schema_version(struct gw_db *db, int *out);
 /* PRAGMA integrity_check and foreign_key_check; 0 when both are clean. */
 int gw_db_check(struct gw_db *db, struct dw_diag *diag);
 
+/* ---- hosts and tokens ------------------------------------------------------ */
+
 /* Hosts.  Lookups return DW_ENOTFOUND when absent. */
-int gw_db_host_add(struct gw_db *db, struct gw_host *h);           /* sets h->id */
+int gw_db_host_add(struct gw_db *db, struct gw_host *h);           /* sets h->id; DW_EINVAL: exists */
 int gw_db_host_get(struct gw_db *db, const char *fqdn, struct gw_host *out);
 int gw_db_host_by_id(struct gw_db *db, int64_t id, struct gw_host *out);
 int gw_db_host_remove(struct gw_db *db, int64_t id);
@@ -115,36 +181,69 @@ int gw_db_token_lookup(struct gw_db *db, const char *id, int64_t *host_id,
 /* Id of the host's newest token into id ("" when none); 0 or error. */
 int gw_db_token_of_host(struct gw_db *db, int64_t host_id, char id[GW_TOKEN_ID_LEN + 1]);
 
+/* ---- desired records ------------------------------------------------------- */
+
+/* What a request's desired value is, once written (gw_db_addr_set,
+ * gw_db_txt_set). */
+enum gw_want {
+	GW_WANT_SAME = 0,    /* already so and applied: nothing to do */
+	GW_WANT_CHANGED,     /* written (a new value, or a failed one tried again):
+	                      * to be sent; its record set's backoff is cleared */
+	GW_WANT_PENDING,     /* the same value is queued, retrying on its backoff */
+	GW_WANT_REFUSED,     /* the provider refused the same value for good and its
+	                      * cool-down (next_retry) has not ended: not re-sent */
+	GW_WANT_DROPPED,     /* TXT removal of a value never published: the row was
+	                      * deleted, nothing to send */
+};
+
 /* Desired address of a family.  DW_ENOTFOUND when none was ever set. */
 int gw_db_addr_get(struct gw_db *db, int64_t host_id, enum gw_rtype rt, struct gw_rec *out);
-/* Sets the desired address; *changed is false when it already held value
- * (then nothing is written).  A new value resets applied/attempts/retry. */
+/* Sets the desired address (in the caller's transaction).  A new value
+ * resets the row (pending, no attempts, no failure).  The same value:
+ * SAME when applied, PENDING while queued, REFUSED after a refusal for good
+ * until next_retry, then CHANGED (tried once more). */
 int gw_db_addr_set(struct gw_db *db, int64_t host_id, enum gw_rtype rt, const char *value,
-                   bool *changed);
-/* Wants TXT value present (or absent).  *changed false when the row already
- * said so.  When adding, keeps at most keep_max present values: the oldest
- * others are marked absent (acme-dns semantics: two values). */
+                   enum gw_want *out);
+/* The TXT row of value (present or being removed); DW_ENOTFOUND when none. */
+int gw_db_txt_get(struct gw_db *db, int64_t host_id, const char *value, struct gw_rec *out);
+/* Wants TXT value present (or absent), in the caller's transaction.
+ * Adding: a new value (CHANGED) clears the backoff of the host's other
+ * pending TXT rows, and at most keep_max present values are kept (the
+ * oldest others are removed; those never published are deleted at once).
+ * Removing a value that was never published (never sent, or refused for
+ * good) deletes its row: DROPPED.  Removing an absent value: SAME. */
 int gw_db_txt_set(struct gw_db *db, int64_t host_id, const char *value, bool present,
-                  unsigned keep_max, bool *changed);
-/* Unapplied rows of a host, oldest first, at most cap. */
-int gw_db_pending(struct gw_db *db, int64_t host_id, struct gw_rec *out, size_t cap,
-                  size_t *n);
-/* Every host with unapplied rows and the earliest next_retry among them. */
+                  unsigned keep_max, enum gw_want *out);
+/* Pending rows of a host due at time now (next_retry <= now), oldest
+ * first, at most cap. */
+int gw_db_pending(struct gw_db *db, int64_t host_id, int64_t now, struct gw_rec *out,
+                  size_t cap, size_t *n);
+/* Whether the host has pending rows (*any) and the earliest next_retry
+ * among them. */
+int gw_db_next_due(struct gw_db *db, int64_t host_id, bool *any, int64_t *next);
+/* Every host with pending rows and the earliest next_retry among them. */
 int gw_db_pending_hosts(struct gw_db *db, int (*cb)(void *arg, int64_t host_id, int64_t next),
                         void *arg);
+/* Pending rows (the retry queue) and failed rows, over all hosts. */
 int gw_db_pending_count(struct gw_db *db, int64_t *n);
-/* Records the result of sending row r (as read by gw_db_pending).  ok: the
- * row is applied, unless it changed meanwhile (seq differs): then it stays
- * pending for the next round; an applied "absent" TXT row is deleted.
- * Not ok: attempts+1, next_retry and last_error are stored. */
-int gw_db_mark(struct gw_db *db, const struct gw_rec *r, bool ok, int64_t next_retry,
+int gw_db_failed_count(struct gw_db *db, int64_t *n);
+
+/* The result of sending row r (as read by gw_db_pending), unless the row
+ * changed meanwhile (seq differs: then it stays as it is for the next
+ * round).  OK: applied (an absent TXT row is deleted).  RETRY: attempts+1,
+ * next_retry, error.  FAILED: refused for good: attempts+1, failed, error;
+ * next_retry is when the same request from the host may try again. */
+enum gw_mark { GW_MARK_OK = 0, GW_MARK_RETRY, GW_MARK_FAILED };
+int gw_db_mark(struct gw_db *db, const struct gw_rec *r, enum gw_mark m, int64_t next_retry,
                const char *error);
 /* All rows of a host (for "host list"). */
 int gw_db_records(struct gw_db *db, int64_t host_id, struct gw_rec *out, size_t cap,
                   size_t *n);
 
-/* Audit log. */
+/* ---- audit log ------------------------------------------------------------- */
+
 int gw_db_audit(struct gw_db *db, const struct gw_audit *a);
 /* Newest first; host NULL = all; limit 1..100000. */
 int gw_db_audit_list(struct gw_db *db, const char *host, unsigned limit,
                      int (*cb)(void *arg, const struct gw_audit *a), void *arg);
+int gw_db_audit_count(struct gw_db *db, int64_t *n);

@@ -13,17 +13,17 @@
 #include "lib/provider.h"
 
 #define BACKOFF_BASE_S 5
+#define FATAL_COOLDOWN_S 300
+#define STORE_RETRY_MAX_S 60
 #define ROUND_ROWS 32
 
 struct host_job {
 	int64_t host_id;
 	bool pending, running;
-	int64_t due_ms;            /* monotonic */
-	int64_t not_before_ms;     /* provider's Retry-After */
-	unsigned attempts;
+	int64_t due_ms;            /* monotonic: when the next round may run */
+	unsigned store_failures;   /* rounds in a row that failed on the store */
 	uint64_t started, done;    /* rounds */
-	bool last_ok;
-	char last_msg[256];
+	bool last_store_failed;
 	/* The provider record built for this host (reused between rounds). */
 	struct dw_record *rec;
 	struct dw_provider *rec_provider;
@@ -166,52 +166,68 @@ static void timed_result(struct gw_upstream *up, int64_t t0, const struct dw_res
 	gw_metrics_upstream(up->m, s, outcome_index(res->outcome), dw_outcome_ok(res->outcome));
 }
 
-/* Sends every pending row of one host.  Fills ok/msg/retry_after. */
-static void run_round(struct gw_upstream *up, struct host_job *j, bool *ok, char *msg,
-                      size_t cap, long *retry_after)
+/* How long before attempt number attempts + 1 of a row that failed with
+ * res.  A refusal for good (FATAL) is not retried in the background: the
+ * wait is the cool-down before the host's same request may try again. */
+static long row_wait(const struct gw_upstream *up, int64_t attempts, const struct dw_result *res)
 {
-	*ok = true;
-	*retry_after = -1;
-	msg[0] = '\0';
+	long max = (long)up->conf->retry_max_s;
+	long wait = gw_backoff_s((unsigned)(attempts + 1 > 64 ? 64 : attempts + 1), BACKOFF_BASE_S,
+	                         max, randombytes_uniform(1000000) / 1e6);
+	if (res->outcome == DW_OUT_FATAL && wait < FATAL_COOLDOWN_S && max >= FATAL_COOLDOWN_S)
+		wait = FATAL_COOLDOWN_S;   /* needs the admin: do not hammer */
+	if (res->retry_after_s > wait)
+		wait = res->retry_after_s;
+	return wait;
+}
+
+/* Sends the due rows of one host: each record set (A, AAAA, the TXT
+ * values) keeps its own backoff in its rows' next_retry.  Afterwards
+ * *more tells whether rows are still pending and *next_s (unix time) when
+ * the earliest is due; *store_failed that the store could not be read or
+ * written (the round is then retried on its own backoff). */
+static void run_round(struct gw_upstream *up, struct host_job *j, bool *more, int64_t *next_s,
+                      bool *store_failed)
+{
+	*more = false;
+	*next_s = 0;
+	*store_failed = false;
 	struct gw_db *db = gw_store_get(up->st);
 	if (db == NULL) {
-		*ok = false;
-		snprintf(msg, cap, "database unavailable");
+		*store_failed = true;
 		return;
 	}
 	struct gw_host h;
 	struct gw_rec rows[ROUND_ROWS];
 	size_t n = 0;
+	int64_t now = (int64_t)time(NULL);
 	int ret = gw_db_host_by_id(db, j->host_id, &h);
 	if (ret == DW_ENOTFOUND)
 		goto out;   /* removed: its rows went with it */
 	if (ret == DW_OK)
-		ret = gw_db_pending(db, j->host_id, rows, ROUND_ROWS, &n);
+		ret = gw_db_pending(db, j->host_id, now, rows, ROUND_ROWS, &n);
 	if (ret != DW_OK) {
-		*ok = false;
-		snprintf(msg, cap, "database: %s", gw_db_errmsg(db));
+		*store_failed = true;
 		goto out;
 	}
 	gw_store_put(up->st, db);
 	db = NULL;
-	if (n == 0)
-		goto out;
 
 	struct dw_result res[ROUND_ROWS];
 	for (size_t i = 0; i < n; i++)
 		dw_result_set(&res[i], DW_OUT_FATAL, -1, "not sent");
-	struct dw_provider *p = gw_conf_provider(up->conf, h.provider);
+	struct dw_provider *p = n > 0 ? gw_conf_provider(up->conf, h.provider) : NULL;
 	struct dw_record *r = NULL;
 	char err[384] = "";
-	if (p == NULL)
+	if (n > 0 && p == NULL)
 		snprintf(err, sizeof(err), "provider '%s' is not configured in the gateway file",
 		         h.provider);
-	else
+	else if (n > 0)
 		r = rec_for(up->conf, j, p, &h, err, sizeof(err));
-	if (r == NULL) {
+	if (n > 0 && r == NULL) {
 		for (size_t i = 0; i < n; i++)
 			dw_result_set(&res[i], DW_OUT_FATAL, -1, "%s", err);
-	} else {
+	} else if (n > 0) {
 		pthread_mutex_t *pm = prov_mutex(up, p);
 		pthread_mutex_lock(pm);
 		/* Addresses: both families in one request when the provider can. */
@@ -271,30 +287,37 @@ static void run_round(struct gw_upstream *up, struct host_job *j, bool *ok, char
 
 	/* Record the results, each row in the same transaction as its audit. */
 	db = gw_store_get(up->st);
-	if (db == NULL || gw_db_begin(db) != DW_OK) {
-		*ok = false;
-		snprintf(msg, cap, "database unavailable");
+	if (db != NULL && n == 0) {
+		if (gw_db_next_due(db, j->host_id, more, next_s) != DW_OK)
+			*store_failed = true;
 		goto out;
 	}
-	int64_t now = (int64_t)time(NULL);
+	if (db == NULL || gw_db_begin(db) != DW_OK) {
+		*store_failed = true;
+		goto out;
+	}
+	now = (int64_t)time(NULL);
 	for (size_t i = 0; i < n; i++) {
 		bool rok = dw_outcome_ok(res[i].outcome);
-		long wait = 0;
-		if (!rok) {
-			*ok = false;
-			wait = gw_backoff_s(j->attempts + 1, BACKOFF_BASE_S, (long)up->conf->retry_max_s,
-			                    randombytes_uniform(1000000) / 1e6);
-			if (res[i].outcome == DW_OUT_FATAL && wait < 300 && up->conf->retry_max_s >= 300)
-				wait = 300;   /* needs the admin: do not hammer */
-			if (res[i].retry_after_s > wait)
-				wait = res[i].retry_after_s;
-			if (wait > *retry_after)
-				*retry_after = wait;
-			if (msg[0] == '\0')
-				snprintf(msg, cap, "%s", res[i].msg);
-			log_warning("upstream %s %s for %s via %s: %s (%s; retrying in %ld s)",
-			            rows[i].rtype == GW_RT_TXT ? (rows[i].present ? "add" : "delete")
-			                                       : "update",
+		bool refused = res[i].outcome == DW_OUT_FATAL;
+		long wait = rok ? 0 : row_wait(up, rows[i].attempts, &res[i]);
+		const char *what = rows[i].rtype == GW_RT_TXT ? (rows[i].present ? "add" : "delete")
+		                                              : "update";
+		if (refused) {
+			char until[32];
+			time_t t = (time_t)(now + wait);
+			struct tm tm;
+			if (gmtime_r(&t, &tm) == NULL || strftime(until, sizeof(until),
+			                                         "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+				snprintf(until, sizeof(until), "in %ld s", wait);
+			log_error("upstream %s %s %s for %s via %s refused for good: %s; not retried: the "
+			          "host is told to stop (dyndns2 !active, HTTP 424), and its same request "
+			          "tries again after %s (a new value at once); see 'dnsward-gateway host "
+			          "list'", what, gw_rtype_str(rows[i].rtype), rows[i].value, h.fqdn,
+			          h.provider, res[i].msg, until);
+			gw_metrics_refused(up->m);
+		} else if (!rok) {
+			log_warning("upstream %s %s for %s via %s: %s (%s; retrying in %ld s)", what,
 			            gw_rtype_str(rows[i].rtype), h.fqdn, h.provider, res[i].msg,
 			            dw_outcome_str(res[i].outcome), wait);
 		} else {
@@ -305,20 +328,23 @@ static void run_round(struct gw_upstream *up, struct host_job *j, bool *ok, char
 		char action[32];
 		snprintf(action, sizeof(action), "upstream-%s%s", gw_rtype_str(rows[i].rtype),
 		         rows[i].rtype == GW_RT_TXT ? (rows[i].present ? "-add" : "-del") : "");
-		char result[128];
-		snprintf(result, sizeof(result), "%s", dw_outcome_str(res[i].outcome));
+		const char *result = refused ? "refused" : dw_outcome_str(res[i].outcome);
 		struct gw_audit a = { .host = h.fqdn, .action = action, .new_value = rows[i].value,
 		                      .source = "upstream", .result = result };
-		if (gw_db_mark(db, &rows[i], rok, now + wait, rok ? NULL : res[i].msg) != DW_OK ||
+		enum gw_mark m = rok ? GW_MARK_OK : refused ? GW_MARK_FAILED : GW_MARK_RETRY;
+		if (gw_db_mark(db, &rows[i], m, now + wait, rok ? NULL : res[i].msg) != DW_OK ||
 		    gw_db_audit(db, &a) != DW_OK) {
-			*ok = false;
-			snprintf(msg, cap, "database: %s", gw_db_errmsg(db));
+			*store_failed = true;
+			break;
 		}
 	}
-	if (gw_db_commit(db) != DW_OK) {
-		*ok = false;
-		snprintf(msg, cap, "database: commit failed");
-	}
+	if (!*store_failed && gw_db_commit(db) != DW_OK)
+		*store_failed = true;
+	gw_db_rollback(db);
+	if (!*store_failed && gw_db_next_due(db, j->host_id, more, next_s) != DW_OK)
+		*store_failed = true;
+	if (*store_failed)
+		log_debug("upstream round for %s: the database failed (logged once above)", h.fqdn);
 out:
 	gw_store_put(up->st, db);
 }
@@ -331,11 +357,10 @@ static struct host_job *next_job(struct gw_upstream *up, int64_t now, int64_t *w
 		struct host_job *j = up->jobs[i];
 		if (!j->pending || j->running)
 			continue;
-		int64_t due = j->due_ms > j->not_before_ms ? j->due_ms : j->not_before_ms;
-		if (due <= now)
+		if (j->due_ms <= now)
 			return j;
-		if (*wait_ms < 0 || due - now < *wait_ms)
-			*wait_ms = due - now;
+		if (*wait_ms < 0 || j->due_ms - now < *wait_ms)
+			*wait_ms = j->due_ms - now;
 	}
 	return NULL;
 }
@@ -365,25 +390,33 @@ static void *worker(void *arg)
 		j->started++;
 		pthread_mutex_unlock(&up->mu);
 
-		bool ok;
-		char msg[256];
-		long retry_after;
-		run_round(up, j, &ok, msg, sizeof(msg), &retry_after);
+		bool more, store_failed;
+		int64_t next_s;
+		run_round(up, j, &more, &next_s, &store_failed);
 
 		pthread_mutex_lock(&up->mu);
 		j->running = false;
 		j->done = j->started;
-		j->last_ok = ok;
-		snprintf(j->last_msg, sizeof(j->last_msg), "%s", msg);
-		if (ok) {
-			j->attempts = 0;
-			j->not_before_ms = 0;
-		} else {
-			j->attempts++;
+		j->last_store_failed = store_failed;
+		int64_t now = mono_ms();
+		if (store_failed) {
+			/* The rows are safe in the store (or the store is gone):
+			 * try the round again, on a short backoff of its own. */
+			j->store_failures++;
 			j->pending = true;
-			int64_t now = mono_ms();
-			j->due_ms = now + (retry_after > 0 ? retry_after : 1) * 1000;
-			j->not_before_ms = j->due_ms;
+			j->due_ms = now + 1000 * gw_backoff_s(j->store_failures, BACKOFF_BASE_S,
+			                                      STORE_RETRY_MAX_S,
+			                                      randombytes_uniform(1000000) / 1e6);
+		} else {
+			j->store_failures = 0;
+			if (more) {
+				/* A kick meanwhile (j->pending) keeps its earlier due. */
+				int64_t in_s = next_s - (int64_t)time(NULL);
+				int64_t due = now + (in_s > 0 ? in_s * 1000 : 0);
+				if (!j->pending || due < j->due_ms)
+					j->due_ms = due;
+				j->pending = true;
+			}
 		}
 		pthread_cond_broadcast(&up->done_cv);
 		pthread_cond_broadcast(&up->work_cv);
@@ -408,8 +441,8 @@ static int load_pending(void *arg, int64_t host_id, int64_t next)
 	return DW_OK;
 }
 
-int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
-                      struct gw_upstream **out, struct dw_diag *diag)
+int gw_upstream_new(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
+                    struct gw_upstream **out, struct dw_diag *diag)
 {
 	*out = NULL;
 	struct gw_upstream *up = calloc(1, sizeof(*up));
@@ -445,16 +478,19 @@ int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw
 		gw_upstream_stop(up);
 		return dw_diag_set(diag, ret, "cannot read the retry queue from the database");
 	}
-	for (size_t i = 0; i < conf->workers; i++) {
-		if (pthread_create(&up->threads[i], NULL, worker, up) != 0) {
-			gw_upstream_stop(up);
+	*out = up;
+	return DW_OK;
+}
+
+int gw_upstream_start(struct gw_upstream *up, struct dw_diag *diag)
+{
+	for (size_t i = 0; i < up->conf->workers; i++) {
+		if (pthread_create(&up->threads[i], NULL, worker, up) != 0)
 			return dw_diag_set(diag, DW_ENOMEM, "cannot start upstream threads");
-		}
 		up->nthreads++;
 	}
 	if (up->njobs > 0)
 		log_notice("%zu host(s) have records waiting to be sent upstream", up->njobs);
-	*out = up;
 	return DW_OK;
 }
 
@@ -496,11 +532,12 @@ enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsi
 	if (j == NULL) {
 		pthread_mutex_unlock(&up->mu);
 		snprintf(msg, cap, "out of memory");
-		return GW_UP_FAILED;
+		return GW_UP_TIMEOUT;   /* the value is stored: the next start sends it */
 	}
+	/* A round now: it sends what is due, a new value included (a new
+	 * value's record set has no backoff); other sets keep theirs. */
 	j->pending = true;
-	j->due_ms = 0;             /* a new value: try now (not_before still holds) */
-	j->attempts = 0;
+	j->due_ms = 0;
 	uint64_t target = j->started + 1;
 	pthread_cond_signal(&up->work_cv);
 	enum gw_up_result r = GW_UP_TIMEOUT;
@@ -514,12 +551,13 @@ enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsi
 			if (pthread_cond_timedwait(&up->done_cv, &up->mu, &ts) != 0)
 				break;
 		}
-		if (j->done >= target) {
-			r = j->last_ok ? GW_UP_OK : GW_UP_FAILED;
-			if (!j->last_ok)
-				snprintf(msg, cap, "%s", j->last_msg);
-		}
+		if (j->done >= target)
+			r = j->last_store_failed ? GW_UP_STORE : GW_UP_DONE;
 	}
 	pthread_mutex_unlock(&up->mu);
+	if (r == GW_UP_STORE)
+		snprintf(msg, cap, "the database failed");
+	else if (r == GW_UP_TIMEOUT && wait_ms > 0)
+		snprintf(msg, cap, "no answer from the provider within %u ms", wait_ms);
 	return r;
 }

@@ -3,15 +3,22 @@
  *
  * The store is the queue: a request commits the desired value first, then
  * kicks the host here.  Worker threads take hosts whose work is due, read
- * every unapplied row of that host (so rapid updates coalesce: the latest
- * committed value is what is sent) and call the provider: update /
+ * the host's pending rows that are due (so rapid updates coalesce: the
+ * latest committed value is what is sent) and call the provider: update /
  * update_multi for A and AAAA, txt_add / txt_del for TXT.  One host is
  * handled by one worker at a time, and calls to one provider instance are
- * serialised (providers are not documented as thread-safe).  A failure is
- * retried with exponential backoff (5 s doubling up to retry-max, +-20%
- * jitter), or after the provider's Retry-After when it is longer; a new
- * value for the host resets the wait.  At start every host with unapplied
- * rows is scheduled, so a restart loses nothing. */
+ * serialised (providers are not documented as thread-safe).
+ *
+ * Backoff is per record set (the A, the AAAA, the TXT values of a host),
+ * kept in the rows (next_retry): a failed set waits 5 s doubling up to
+ * retry-max (+-20% jitter), or the provider's Retry-After when longer,
+ * while the host's other sets go through; a new value clears its set's
+ * backoff.  A refusal for good (FATAL: REFUSED, NOTAUTH, HTTP 4xx, a
+ * provider that cannot publish it) ends the row as failed: it is audited,
+ * counted and shown by "host list", and retried only when the host sends
+ * it again after a cool-down (at least 5 minutes when retry-max allows).
+ * At start every host with pending rows is scheduled, so a restart loses
+ * nothing. */
 #pragma once
 
 #include <stdbool.h>
@@ -25,19 +32,24 @@
 struct gw_upstream;
 
 enum gw_up_result {
-	GW_UP_OK = 0,        /* every pending row of the host is applied */
-	GW_UP_FAILED,        /* the round failed; retries continue in the background */
+	GW_UP_DONE = 0,      /* a round ran: the rows say how each value stands */
+	GW_UP_STORE,         /* the round failed on the store */
 	GW_UP_TIMEOUT,       /* still working when the wait ended */
 };
 
-int gw_upstream_start(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
-                      struct gw_upstream **out, struct dw_diag *diag);
-/* Stops the workers (a provider call in progress finishes first). */
+int gw_upstream_new(const struct gw_conf *conf, struct gw_store *st, struct gw_metrics *m,
+                    struct gw_upstream **out, struct dw_diag *diag);
+/* Starts the worker threads (after the privilege drop: threads inherit the
+ * capability bounding set of the thread that creates them). */
+int gw_upstream_start(struct gw_upstream *up, struct dw_diag *diag);
+/* Stops the workers (a provider call in progress finishes first) and
+ * frees up.  NULL is fine. */
 void gw_upstream_stop(struct gw_upstream *up);
 
 /* Schedules host_id now and, when wait_ms > 0, waits for a round that starts
- * after this call (so it sees everything committed before it).  msg gets the
- * provider's message on failure. */
+ * after this call (so it sees everything committed before it).  The caller
+ * then reads its rows back to answer.  msg (cap bytes) gets a short reason
+ * when the result is not GW_UP_DONE, else "". */
 enum gw_up_result gw_upstream_kick(struct gw_upstream *up, int64_t host_id, unsigned wait_ms,
                                    char *msg, size_t cap);
 

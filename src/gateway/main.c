@@ -1,9 +1,13 @@
 /* dnsward-gateway: command-line front end.  Global options, process
  * hardening, configuration, dispatch. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,11 +60,52 @@ const char *cmd_time(int64_t t, char buf[32])
 	return buf;
 }
 
+int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag)
+{
+	if (geteuid() != 0)
+		return DW_OK;
+	uid_t uid;
+	gid_t gid;
+	if (conf->user[0] != '\0') {
+		struct passwd *pw = getpwnam(conf->user);
+		if (pw == NULL)
+			return dw_diag_set(diag, DW_EIO, "no such user '%s'", conf->user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (conf->group[0] != '\0') {
+			struct group *gr = getgrnam(conf->group);
+			if (gr == NULL)
+				return dw_diag_set(diag, DW_EIO, "no such group '%s'", conf->group);
+			gid = gr->gr_gid;
+		}
+	} else {
+		/* No user: a database root is about to create belongs to whoever
+		 * owns its directory (systemd's StateDirectory= of a DynamicUser
+		 * service); an existing one keeps its owner, and SQLite gives the
+		 * -wal and -shm files it creates as root to that owner. */
+		struct stat sb;
+		if (lstat(conf->database, &sb) == 0 || errno != ENOENT)
+			return DW_OK;
+		char dir[4096];
+		int n = snprintf(dir, sizeof(dir), "%s", conf->database);
+		char *slash = strrchr(dir, '/');
+		if (n < 0 || (size_t)n >= sizeof(dir) || slash == NULL)
+			return DW_OK;
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &sb) != 0 || sb.st_uid == 0)
+			return DW_OK;
+		uid = sb.st_uid;
+		gid = sb.st_gid;
+	}
+	return gw_store_prepare(conf->database, uid, gid, diag);
+}
+
 struct gw_store *cmd_open_store(const struct gw_conf *conf)
 {
 	struct gw_store *st = NULL;
 	struct dw_diag diag = { "" };
-	if (gw_store_open(conf->database, true, 1, &st, &diag) != DW_OK) {
+	if (cmd_prepare_store(conf, &diag) != DW_OK ||
+	    gw_store_open(conf->database, GW_STORE_CREATE, 1, &st, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -97,6 +98,7 @@ bool dw_sandbox_config_spawns(const struct dw_config *cfg)
 
 /* ---- Privileges ------------------------------------------------------------ */
 
+/* Effective, permitted and inheritable sets all empty. */
 static bool caps_all_zero(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
@@ -105,10 +107,64 @@ static bool caps_all_zero(void)
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return false;
 	for (int i = 0; i < 2; i++) {
-		if (data[i].effective != 0 || data[i].permitted != 0)
+		if (data[i].effective != 0 || data[i].permitted != 0 || data[i].inheritable != 0)
 			return false;
 	}
 	return true;
+}
+
+/* Capabilities the kernel knows: PR_CAPBSET_READ fails past the last. */
+static int cap_count(void)
+{
+	int n = 0;
+	while (n < 64 && prctl(PR_CAPBSET_READ, (unsigned long)n, 0, 0, 0) >= 0)
+		n++;
+	return n;
+}
+
+/* Empties the calling thread's bounding set (needs CAP_SETPCAP: before
+ * setresuid) and the ambient set.  The bounding set is per thread and
+ * inherited at thread creation: callers drop before starting threads. */
+static int clear_bounding_set(struct dw_diag *diag)
+{
+	int n = cap_count();
+	for (int c = 0; c < n; c++) {
+		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) != 0)
+			return dw_diag_set(diag, DW_EIO, "PR_CAPBSET_DROP(%d): %s", c, strerror(errno));
+	}
+	/* EINVAL: a kernel without ambient capabilities has none to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		return dw_diag_set(diag, DW_EIO, "PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	return DW_OK;
+}
+
+static bool bounding_set_empty(void)
+{
+	int n = cap_count();
+	for (int c = 0; c < n; c++) {
+		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) != 0)
+			return false;
+	}
+	return n > 0;
+}
+
+/* Threads of this process, from /proc/self/status; -1 when unknown. */
+static long thread_count(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (f == NULL)
+		return -1;
+	char line[256];
+	long n = -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Threads:", 8) == 0) {
+			n = strtol(line + 8, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return n;
 }
 
 int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
@@ -138,13 +194,31 @@ int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
 	if (uid == 0 || gid == 0)
 		return dw_diag_set(diag, DW_EIO, "refusing to run as root's user or group");
 
-	/* Order matters: groups and gid need root, which setresuid gives up. */
+	/* The capability bounding set is per thread: a thread started earlier
+	 * would keep it.  The programs drop before starting any. */
+	long threads = thread_count();
+	if (threads > 1)
+		return dw_diag_set(diag, DW_EIO, "cannot drop privileges: %ld threads already run "
+		                   "(a bug: the drop must come first)", threads);
+
+	/* Order matters: groups, gid and the bounding set need root, which
+	 * setresuid gives up. */
 	if (setgroups(0, NULL) != 0)
 		return dw_diag_set(diag, DW_EIO, "setgroups: %s", strerror(errno));
 	if (setresgid(gid, gid, gid) != 0)
 		return dw_diag_set(diag, DW_EIO, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
+	int ret = clear_bounding_set(diag);
+	if (ret != DW_OK)
+		return ret;
 	if (setresuid(uid, uid, uid) != 0)
 		return dw_diag_set(diag, DW_EIO, "setresuid(%u): %s", (unsigned)uid, strerror(errno));
+	/* setresuid empties the permitted and effective sets; the inheritable
+	 * set stays unless emptied (always allowed: it only shrinks). */
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct none[2];
+	memset(none, 0, sizeof(none));
+	if (syscall(SYS_capset, &hdr, none) != 0)
+		return dw_diag_set(diag, DW_EIO, "capset: %s", strerror(errno));
 
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
@@ -157,6 +231,9 @@ int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
 		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (root regained)");
 	if (!caps_all_zero())
 		return dw_diag_set(diag, DW_EIO, "privileges not fully dropped (capabilities remain)");
+	if (!bounding_set_empty())
+		return dw_diag_set(diag, DW_EIO,
+		                   "privileges not fully dropped (capability bounding set not empty)");
 	log_info("dropped privileges to user %s (uid %u, gid %u)", user, (unsigned)uid,
 	         (unsigned)gid);
 	return DW_OK;

@@ -40,11 +40,14 @@ int dw_sandbox_conf(struct dw_config *cfg, struct dw_conf_ctx *ctx);
 /* True when cfg runs programs (a cmd: source). */
 bool dw_sandbox_config_spawns(const struct dw_config *cfg);
 
-/* When running as root and user is set: setgroups (none), setresgid,
- * setresuid to user (group: its primary group unless given), then checks
- * with getresuid/getresgid/getgroups that nothing of root is left and that
- * root cannot be regained.  Not root: nothing to do.  Root without a user:
- * a warning.  Returns 0 or DW_EIO with diag. */
+/* When running as root and user is set: setgroups (none), setresgid, an
+ * empty capability bounding set and no ambient capabilities, setresuid to
+ * user (group: its primary group unless given), an empty inheritable set;
+ * then checks with getresuid/getresgid/getgroups, capget and
+ * PR_CAPBSET_READ that nothing of root is left and that root cannot be
+ * regained.  The bounding set is per thread: call it before starting any
+ * thread (more than one running is refused).  Not root: nothing to do.
+ * Root without a user: a warning.  Returns 0 or DW_EIO with diag. */
 int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag);
 
 /* PR_SET_NO_NEW_PRIVS, then the filter for flags.  Returns 0, or DW_EIO

@@ -108,7 +108,9 @@ static const struct gw_code gw_codes[] = {
 	{ "!donator", DW_OUT_FATAL, "the server refused a feature of the request" },
 	{ "badagent", DW_OUT_FATAL, "the server refuses this client: report it to the dnsward "
 	  "maintainers" },
-	{ "!active", DW_OUT_FATAL, "the hostname is not active on the server" },
+	{ "!active", DW_OUT_FATAL,
+	  "the gateway's DNS provider refused this record for good: only the gateway's operator "
+	  "can fix it (its log and 'dnsward-gateway host list' name the cause)" },
 	{ "badsys", DW_OUT_FATAL, "the server refuses the system parameter" },
 	{ "911", DW_OUT_RETRY,
 	  "the gateway stored the address but its DNS provider has not taken it yet (the gateway "
@@ -229,6 +231,13 @@ void dw_gateway_classify_nic(long status, const char *body, size_t len, long ret
 			              wait, retry_after_s >= 0 ? "" : " (no Retry-After given)");
 		return;
 	}
+	if (status == 503) {
+		long wait = gw_retry_wait(retry_after_s);
+		dw_result_set(res, DW_OUT_RETRY, wait,
+		              "%sthe gateway cannot take the change now (HTTP 503: its database, or a "
+		              "proxy in front of it): retry after %ld s", pre, wait);
+		return;
+	}
 	if (status >= 500 && status <= 599) {
 		long wait = gw_retry_wait(retry_after_s);
 		dw_result_set(res, DW_OUT_RETRY, wait,
@@ -315,10 +324,21 @@ void dw_gateway_classify_txt(long status, const char *body, size_t len, long ret
 		              pre, what, sample, wait);
 		return;
 	}
+	case 424:
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "%sthe gateway's DNS provider refused this value for good (HTTP 424 on "
+		              "%s): only the gateway's operator can fix it (its log and "
+		              "'dnsward-gateway host list' name the cause)", pre, what);
+		return;
 	case 502:
 		dw_result_set(res, DW_OUT_RETRY, -1,
 		              "%sthe gateway stored the change but its DNS provider has not taken it "
 		              "yet (HTTP 502 on %s; the gateway keeps retrying)", pre, what);
+		return;
+	case 503:
+		dw_result_set(res, DW_OUT_RETRY, retry_after_s,
+		              "%sthe gateway cannot take the change now (HTTP 503 on %s: its database, "
+		              "or a proxy in front of it)", pre, what);
 		return;
 	default:
 		break;

@@ -33,6 +33,8 @@
  *   "nochg IPS"  UNCHANGED  addresses sent (any order), else FATAL
  *   badauth, nohost, !yours, notfqdn, numhost, abuse, !donator, badagent,
  *   !active, badsys                             FATAL, naming what to fix
+ *                                               (!active: the gateway's provider
+ *                                               refused the record for good)
  *   911, dnserr, servererror                    RETRY (>= DW_GATEWAY_RETRY_MIN)
  *   interval                                    RATELIMIT
  *   anything else, several lines, empty body    RETRY (unparsable)
@@ -55,8 +57,12 @@ void dw_gateway_classify_nic(long status, const char *body, size_t len, long ret
  *   404, 405, 413 and other 4xx           FATAL
  *   429                                   RATELIMIT (Retry-After, else
  *                                         DW_GATEWAY_RATE_WAIT)
+ *   424                                   FATAL (the gateway's provider
+ *                                         refused the value for good)
  *   502                                   RETRY (stored; the gateway keeps
  *                                         retrying its own provider)
+ *   503                                   RETRY (the gateway's database, with
+ *                                         its Retry-After)
  *   other 5xx and anything else           RETRY
  * name is the TXT owner for messages (may be NULL). */
 void dw_gateway_classify_txt(long status, const char *body, size_t len, long retry_after_s,

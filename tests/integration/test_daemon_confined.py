@@ -40,6 +40,9 @@ ipv4 = static:81.2.69.70
         assert st["NoNewPrivs"] == ["1"]
         assert st["Uid"] == ["65534"] * 4 and st["Gid"] == ["65534"] * 4
         assert st["CapEff"] == ["0000000000000000"]
+        # The bounding set is empty too: nothing could be regained by exec.
+        assert st["CapBnd"] == ["0000000000000000"], st["CapBnd"]
+        assert st["CapInh"] == ["0000000000000000"] and st["CapAmb"] == ["0000000000000000"]
     assert d.fam(HOST, "A")["state"] == "in-sync"
 
 

@@ -77,10 +77,11 @@ def audit_results(gw, host):
 
 # ---- ddclient ---------------------------------------------------------------------
 
-def ddclient_run(ws, gw, pki, name, login, token, hostname, address):
+def ddclient_run(ws, gw, pki, name, login, token, hostname, address, reuse=False):
+    """One foreground run; reuse: the same directory and cache as before."""
     need("ddclient")
     d = ws.path / name
-    d.mkdir()
+    d.mkdir(exist_ok=reuse)
     conf = d / "ddclient.conf"
     conf.write_text(f"""daemon=0
 syslog=no

@@ -83,6 +83,24 @@ static void test_rate(void **state)
 	gw_rate_fail(r, k3, 2, 10, now);
 	gw_rate_fail(r, k3, 2, 10, now + 20000);
 	assert_false(gw_rate_locked(r, k3, now + 20001, &retry));
+
+	/* An audit budget counts what it refuses and hands the count to the
+	 * next granted take; it is apart from the host's request budget. */
+	uint8_t ka[16], kh[16];
+	gw_rate_key_audit(9, ka);
+	gw_rate_key_host(9, kh);
+	assert_memory_not_equal(ka, kh, 16);
+	uint64_t skipped = 99;
+	assert_true(gw_rate_take_counted(r, ka, 2, now, &skipped));
+	assert_int_equal(skipped, 0);
+	assert_true(gw_rate_take_counted(r, ka, 2, now, &skipped));
+	for (int i = 0; i < 5; i++)
+		assert_false(gw_rate_take_counted(r, ka, 2, now + 1, &skipped));
+	assert_true(gw_rate_take_counted(r, ka, 2, now + 30001, &skipped));
+	assert_int_equal(skipped, 5);
+	assert_false(gw_rate_take_counted(r, ka, 2, now + 30002, &skipped));
+	assert_true(gw_rate_take_counted(r, ka, 2, now + 60003, &skipped));
+	assert_int_equal(skipped, 1);
 	gw_rate_free(r);
 }
 
@@ -123,9 +141,13 @@ static void test_metrics(void **state)
 	gw_metrics_request(m, GW_API_ACMEDNS, GW_R_NOTYOURS);
 	gw_metrics_upstream(m, 0.003, 0, 1);
 	gw_metrics_upstream(m, 0.2, 2, 0);
+	gw_metrics_refused(m);
+	gw_metrics_audit_skipped(m, 5);
+	struct gw_metrics_store ms = { .queue_depth = 7, .failed_records = 1, .writable = 0 };
+	ms.stats.errors[GW_FAULT_FULL] = 3;
 	char *text;
 	size_t len;
-	assert_int_equal(gw_metrics_render(m, 7, &text, &len), DW_OK);
+	assert_int_equal(gw_metrics_render(m, &ms, &text, &len), DW_OK);
 	assert_int_equal(strlen(text), len);
 	assert_non_null(strstr(text, "dnsward_gateway_requests_total{api=\"dyndns2\",result=\"good\"} 2\n"));
 	assert_non_null(strstr(text, "{api=\"acmedns\",result=\"!yours\"} 1\n"));
@@ -135,6 +157,12 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "dnsward_gateway_upstream_seconds_count 2\n"));
 	assert_non_null(strstr(text, "dnsward_gateway_upstream_failures_total{outcome=\"retry\"} 1\n"));
 	assert_non_null(strstr(text, "dnsward_gateway_retry_queue_depth 7\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_records_failed 1\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_records_refused_total 1\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_audit_refusals_skipped_total 5\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_store_errors_total{kind=\"disk_full\"} 3\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_store_errors_total{kind=\"corrupt\"} 0\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_store_writable 0\n"));
 	free(text);
 	gw_metrics_free(m);
 }

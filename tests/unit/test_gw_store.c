@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/gw_store.h"
@@ -47,7 +48,7 @@ static struct gw_store *open_store(void)
 {
 	struct gw_store *st = NULL;
 	struct dw_diag d;
-	assert_int_equal(gw_store_open(path, true, 4, &st, &d), DW_OK);
+	assert_int_equal(gw_store_open(path, GW_STORE_CREATE, 4, &st, &d), DW_OK);
 	return st;
 }
 
@@ -64,6 +65,34 @@ static int64_t add_host(struct gw_db *db, const char *fqdn, struct gw_token *tok
 	assert_int_equal(gw_db_token_add(db, h.id, tok, "host"), DW_OK);
 	assert_int_equal(gw_db_commit(db), DW_OK);
 	return h.id;
+}
+
+/* Runs first: gw_store_prepare is allowed only before any connection of
+ * the process opens. */
+static void test_prepare_before_open_only(void **state)
+{
+	(void)state;
+	struct dw_diag d;
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_OK);
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, 0);
+	/* An existing file is kept (and a symbolic link refused). */
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_OK);
+	char link[160];
+	snprintf(link, sizeof(link), "%s/link.db", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(gw_store_prepare(link, getuid(), getgid(), &d), DW_EIO);
+	assert_non_null(strstr(d.msg, "not a regular file"));
+	unlink(link);
+	/* The 0-byte file is an empty database to SQLite. */
+	struct gw_store *st = NULL;
+	assert_int_equal(gw_store_open(path, 0, 1, &st, &d), DW_OK);
+	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_EINVAL);
+	assert_non_null(strstr(d.msg, "before the first connection"));
+	gw_store_close(st);
 }
 
 static void test_open_and_pragmas(void **state)
@@ -106,7 +135,7 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_close(raw);
 	struct gw_store *st = NULL;
 	struct dw_diag d;
-	assert_int_equal(gw_store_open(path, true, 1, &st, &d), DW_EIO);
+	assert_int_equal(gw_store_open(path, GW_STORE_CREATE, 1, &st, &d), DW_EIO);
 	assert_null(st);
 	assert_non_null(strstr(d.msg, "newer"));
 }
@@ -116,7 +145,7 @@ static void test_missing_without_create(void **state)
 	(void)state;
 	struct gw_store *st = NULL;
 	struct dw_diag d;
-	assert_int_not_equal(gw_store_open(path, false, 1, &st, &d), DW_OK);
+	assert_int_not_equal(gw_store_open(path, 0, 1, &st, &d), DW_OK);
 	assert_null(st);
 }
 
@@ -152,8 +181,8 @@ static void test_hosts_and_tokens(void **state)
 	assert_string_equal(tid, t1.id);
 
 	/* Removing a host takes its tokens and records with it. */
-	bool changed;
-	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
+	enum gw_want w;
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
 	assert_int_equal(gw_db_host_remove(db, id), DW_OK);
 	assert_int_equal(gw_db_token_lookup(db, t1.id, &hid, hash), DW_ENOTFOUND);
 	int64_t n = -1;
@@ -174,42 +203,109 @@ static void test_addresses(void **state)
 	struct gw_db *db = gw_store_get(st);
 	struct gw_token t;
 	int64_t id = add_host(db, "h.example", &t);
-	bool changed;
+	enum gw_want w;
 	struct gw_rec r;
+	int64_t now = (int64_t)time(NULL);
 	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_ENOTFOUND);
-	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
-	assert_true(changed);
-	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &changed), DW_OK);
-	assert_false(changed);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_PENDING);
 
 	struct gw_rec rows[8];
 	size_t n;
-	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
 	assert_int_equal(n, 1);
 	/* A newer value arrives while the old one is being sent: the old
 	 * one's success must not mark the new one applied. */
-	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.2", &changed), DW_OK);
-	assert_int_equal(gw_db_mark(db, &rows[0], true, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.2", &w), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_OK, 0, NULL), DW_OK);
 	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
 	assert_string_equal(r.value, "192.0.2.2");
 	assert_false(r.applied);
 
-	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(gw_db_mark(db, &rows[0], false, 12345, "server down"), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_RETRY, now + 100, "server down"), DW_OK);
 	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(r.next_retry, 12345);
+	assert_int_equal(r.next_retry, now + 100);
 	assert_string_equal(r.last_error, "server down");
-
+	/* Backing off: not due now, due later; still counted as queued. */
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 0);
+	bool any;
+	int64_t next;
+	assert_int_equal(gw_db_next_due(db, id, &any, &next), DW_OK);
+	assert_true(any);
+	assert_int_equal(next, now + 100);
 	int64_t count = 0;
 	assert_int_equal(gw_db_pending_count(db, &count), DW_OK);
 	assert_int_equal(count, 1);
-	assert_int_equal(gw_db_mark(db, &rows[0], true, 0, NULL), DW_OK);
+	/* Another set of the same host is not held back by A's backoff. */
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_AAAA, "2001:db8::1", &w), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].rtype, GW_RT_AAAA);
+	/* A new value of A clears A's backoff. */
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.3", &w), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(gw_db_mark(db, &rows[i], GW_MARK_OK, 0, NULL), DW_OK);
 	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
 	assert_true(r.applied);
-	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
-	assert_int_equal(n, 0);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.3", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_SAME);
+	assert_int_equal(gw_db_next_due(db, id, &any, &next), DW_OK);
+	assert_false(any);
+	gw_token_wipe(&t);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_refused_for_good(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(db, "h.example", &t);
+	int64_t now = (int64_t)time(NULL);
+	enum gw_want w;
+	struct gw_rec rows[8], r;
+	size_t n;
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_FAILED, now + 300, "REFUSED"), DW_OK);
+	/* Ended: not pending, not retried, counted as failed. */
+	int64_t pend = -1, failed = -1;
+	assert_int_equal(gw_db_pending_count(db, &pend), DW_OK);
+	assert_int_equal(gw_db_failed_count(db, &failed), DW_OK);
+	assert_int_equal(pend, 0);
+	assert_int_equal(failed, 1);
+	bool any;
+	int64_t next;
+	assert_int_equal(gw_db_next_due(db, id, &any, &next), DW_OK);
+	assert_false(any);
+	/* The same value during the cool-down: refused without a write. */
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_REFUSED);
+	/* After it: tried once more, attempts kept (the next cool-down grows). */
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_int_equal(gw_db_mark(db, &r, GW_MARK_FAILED, now - 1, "REFUSED"), DW_OK);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_false(r.failed);
+	assert_int_equal(r.attempts, 2);
+	/* A new value starts afresh. */
+	assert_int_equal(gw_db_mark(db, &r, GW_MARK_FAILED, now + 300, "REFUSED"), DW_OK);
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.9", &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_addr_get(db, id, GW_RT_A, &r), DW_OK);
+	assert_false(r.failed);
+	assert_int_equal(r.attempts, 0);
 	gw_token_wipe(&t);
 	gw_store_put(st, db);
 	gw_store_close(st);
@@ -222,17 +318,22 @@ static void test_txt(void **state)
 	struct gw_db *db = gw_store_get(st);
 	struct gw_token t;
 	int64_t id = add_host(db, "h.example", &t);
-	bool changed;
-	assert_int_equal(gw_db_txt_set(db, id, "v1", false, 2, &changed), DW_OK);
-	assert_false(changed);   /* removing what never was: nothing */
-	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &changed), DW_OK);
-	assert_true(changed);
-	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &changed), DW_OK);
-	assert_false(changed);
-	assert_int_equal(gw_db_txt_set(db, id, "v2", true, 2, &changed), DW_OK);
-	assert_int_equal(gw_db_txt_set(db, id, "v3", true, 2, &changed), DW_OK);
+	int64_t now = (int64_t)time(NULL);
+	enum gw_want w;
+	assert_int_equal(gw_db_txt_set(db, id, "v1", false, 2, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_SAME);   /* removing what never was: nothing */
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 2, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_PENDING);
 	struct gw_rec rows[8];
 	size_t n;
+	/* v1 published, then v2 and v3: v1 (the oldest) goes, by removal
+	 * upstream; v2, never published when v4 comes, is simply deleted. */
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_OK, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v2", true, 2, &w), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v3", true, 2, &w), DW_OK);
 	assert_int_equal(gw_db_records(db, id, rows, 8, &n), DW_OK);
 	assert_int_equal(n, 3);
 	int present = 0;
@@ -242,15 +343,124 @@ static void test_txt(void **state)
 		present += rows[i].present;
 	}
 	assert_int_equal(present, 2);
-	/* An applied removal deletes the row. */
-	assert_int_equal(gw_db_pending(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v4", true, 2, &w), DW_OK);
+	assert_int_equal(gw_db_records(db, id, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 3);   /* v1 (to remove), v3, v4 */
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(gw_db_mark(db, &rows[i], true, 0, NULL), DW_OK);
+		assert_string_not_equal(rows[i].value, "v2");
+	/* An applied removal deletes the row. */
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(gw_db_mark(db, &rows[i], GW_MARK_OK, 0, NULL), DW_OK);
 	assert_int_equal(gw_db_records(db, id, rows, 8, &n), DW_OK);
 	assert_int_equal(n, 2);
 	gw_token_wipe(&t);
 	gw_store_put(st, db);
 	gw_store_close(st);
+}
+
+static void test_txt_cleanup_and_backoff(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(db, "h.example", &t);
+	int64_t now = (int64_t)time(NULL);
+	enum gw_want w;
+	struct gw_rec rows[8], r;
+	size_t n;
+	/* Refused for good, then cleaned up: never published, nothing to send. */
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 8, &w), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_FAILED, now + 300, "REFUSED"), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v1", true, 8, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_REFUSED);
+	assert_int_equal(gw_db_txt_set(db, id, "v1", false, 8, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_DROPPED);
+	assert_int_equal(gw_db_txt_get(db, id, "v1", &r), DW_ENOTFOUND);
+	/* Not sent yet: the same. */
+	assert_int_equal(gw_db_txt_set(db, id, "v2", true, 8, &w), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, id, "v2", false, 8, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_DROPPED);
+	/* An attempt whose outcome is unknown may have published it: the
+	 * removal is sent. */
+	assert_int_equal(gw_db_txt_set(db, id, "v3", true, 8, &w), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_RETRY, now + 100, "timeout"), DW_OK);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 0);
+	/* A new value clears the backoff of the TXT set. */
+	assert_int_equal(gw_db_txt_set(db, id, "v4", true, 8, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_pending(db, id, now, rows, 8, &n), DW_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(gw_db_txt_set(db, id, "v3", false, 8, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_CHANGED);
+	assert_int_equal(gw_db_txt_get(db, id, "v3", &r), DW_OK);
+	assert_false(r.present);
+	gw_token_wipe(&t);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_prune(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	int64_t now = (int64_t)time(NULL);
+	assert_int_equal(gw_db_begin(db), DW_OK);
+	for (int i = 0; i < 700; i++) {
+		/* 200 rows 100 days old, then 500 recent ones */
+		struct gw_audit a = { .time = i < 200 ? now - 100 * 86400 : now - 10,
+		                      .host = "x.example", .action = "a", .source = "cli",
+		                      .result = "ok" };
+		assert_int_equal(gw_db_audit(db, &a), DW_OK);
+	}
+	assert_int_equal(gw_db_commit(db), DW_OK);
+	gw_store_put(st, db);
+	int64_t deleted = 0, n = 0;
+	assert_int_equal(gw_store_prune(st, 90 * 86400, 1000, &deleted), DW_OK);
+	assert_int_equal(deleted, 200);
+	assert_int_equal(gw_store_prune(st, 90 * 86400, 300, &deleted), DW_OK);
+	assert_int_equal(deleted, 200);
+	db = gw_store_get(st);
+	assert_int_equal(gw_db_audit_count(db, &n), DW_OK);
+	assert_int_equal(n, 300);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_corrupt_refused_for_serving(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	assert_int_equal(gw_db_begin(db), DW_OK);
+	for (int i = 0; i < 2000; i++) {
+		struct gw_audit a = { .host = "x.example", .action = "a", .source = "cli",
+		                      .result = "ok", .new_value = "some text to fill pages" };
+		assert_int_equal(gw_db_audit(db, &a), DW_OK);
+	}
+	assert_int_equal(gw_db_commit(db), DW_OK);
+	gw_store_put(st, db);
+	gw_store_close(st);
+	/* Garbage over pages 3 to 6 (the audit table's b-tree). */
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 2 * 4096, SEEK_SET), 0);
+	char junk[4 * 4096];
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	struct dw_diag d;
+	st = NULL;
+	assert_int_equal(gw_store_open(path, GW_STORE_SERVE, 1, &st, &d), DW_EIO);
+	assert_null(st);
+	assert_non_null(strstr(d.msg, "is corrupt"));
+	assert_non_null(strstr(d.msg, ".recover"));
 }
 
 struct count_ctx {
@@ -300,10 +510,10 @@ static void test_audit_and_pending_hosts(void **state)
 
 	struct gw_token t1, t2;
 	int64_t a = add_host(db, "a.example", &t1), b = add_host(db, "b.example", &t2);
-	bool changed;
-	assert_int_equal(gw_db_addr_set(db, a, GW_RT_A, "192.0.2.1", &changed), DW_OK);
-	assert_int_equal(gw_db_addr_set(db, a, GW_RT_AAAA, "2001:db8::1", &changed), DW_OK);
-	assert_int_equal(gw_db_txt_set(db, b, "v", true, 2, &changed), DW_OK);
+	enum gw_want w;
+	assert_int_equal(gw_db_addr_set(db, a, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(gw_db_addr_set(db, a, GW_RT_AAAA, "2001:db8::1", &w), DW_OK);
+	assert_int_equal(gw_db_txt_set(db, b, "v", true, 2, &w), DW_OK);
 	int hosts = 0;
 	assert_int_equal(gw_db_pending_hosts(db, pending_cb, &hosts), DW_OK);
 	assert_int_equal(hosts, 2);
@@ -343,12 +553,17 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_prepare_before_open_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_pragmas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hosts_and_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_for_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txt_cleanup_and_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_refused_for_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_and_pending_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_and_pool, setup, teardown),
 	};
