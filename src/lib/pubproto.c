@@ -138,7 +138,8 @@ static void put_server(struct dw_pp_buf *b, const struct dw_dns_server *s)
 	}
 	put_ip(b, &ip);
 	put_u16(b, port);
-	put_u32(b, s->timeout_ms > 0 && s->timeout_ms < UINT32_MAX ? (uint32_t)s->timeout_ms : 0);
+	put_u32(b, s->timeout_ms > 0 && s->timeout_ms <= DW_PP_TIMEOUT_MAX_MS ? (uint32_t)s->timeout_ms
+	                                                                      : 0);
 }
 
 static void put_result(struct dw_pp_buf *b, const struct dw_result *r)
@@ -530,6 +531,8 @@ static void get_server(struct cur *c, struct dw_dns_server *srv, const char *wha
 	get_ip(c, &ip, what);
 	uint16_t port = get_u16(c, what);
 	uint32_t timeout = get_u32(c, what);
+	if (c->err == NULL && timeout > DW_PP_TIMEOUT_MAX_MS)
+		c->err = what;
 	if (c->err != NULL)
 		return;
 	char a[DW_IP_STRLEN];
@@ -698,7 +701,7 @@ int dw_pp_decode_job(const uint8_t *body, size_t len, struct dw_pp_job *out,
 	case DW_JOB_FOLLOW:
 		get_str(&c, j->name, sizeof(j->name), false, "name");
 		j->timeout_ms = get_u32(&c, "timeout");
-		if (c.err == NULL && (j->timeout_ms == 0 || j->timeout_ms > 600000))
+		if (c.err == NULL && (j->timeout_ms == 0 || j->timeout_ms > DW_PP_TIMEOUT_MAX_MS))
 			c.err = "timeout";
 		break;
 	case DW_JOB_TXT_SERVED:

@@ -26,7 +26,8 @@
  *             TXT_ADD/DEL str provider, str name, str value, u32 ttl
  *             FOLLOW      str name, u32 timeout_ms
  *             TXT_SERVED  server, str name, str value
- *           (a server is an addr, u16 port and u32 timeout_ms)
+ *           (a server is an addr, u16 port and u32 timeout_ms, at most
+ *           DW_PP_TIMEOUT_MAX_MS, 0 for the default)
  * publisher -> dnsward
  *   HELLO   u32 version, u32 pid
  *   RESULT  u64 id, u8 kind, then the kind's outputs:
@@ -68,6 +69,7 @@
 #define DW_PP_KEYS_MAX 256             /* per section, as the configuration allows */
 #define DW_PP_SECRETS_MAX 64
 #define DW_PP_STR_MAX 4096             /* a configuration value or path */
+#define DW_PP_TIMEOUT_MAX_MS 600000u   /* a query's timeout (0 = the default) */
 
 enum dw_pp_type {
 	DW_PP_HELLO = 1,
