@@ -484,6 +484,8 @@ static void rearm(struct dw_pub *p)
 
 void dw_pub_prestart(struct dw_pub *p)
 {
+	if (p->cur != NULL && p->cur->sock < 0)
+		proc_retire(p, p->cur, false, NULL);   /* its end closed: it is going */
 	if (p->cur != NULL)
 		return;
 	struct dw_diag diag = { "" };
@@ -503,6 +505,8 @@ void dw_pub_submit(struct dw_pub *p, const struct dw_config *cfg, struct dw_job 
 	j->id = p->next_id++;
 	j->budget_ms = dw_job_budget_ms(j);
 	struct dw_diag diag = { "" };
+	if (p->cur != NULL && p->cur->sock < 0)
+		proc_retire(p, p->cur, false, NULL);   /* its end closed: it is going */
 	if (p->cur == NULL && proc_spawn(p, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		dw_job_fail(j, diag.msg);
