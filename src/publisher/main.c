@@ -9,6 +9,8 @@
  * one it inherited.  It exits when dnsward closes the socket (or dies:
  * PR_SET_PDEATHSIG) and every job is answered.  Not a command to run by
  * hand. */
+#include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,18 @@
 #include "publisher/serve.h"
 
 #define FD 3
+
+/* What the first HTTPS request would do first, done while the publisher
+ * waits for its first job (started ahead, it waits out dnsward's
+ * debounce): the TLS library loads its algorithms on the first context.
+ * Only with the OpenSSL backend of libcurl (Debian's). */
+static void prewarm_tls(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	if (v == NULL || v->ssl_version == NULL || strncmp(v->ssl_version, "OpenSSL/", 8) != 0)
+		return;
+	SSL_CTX_free(SSL_CTX_new(TLS_client_method()));
+}
 
 static bool send_frame(struct dw_pp_buf *b)
 {
@@ -106,6 +120,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dw_pp_buf_free(&b);
+	prewarm_tls();   /* after the HELLO: dnsward need not wait for it */
 
 	(void)fcntl(FD, F_SETFL, O_NONBLOCK);
 	int rc = pub_serve(FD);
