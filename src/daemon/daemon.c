@@ -64,6 +64,7 @@ static void sched_params(struct daemon *d)
 	d->sp.backoff_base_ms = (uint64_t)d->cfg->backoff_base_s * 1000u;
 	d->sp.backoff_max_ms = (uint64_t)d->cfg->backoff_max_s * 1000u;
 	d->sp.max_interval_ms = (uint64_t)d->cfg->max_interval_s * 1000u;
+	d->sp.verify_interval_ms = (uint64_t)d->cfg->verify_interval_s * 1000u;
 }
 
 static void notify_status(struct daemon *d)
@@ -110,12 +111,40 @@ static void kick(struct daemon *d)
 				if (s->have_published)
 					dw_ip_format(&s->published, pl->prev);
 			}
+			/* The provider's note from the state file travels with the
+			 * job: the publisher hands it to the provider (memo_set). */
+			const char *memo = dw_state_get_memo(&d->st, rc->r->fqdn, rc->r->provider->name);
+			j->job.have_memo = memo != NULL && rc->r->provider->ops->memo_set != NULL;
+			snprintf(j->job.memo, sizeof(j->job.memo), "%s", j->job.have_memo ? memo : "");
+			rc->busy = true;
+			d->jobs++;
+			dmn_pool_submit(d->pool, d->cfg, j);
+			continue;
+		}
+		bool ver[DW_FAM_COUNT];
+		if (!rc->busy && dw_sched_verify_begin(&rc->s, &d->sp, now, rnd32(), ver)) {
+			struct dmn_job *j = calloc(1, sizeof(*j));
+			if (j == NULL) {
+				dw_sched_abort(&rc->s);
+				dw_sched_verify_arm(&rc->s, &d->sp, now, rnd32());
+				continue;
+			}
+			j->job.kind = DW_JOB_VERIFY;
+			j->rec = i;
+			j->job.r = rc->r;
+			for (int f = 0; f < DW_FAM_COUNT; f++) {
+				j->job.verify[f] = ver[f];
+				j->job.published[f] = rc->s.fam[f].published;
+			}
 			rc->busy = true;
 			d->jobs++;
 			dmn_pool_submit(d->pool, d->cfg, j);
 			continue;
 		}
 		uint64_t t = dw_sched_next(&rc->s, &d->sp, now);
+		uint64_t tv = dw_sched_verify_next(&rc->s, &d->sp);
+		if (tv < t)
+			t = tv;
 		if (t < next)
 			next = t;
 	}
@@ -144,7 +173,7 @@ static void evaluate(struct daemon *d)
 			if (src->kind == DW_SRC_IFACE && !d->have_addrs)
 				continue;
 			struct dw_ip ip;
-			char why[256];
+			char why[sizeof(rc->why[f])];
 			if (dw_update_desired(rc->r, (enum dw_family)f, &d->addrs, &ip, why,
 			                      sizeof(why)) == DW_OK) {
 				if (!rc->s.fam[f].have_desired || !dw_ip_equal(&ip, &rc->s.fam[f].desired)) {
@@ -260,6 +289,45 @@ static void problem_key(const struct dw_result *res, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
+/* Keeps the result of an attempt in the state (lib/state.h), so "dnsward
+ * status" shows it after the daemon stopped too.  Saves the file when the
+ * result changed, or always with save (a success: one write for the
+ * published address and its result). */
+static void keep_result(struct daemon *d, const struct dw_record *r, enum dw_family fam,
+                        const struct dw_result *res, const char *addr, int64_t wall, bool save)
+{
+	char m[sizeof(res->msg)];
+	snprintf(m, sizeof(m), "%s", res->msg);
+	dw_log_redact(m, sizeof(m));
+	bool changed = false;
+	struct dw_diag diag = { "out of memory" };
+	if (dw_state_set_result(&d->st, r->fqdn, fam, r->provider->name,
+	                        dw_outcome_str(res->outcome), addr, m, wall, &changed) != DW_OK ||
+	    ((changed || save) && dw_state_save(&d->st, d->state_path, &diag) != DW_OK)) {
+		if (save)
+			log_error("%s %s: published, but the state could not be saved: %s", r->fqdn,
+			          dw_family_rrtype(fam), diag.msg);
+		else
+			log_warning("%s %s: the result could not be kept in the state file: %s",
+			            r->fqdn, dw_family_rrtype(fam), diag.msg);
+	}
+}
+
+/* Keeps the note the provider left after job j (provider.h memo_get, run
+ * in the publisher), if it changed. */
+static void keep_memo(struct daemon *d, const struct dw_record *r, const struct dw_job *j)
+{
+	if (!j->memo_out)
+		return;
+	bool changed = false;
+	struct dw_diag diag = { "out of memory" };
+	if (dw_state_set_memo(&d->st, r->fqdn, r->provider->name, j->have_memo ? j->memo : NULL,
+	                      &changed) != DW_OK ||
+	    (changed && dw_state_save(&d->st, d->state_path, &diag) != DW_OK))
+		log_warning("%s: the provider's note could not be kept in the state file: %s",
+		            r->fqdn, diag.msg);
+}
+
 static void publish_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	const struct dw_record *r = rc->r;
@@ -290,35 +358,88 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, const struct dw_j
 				           res->outcome == DW_OUT_DONE ? "updated" : "already published");
 			rc->problem[f][0] = '\0';
 			rc->pub_wall[f] = wall;
-			struct dw_diag diag = { "out of memory" };
 			if (dw_state_set(&d->st, r->fqdn, (enum dw_family)f, r->provider->name, addr,
-			                 wall) != DW_OK ||
-			    dw_state_save(&d->st, d->state_path, &diag) != DW_OK)
-				log_error("%s %s: published, but the state could not be saved: %s",
-				          r->fqdn, type, diag.msg);
+			                 wall) != DW_OK)
+				log_error("%s %s: published, but the state could not be saved: out of "
+				          "memory", r->fqdn, type);
+			else
+				keep_result(d, r, (enum dw_family)f, res, addr, wall, true);
 		} else if (res->outcome == DW_OUT_FATAL) {
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			log_error("%s %s via %s: %s (parked until the configuration is reloaded or "
 			          "an update is forced)", r->fqdn, type, r->provider->name, res->msg);
 		} else {
 			/* Once per problem: when it starts or changes; its retries
 			 * at debug level, so a provider down for a day is one line. */
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			char key[sizeof(rc->problem[f])];
 			problem_key(res, key, sizeof(key));
 			bool again = strcmp(key, rc->problem[f]) == 0;
 			memcpy(rc->problem[f], key, sizeof(key));
 			uint64_t now = dw_loop_now_ms();
 			uint64_t at = rc->s.fam[f].retry_at;
+			/* needs-action (a refused certificate): the user should act,
+			 * but a CA bundle update or a renewed certificate also ends
+			 * it, so it is retried rather than parked.  The message
+			 * never holds the delay (provider.h): said here once. */
 			dw_log(again ? DW_LOG_DEBUG : DW_LOG_ERR,
-			       "%s %s via %s: %s%s (attempt %u; next in %llu s)", r->fqdn, type,
-			          r->provider->name, res->outcome == DW_OUT_RATELIMIT ? "rate-limited: " : "",
-			          res->msg, rc->s.fam[f].failures,
-			          (unsigned long long)((at > now ? at - now : 0) + 999) / 1000);
+			       "%s %s via %s: %s (%sattempt %u; next in %llu s)", r->fqdn, type,
+			       r->provider->name, res->msg,
+			       res->outcome == DW_OUT_ACTION ? "needs your action; retried: " : "",
+			       rc->s.fam[f].failures,
+			       (unsigned long long)((at > now ? at - now : 0) + 999) / 1000);
 		}
 		/* The hook hears of changes, not of re-assertions. */
 		if (strcmp(j->plan[f].prev, addr) != 0)
 			dmn_hooks_run(d->hooks, r, (enum dw_family)f, j->plan[f].prev, addr,
 			              dw_outcome_str(res->outcome));
 	}
+	keep_memo(d, r, j);
+}
+
+/* A drift check came back: a drifted family is published again at once
+ * (the scheduler says it needs it); "unknown" is logged once per problem. */
+static void verify_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
+{
+	const struct dw_record *r = rc->r;
+	bool drifted[DW_FAM_COUNT] = { false, false };
+	int64_t wall = (int64_t)time(NULL);
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		if (!j->verify[f])
+			continue;
+		const struct dw_verify *v = &j->ver[f];
+		const char *type = dw_family_rrtype((enum dw_family)f);
+		char addr[DW_IP_STRLEN];
+		dw_ip_format(&j->published[f], addr);
+		rc->verified[f] = true;
+		rc->vstatus[f] = v->status;
+		rc->verify_wall[f] = wall;
+		snprintf(rc->vmsg[f], sizeof(rc->vmsg[f]), "%s", v->msg);
+		switch (v->status) {
+		case DW_VERIFY_STANDS:
+			log_debug("%s %s %s: verified: %s", r->fqdn, type, addr, v->msg);
+			rc->vproblem[f][0] = '\0';
+			break;
+		case DW_VERIFY_DRIFTED:
+			drifted[f] = true;
+			rc->vproblem[f][0] = '\0';
+			log_warning("%s %s: changed behind dnsward's back: %s; publishing %s again",
+			            r->fqdn, type, v->msg, addr);
+			break;
+		case DW_VERIFY_UNKNOWN: {
+			char key[sizeof(rc->vproblem[f])];
+			struct dw_result tmp = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+			snprintf(tmp.msg, sizeof(tmp.msg), "%s", v->msg);
+			problem_key(&tmp, key, sizeof(key));
+			bool again = strcmp(key, rc->vproblem[f]) == 0;
+			memcpy(rc->vproblem[f], key, sizeof(key));
+			dw_log(again ? DW_LOG_DEBUG : DW_LOG_INFO, "%s %s: cannot verify the published %s: %s",
+			       r->fqdn, type, addr, v->msg);
+			break;
+		}
+		}
+	}
+	dw_sched_verify_done(&rc->s, &d->sp, dw_loop_now_ms(), drifted, rnd32());
 }
 
 static void fetch_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
@@ -351,6 +472,8 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 		d->jobs--;
 		if (j->job.kind == DW_JOB_PUBLISH)
 			publish_done(d, rc, &j->job);
+		else if (j->job.kind == DW_JOB_VERIFY)
+			verify_done(d, rc, &j->job);
 		else
 			fetch_done(d, rc, &j->job);
 		free(j);
@@ -414,6 +537,13 @@ static void do_reload(struct daemon *d)
 				break;
 			}
 		}
+	}
+	uint64_t now = dw_loop_now_ms();
+	for (size_t i = 0; i < ncfg->nrecords; i++) {
+		struct dw_sched_rec *s = &nrecs[i].s;
+		uint64_t latest = dw_sched_verify_delay(&d->sp, 0);
+		if (s->verify_at == 0 || (latest != DW_SCHED_NEVER && s->verify_at > now + latest))
+			dw_sched_verify_arm(s, &d->sp, now, rnd32());
 	}
 	free(d->recs);
 	d->recs = nrecs;
@@ -567,8 +697,10 @@ int dmn_run(struct dw_config *cfg)
 		goto out;
 	}
 	d->nrecs = cfg->nrecords;
-	for (size_t i = 0; i < cfg->nrecords; i++)
+	for (size_t i = 0; i < cfg->nrecords; i++) {
 		dmn_rec_init(&d->recs[i], cfg->records[i], &d->st);
+		dw_sched_verify_arm(&d->recs[i].s, &d->sp, dw_loop_now_ms(), rnd32());
+	}
 
 	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
 	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);

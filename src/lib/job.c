@@ -20,6 +20,7 @@ const char *dw_job_kind_name(enum dw_job_kind kind)
 	case DW_JOB_TXT_DEL:    return "txt-del";
 	case DW_JOB_FOLLOW:     return "follow";
 	case DW_JOB_TXT_SERVED: return "txt-served";
+	case DW_JOB_VERIFY:     return "verify";
 	}
 	return "unknown";
 }
@@ -31,6 +32,9 @@ void dw_job_fail(struct dw_job *j, const char *msg)
 		j->fetched[f] = false;
 		snprintf(j->why[f], sizeof(j->why[f]), "%s", msg);
 	}
+	for (int f = 0; f < DW_FAM_COUNT; f++)
+		dw_verify_set(&j->ver[f], DW_VERIFY_UNKNOWN, "%s", msg);
+	j->memo_out = false;
 	j->err = DW_EIO;
 	snprintf(j->msg, sizeof(j->msg), "%s", msg);
 	j->have_zone = false;
@@ -75,6 +79,12 @@ uint64_t dw_job_budget_ms(const struct dw_job *j)
 		break;
 	case DW_JOB_TXT_SERVED:
 		b += 2 * (uint64_t)(j->srv.timeout_ms > 0 ? j->srv.timeout_ms : 20000);
+		break;
+	case DW_JOB_VERIFY:
+		/* A read-back per family, or the zone's servers found and asked. */
+		if (j->r != NULL && j->r->provider != NULL)
+			b += 2 * PROVIDER_REQUESTS * (uint64_t)j->r->provider->timeout_ms;
+		b += COLD_CHECK_MS;
 		break;
 	}
 	return b;

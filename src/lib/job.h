@@ -6,7 +6,11 @@
  * configuration code and the same provider code as everywhere else:
  *
  *   PUBLISH     dw_update_publish(): r's families whose plan says publish,
- *               with the cold-start check when cold -> res[f]
+ *               with the cold-start check when cold -> res[f]; the
+ *               provider's note for r from the state file (memo) is handed
+ *               to it first and its note afterwards comes back
+ *   VERIFY      dw_update_verify() for each family in verify[] against
+ *               published[f] -> ver[f]
  *   FETCH       dw_source_fetch() for each family in fetch[] (web, dns and
  *               cmd: sources) -> fetched[f], addr[f] or why[f]
  *   TXT_ADD     p->ops->txt_add(name, value, ttl) -> res[0]
@@ -28,6 +32,7 @@
 #include "lib/config.h"
 #include "lib/dnsauth.h"
 #include "lib/provider.h"
+#include "lib/state.h"
 #include "lib/update.h"
 
 enum dw_job_kind {
@@ -37,8 +42,9 @@ enum dw_job_kind {
 	DW_JOB_TXT_DEL = 4,
 	DW_JOB_FOLLOW = 5,
 	DW_JOB_TXT_SERVED = 6,
+	DW_JOB_VERIFY = 7,
 };
-#define DW_JOB_KIND_LAST DW_JOB_TXT_SERVED
+#define DW_JOB_KIND_LAST DW_JOB_VERIFY
 
 #define DW_JOB_VALUE_MAX 256    /* a TXT value (ACME values are 43 bytes) */
 #define DW_JOB_HOPS_MAX 8       /* FOLLOW: CNAMEs followed at most */
@@ -52,6 +58,10 @@ struct dw_job {
 	const struct dw_provider *p;            /* TXT_ADD, TXT_DEL */
 	bool cold;                              /* PUBLISH: cold-start check */
 	struct dw_plan plan[DW_FAM_COUNT];      /* PUBLISH */
+	bool have_memo;                         /* PUBLISH: the state's note for r ... */
+	char memo[DW_STATE_MEMO_MAX + 1];       /* ... in; after: the provider's, out */
+	bool verify[DW_FAM_COUNT];              /* VERIFY: families to check ... */
+	struct dw_ip published[DW_FAM_COUNT];   /* ... against these addresses */
 	bool fetch[DW_FAM_COUNT];               /* FETCH: families to fetch */
 	char name[DW_DNS_NAME_MAX];             /* TXT_*, FOLLOW, TXT_SERVED */
 	char value[DW_JOB_VALUE_MAX];           /* TXT_*, TXT_SERVED */
@@ -70,6 +80,9 @@ struct dw_job {
 	bool have_zone;                         /* FOLLOW: zone holds target's zone */
 	struct dw_dnsauth_zone zone;
 	bool has;                               /* TXT_SERVED: srv serves the value */
+	struct dw_verify ver[DW_FAM_COUNT];     /* VERIFY: what each check found */
+	bool memo_out;                          /* PUBLISH: the provider keeps notes:
+	                                         * have_memo/memo are its own now */
 
 	uint64_t tag;                           /* the submitter's; nobody else looks */
 

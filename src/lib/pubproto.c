@@ -241,6 +241,7 @@ static void job_conf(const struct dw_config *cfg, const struct dw_job *j, struct
 	}
 	switch (j->kind) {
 	case DW_JOB_PUBLISH:
+	case DW_JOB_VERIFY:
 		take(jc, j->r->provider->sec, &j->r->provider->secrets);
 		take(jc, j->r->sec, &j->r->secrets);
 		break;
@@ -267,7 +268,8 @@ int dw_pp_encode_job(uint64_t id, const struct dw_config *cfg, const struct dw_j
 	struct job_conf *jc = calloc(1, sizeof(*jc));
 	if (jc == NULL)
 		return DW_ENOMEM;
-	if ((j->kind == DW_JOB_PUBLISH || j->kind == DW_JOB_FETCH) && j->r == NULL) {
+	if ((j->kind == DW_JOB_PUBLISH || j->kind == DW_JOB_FETCH || j->kind == DW_JOB_VERIFY) &&
+	    j->r == NULL) {
 		free(jc);
 		return DW_EINVAL;
 	}
@@ -325,6 +327,15 @@ int dw_pp_encode_job(uint64_t id, const struct dw_config *cfg, const struct dw_j
 			put_bool(out, pl->publish);
 			put_strn(out, pl->prev, strnlen(pl->prev, sizeof(pl->prev)), sizeof(pl->prev) - 1);
 		}
+		put_bool(out, j->have_memo);
+		put_str(out, j->have_memo ? j->memo : "", DW_STATE_MEMO_MAX);
+		break;
+	case DW_JOB_VERIFY:
+		put_str(out, j->r->fqdn, DW_DNS_NAME_MAX - 1);
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			put_bool(out, j->verify[f]);
+			put_ip(out, &j->published[f]);
+		}
 		break;
 	case DW_JOB_FETCH:
 		put_str(out, j->r->fqdn, DW_DNS_NAME_MAX - 1);
@@ -363,6 +374,16 @@ int dw_pp_encode_result(uint64_t id, const struct dw_job *j, struct dw_pp_buf *o
 	case DW_JOB_PUBLISH:
 		for (int f = 0; f < DW_FAM_COUNT; f++)
 			put_result(out, &j->res[f]);
+		put_bool(out, j->memo_out);
+		put_bool(out, j->memo_out && j->have_memo);
+		put_str(out, j->memo_out && j->have_memo ? j->memo : "", DW_STATE_MEMO_MAX);
+		break;
+	case DW_JOB_VERIFY:
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			put_u8(out, (uint8_t)j->ver[f].status);
+			put_strn(out, j->ver[f].msg, strnlen(j->ver[f].msg, sizeof(j->ver[f].msg)),
+			         sizeof(j->ver[f].msg) - 1);
+		}
 		break;
 	case DW_JOB_TXT_ADD:
 	case DW_JOB_TXT_DEL:
@@ -544,11 +565,21 @@ static void get_result(struct cur *c, struct dw_result *r, const char *what)
 {
 	uint8_t o = get_u8(c, what);
 	int64_t ra = (int64_t)get_u64(c, what);
-	if (c->err == NULL && (o > DW_OUT_FATAL || ra < -1 || ra > RETRY_AFTER_MAX))
+	if (c->err == NULL && (o >= DW_OUT_COUNT || ra < -1 || ra > RETRY_AFTER_MAX))
 		c->err = what;
 	r->outcome = (enum dw_outcome)o;
 	r->retry_after_s = (long)ra;
 	get_str(c, r->msg, sizeof(r->msg), true, what);
+}
+
+/* A provider's note: printable ASCII (state.h), at most DW_STATE_MEMO_MAX. */
+static void get_memo(struct cur *c, char out[DW_STATE_MEMO_MAX + 1], const char *what)
+{
+	get_str(c, out, DW_STATE_MEMO_MAX + 1, false, what);
+	for (const char *m = out; c->err == NULL && *m != '\0'; m++) {
+		if (*m < 0x20 || *m > 0x7e)
+			c->err = what;
+	}
 }
 
 static int32_t get_err(struct cur *c, const char *what)
@@ -685,6 +716,17 @@ int dw_pp_decode_job(const uint8_t *body, size_t len, struct dw_pp_job *out,
 			if (c.err == NULL && pl->have_addr && pl->addr.family != (enum dw_family)f)
 				c.err = "plan address family";
 		}
+		j->have_memo = get_bool(&c, "memo");
+		get_memo(&c, j->memo, "memo");
+		break;
+	case DW_JOB_VERIFY:
+		get_str(&c, out->fqdn, sizeof(out->fqdn), false, "fqdn");
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			j->verify[f] = get_bool(&c, "verify");
+			get_ip(&c, &j->published[f], "published address");
+			if (c.err == NULL && j->verify[f] && j->published[f].family != (enum dw_family)f)
+				c.err = "published address family";
+		}
 		break;
 	case DW_JOB_FETCH:
 		get_str(&c, out->fqdn, sizeof(out->fqdn), false, "fqdn");
@@ -744,6 +786,20 @@ int dw_pp_decode_result(const uint8_t *body, size_t len, struct dw_job *j,
 	case DW_JOB_PUBLISH:
 		for (int f = 0; f < DW_FAM_COUNT; f++)
 			get_result(&c, &j->res[f], "result");
+		j->memo_out = get_bool(&c, "memo");
+		j->have_memo = get_bool(&c, "memo");
+		get_memo(&c, j->memo, "memo");
+		if (c.err == NULL && j->have_memo && (!j->memo_out || j->memo[0] == '\0'))
+			c.err = "memo";
+		break;
+	case DW_JOB_VERIFY:
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			uint8_t st = get_u8(&c, "verify status");
+			if (c.err == NULL && st > DW_VERIFY_UNKNOWN)
+				c.err = "verify status";
+			j->ver[f].status = (enum dw_verify_status)st;
+			get_str(&c, j->ver[f].msg, sizeof(j->ver[f].msg), true, "verify message");
+		}
 		break;
 	case DW_JOB_TXT_ADD:
 	case DW_JOB_TXT_DEL:

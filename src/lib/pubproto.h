@@ -21,7 +21,9 @@
  *           u16 n secrets { str path, u8 flags, str bytes },
  *           then the kind's inputs:
  *             PUBLISH     str fqdn, bool cold, 2 x { bool active,
- *                         bool have_addr, addr, bool publish, str prev }
+ *                         bool have_addr, addr, bool publish, str prev },
+ *                         bool have_memo, str memo
+ *             VERIFY      str fqdn, 2 x { bool verify, addr published }
  *             FETCH       str fqdn, 2 x bool fetch
  *             TXT_ADD/DEL str provider, str name, str value, u32 ttl
  *             FOLLOW      str name, u32 timeout_ms
@@ -31,7 +33,10 @@
  * publisher -> dnsward
  *   HELLO   u32 version, u32 pid
  *   RESULT  u64 id, u8 kind, then the kind's outputs:
- *             PUBLISH     2 x result;  TXT_ADD/DEL  result
+ *             PUBLISH     2 x result, bool memo_out, bool have_memo,
+ *                         str memo;  TXT_ADD/DEL  result
+ *               (a memo: printable, at most DW_STATE_MEMO_MAX bytes)
+ *             VERIFY      2 x { u8 status, str message }
  *               (a result: u8 outcome, i64 retry_after_s, str message)
  *             FETCH       2 x { bool fetched, addr, str why }
  *             FOLLOW      i32 err, str msg, str target, bool have_zone,
@@ -41,7 +46,7 @@
  * A JOB carries the [dnsward] sections (without user and group, which only
  * the resident process applies) and the provider and record sections the
  * job needs, with exactly the secrets those sections read: a record and
- * its provider for PUBLISH; the record alone for FETCH (its sources need
+ * its provider for PUBLISH and VERIFY; the record alone for FETCH (its sources need
  * no provider and no secret); for TXT_ADD/DEL the provider and every record
  * using it (records may add TXT keys to their provider); none for FOLLOW
  * and TXT_SERVED.  The publisher rebuilds a configuration from them

@@ -36,16 +36,6 @@ struct dw_provider_data {
 
 /* ---- Pure classifiers and builders ---- */
 
-static void desec_ratelimit(long retry_after_s, struct dw_result *res)
-{
-	if (retry_after_s >= 0)
-		dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-		              "deSEC rate limit (HTTP 429): retry after %ld s", retry_after_s);
-	else
-		dw_result_set(res, DW_OUT_RATELIMIT, -1,
-		              "deSEC rate limit (HTTP 429), no Retry-After given");
-}
-
 void dw_desec_classify_update(long status, const char *body, size_t len, long retry_after_s,
                               const char *host, const char *credkey, struct dw_result *res)
 {
@@ -73,10 +63,8 @@ void dw_desec_classify_update(long status, const char *body, size_t len, long re
 	} else if (status == 404) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "deSEC does not know host %s (HTTP 404): check the record name", host);
-	} else if (status == 429) {
-		desec_ratelimit(retry_after_s, res);
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "deSEC server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "deSEC", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC refused the update (HTTP %ld): \"%s\"",
 		              status, sample);
@@ -103,13 +91,19 @@ static json_t *desec_load(const char *body, size_t len)
 int dw_desec_parse_rrset(const char *body, size_t len, const char *subname,
                          struct dw_desec_rrset *rr)
 {
+	return dw_desec_parse_rrset_type(body, len, subname, "TXT", rr);
+}
+
+int dw_desec_parse_rrset_type(const char *body, size_t len, const char *subname,
+                              const char *rrtype, struct dw_desec_rrset *rr)
+{
 	int ret = DW_EPARSE;
 	memset(rr, 0, sizeof(*rr));
 	json_t *root = desec_load(body, len);
 	if (!json_is_object(root))
 		goto out;
 	json_t *type = json_object_get(root, "type");
-	if (!json_is_string(type) || strcmp(json_string_value(type), "TXT") != 0)
+	if (!json_is_string(type) || strcmp(json_string_value(type), rrtype) != 0)
 		goto out;
 	json_t *sub = json_object_get(root, "subname");
 	if (sub != NULL && (!json_is_string(sub) || json_string_length(sub) != strlen(subname) ||
@@ -139,6 +133,43 @@ out:
 		dw_desec_rrset_free(rr);
 	json_decref(root);
 	return ret;
+}
+
+void dw_desec_verify_get(long status, const char *body, size_t len, long retry_after_s,
+                         const char *domain, const char *subname, const struct dw_ip *addr,
+                         struct dw_verify *out)
+{
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char ip[DW_IP_STRLEN];
+	dw_ip_format(addr, ip);
+	if (status == 404) {
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "deSEC has no %s RRset, not %s", rrtype, ip);
+		return;
+	}
+	if (status != 200) {
+		struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+		dw_desec_classify_rest(status, body, len, retry_after_s, domain, &res);
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		return;
+	}
+	struct dw_desec_rrset rr;
+	if (dw_desec_parse_rrset_type(body, len, subname, rrtype, &rr) != 0) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "unparsable reply from deSEC (%s RRset)", rrtype);
+		return;
+	}
+	struct dw_ip got;
+	if (rr.n == 1 && dw_ip_parse(rr.records[0], addr->family, &got) == 0 &&
+	    dw_ip_equal(&got, addr)) {
+		dw_verify_set(out, DW_VERIFY_STANDS, "deSEC holds %s %s", rrtype, ip);
+	} else {
+		char seen[80] = "";
+		if (rr.n > 0)
+			dw_text_sample(rr.records[0], strlen(rr.records[0]), 64, seen, sizeof(seen));
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "deSEC's %s RRset holds %zu record%s (%s%s), not "
+		              "exactly %s", rrtype, rr.n, rr.n == 1 ? "" : "s", seen,
+		              rr.n > 1 ? ", ..." : "", ip);
+	}
+	dw_desec_rrset_free(&rr);
 }
 
 static bool desec_matches(const char *record, const char *value)
@@ -227,10 +258,8 @@ void dw_desec_classify_rest(long status, const char *body, size_t len, long retr
 	} else if (status == 404) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "deSEC: domain %s not found in this account (HTTP 404)", domain);
-	} else if (status == 429) {
-		desec_ratelimit(retry_after_s, res);
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "deSEC server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "deSEC", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC refused the request (HTTP %ld, %s)", status,
 		              detail);
@@ -297,6 +326,7 @@ static int desec_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 /* ---- Requests ---- */
 
 struct desec_call {
+	const struct dw_provider *p;
 	struct dw_http_req req;
 	char auth_hdr[DW_SECRET_MAX + 32];
 };
@@ -305,6 +335,7 @@ static void desec_call_init(struct desec_call *c, const struct dw_provider *p, b
                             const char *user, const char *method, const char *url)
 {
 	memset(c, 0, sizeof(*c));
+	c->p = p;
 	c->req.method = method;
 	c->req.url = url;
 	c->req.ca_file = p->ca_file;
@@ -328,8 +359,7 @@ static bool desec_do(struct desec_call *c, struct dw_http_resp *resp, struct dw_
 	int rc = dw_http_request(&c->req, resp, &diag);
 	explicit_bzero(c->auth_hdr, sizeof(c->auth_hdr));
 	if (rc != 0) {
-		dw_result_set(res, rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY, -1,
-		              "deSEC request failed: %s", diag.msg);
+		dw_result_http_failure(res, c->p, "deSEC", rc, resp, &diag);
 		return false;
 	}
 	return true;
@@ -403,8 +433,9 @@ static void desec_update_multi(struct dw_provider *p, const struct dw_record *r,
 /* ---- TXT through the REST API ---- */
 
 /* Joins the API base and a path of escaped segments; false when too long. */
-static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, const char *domain,
-                           const char *subname, bool rrset)
+static bool desec_rest_url_type(char *buf, size_t cap, const struct dw_provider *p,
+                                const char *domain, const char *subname, bool rrset,
+                                const char *rrtype)
 {
 	char d[512], s[512];
 	if (dw_http_escape(domain, d, sizeof(d)) != 0)
@@ -420,9 +451,15 @@ static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, c
 			snprintf(s, sizeof(s), "@");
 		else if (dw_http_escape(subname, s, sizeof(s)) != 0)
 			return false;
-		n = snprintf(buf, cap, "%s/domains/%s/rrsets/%s/TXT/", p->data->api, d, s);
+		n = snprintf(buf, cap, "%s/domains/%s/rrsets/%s/%s/", p->data->api, d, s, rrtype);
 	}
 	return n > 0 && (size_t)n < cap;
+}
+
+static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, const char *domain,
+                           const char *subname, bool rrset)
+{
+	return desec_rest_url_type(buf, cap, p, domain, subname, rrset, "TXT");
 }
 
 static bool desec_rest(struct dw_provider *p, const char *method, const char *url,
@@ -439,45 +476,44 @@ static bool desec_rest(struct dw_provider *p, const char *method, const char *ur
 	return desec_do(&c, resp, res);
 }
 
+/* One GET /domains/D/ for dw_zone_find(). */
+static enum dw_zone_probe desec_probe(void *arg, const char *cand, struct dw_result *res)
+{
+	struct dw_provider *p = arg;
+	char url[DESEC_URL_MAX];
+	struct dw_http_resp resp;
+	if (!desec_rest_url(url, sizeof(url), p, cand, NULL, false)) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC URL too long");
+		return DW_ZONE_FAILED;
+	}
+	if (!desec_rest(p, "GET", url, NULL, &resp, res)) {
+		dw_http_resp_free(&resp);
+		return DW_ZONE_FAILED;
+	}
+	long st = resp.status;
+	if (st != 200 && st != 404)
+		dw_desec_classify_rest(st, resp.body, resp.len, resp.retry_after_s, cand, res);
+	dw_http_resp_free(&resp);
+	return st == 200 ? DW_ZONE_FOUND : st == 404 ? DW_ZONE_ABSENT : DW_ZONE_FAILED;
+}
+
 /* The deSEC domain of fqdn: the configured zone when fqdn is inside it, else
- * the longest suffix (two labels or more, then fqdn) that GET /domains/D/
- * finds.  Returns a malloc'd name, or NULL with res set. */
+ * the one dw_zone_find() finds.  Returns a malloc'd name, or NULL with res
+ * set. */
 static char *desec_find_domain(struct dw_provider *p, const char *fqdn, struct dw_result *res)
 {
-	const char *cand[128];
-	size_t ncand = 0;
 	const char *z = p->data->zone;
 	size_t fl = strlen(fqdn), zl = z != NULL ? strlen(z) : 0;
 	if (z != NULL && (strcmp(fqdn, z) == 0 ||
 	                  (fl > zl + 1 && fqdn[fl - zl - 1] == '.' && strcmp(fqdn + fl - zl, z) == 0)))
 		return strdup(z);
-	for (const char *s = strchr(fqdn, '.'); s != NULL && ncand < 127; s = strchr(s + 1, '.')) {
-		if (strchr(s + 1, '.') != NULL)
-			cand[ncand++] = s + 1;
-	}
-	cand[ncand++] = fqdn;
-	for (size_t i = 0; i < ncand; i++) {
-		char url[DESEC_URL_MAX];
-		struct dw_http_resp resp;
-		if (!desec_rest_url(url, sizeof(url), p, cand[i], NULL, false)) {
-			dw_result_set(res, DW_OUT_FATAL, -1, "deSEC URL too long");
-			return NULL;
-		}
-		if (!desec_rest(p, "GET", url, NULL, &resp, res)) {
-			dw_http_resp_free(&resp);
-			return NULL;
-		}
-		long st = resp.status;
-		if (st != 200 && st != 404)
-			dw_desec_classify_rest(st, resp.body, resp.len, resp.retry_after_s, cand[i], res);
-		dw_http_resp_free(&resp);
-		if (st == 200)
-			return strdup(cand[i]);
-		if (st != 404)
-			return NULL;
-	}
-	dw_result_set(res, DW_OUT_FATAL, -1,
-	              "deSEC: no domain of %s in this account (set zone = to name it)", fqdn);
+	const char *zone = NULL;
+	int found = dw_zone_find(fqdn, desec_probe, p, &zone, NULL, res);
+	if (found > 0)
+		return strdup(zone);
+	if (found == 0)
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "deSEC: no domain of %s in this account (set zone = to name it)", fqdn);
 	return NULL;
 }
 
@@ -559,6 +595,41 @@ out:
 	free(domain);
 }
 
+/* Drift check through the REST API (the dynDNS endpoint cannot read). */
+static void desec_verify(struct dw_provider *p, const struct dw_record *r,
+                         const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+	struct dw_http_resp resp = { 0 };
+	char url[DESEC_URL_MAX];
+	char *domain = NULL, *subname = NULL;
+	if (p->data == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "deSEC provider not configured");
+		return;
+	}
+	if ((domain = desec_find_domain(p, r->fqdn, &res)) == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		goto out;
+	}
+	size_t fl = strlen(r->fqdn), dl = strlen(domain);
+	subname = fl == dl ? strdup("") : strndup(r->fqdn, fl - dl - 1);
+	if (subname == NULL || !desec_rest_url_type(url, sizeof(url), p, domain, subname, true,
+	                                            dw_family_rrtype(addr->family))) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "deSEC: name too long or out of memory");
+		goto out;
+	}
+	if (!desec_rest(p, "GET", url, NULL, &resp, &res)) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		goto out;
+	}
+	dw_desec_verify_get(resp.status, resp.body, resp.len, resp.retry_after_s, domain, subname,
+	                    addr, out);
+out:
+	dw_http_resp_free(&resp);
+	free(subname);
+	free(domain);
+}
+
 static void desec_txt_add(struct dw_provider *p, const char *fqdn, const char *value,
                           uint32_t ttl, struct dw_result *res)
 {
@@ -595,5 +666,6 @@ const struct dw_provider_ops dw_provider_desec = {
 	.update_multi = desec_update_multi,
 	.txt_add = desec_txt_add,
 	.txt_del = desec_txt_del,
+	.verify = desec_verify,
 	.free = desec_free,
 };

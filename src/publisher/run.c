@@ -28,8 +28,24 @@ void pub_run(struct pub_task *t)
 	}
 	struct dw_diag diag = { "" };
 	switch (j->kind) {
-	case DW_JOB_PUBLISH:
+	case DW_JOB_PUBLISH: {
+		/* The provider's note from the state file first (a zone it
+		 * found by probing), its note after the publish back. */
+		const struct dw_provider_ops *ops = t->r->provider->ops;
+		if (j->have_memo && ops->memo_set != NULL)
+			ops->memo_set(t->r, j->memo);
 		dw_update_publish(t->r, j->plan, j->cold ? &t->dnsauth.cfg : NULL, j->res);
+		j->memo_out = ops->memo_get != NULL;
+		j->have_memo = j->memo_out && ops->memo_get(t->r, j->memo, sizeof(j->memo));
+		if (!j->have_memo)
+			j->memo[0] = '\0';
+		break;
+	}
+	case DW_JOB_VERIFY:
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (j->verify[f])
+				dw_update_verify(t->r, &j->published[f], &t->dnsauth.cfg, &j->ver[f]);
+		}
 		break;
 	case DW_JOB_FETCH:
 		for (int f = 0; f < DW_FAM_COUNT; f++) {

@@ -14,7 +14,7 @@
 #include "lib/provider.h"
 #include "publisher/serve.h"
 
-#define COLD_QUERY_MS 3000   /* per query of the cold-start check, as before the split */
+#define COLD_QUERY_MS 3000   /* per query of the cold-start check and the drift check */
 
 struct pool {
 	pthread_t th[PUB_THREADS_MAX];
@@ -139,10 +139,11 @@ static void configure(struct pub_task *t)
 	switch (j->kind) {
 	case DW_JOB_PUBLISH:
 	case DW_JOB_FETCH:
+	case DW_JOB_VERIFY:
 		t->r = dw_config_find_record(t->cfg, t->pj.fqdn);
 		if (t->r == NULL)
 			snprintf(t->failed, sizeof(t->failed), "the job names no record of its sections");
-		if (j->kind == DW_JOB_PUBLISH && j->cold)
+		if ((j->kind == DW_JOB_PUBLISH && j->cold) || j->kind == DW_JOB_VERIFY)
 			dnsauth_ms = COLD_QUERY_MS;
 		break;
 	case DW_JOB_TXT_ADD:

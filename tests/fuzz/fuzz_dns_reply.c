@@ -1,6 +1,8 @@
-/* Fuzz target: DNS replies as they come off the wire, then TSIG
- * verification of whatever TSIG record they carry (with a fixed key, so the
- * MAC never matches: this exercises the parser and the verifier's checks). */
+/* Fuzz target: DNS replies as they come off the wire, the record walk of
+ * dw_dns_reply_answers(), then TSIG verification of whatever TSIG record
+ * they carry (with a fixed key, so the MAC never matches: this exercises
+ * the parser and the verifier's checks), then the comparison of the answer
+ * with expected A and TXT RRsets (what confirms an UPDATE). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +26,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dw_dns_reply rep;
 	if (dw_dns_parse_reply(data, size, &rep, &diag) != DW_OK)
 		return 0;
+	/* Every accepted reply also yields its records, each inside the buffer. */
+	struct dw_dns_rr q, an[8];
+	size_t nan = 0;
+	int r = dw_dns_reply_answers(data, size, &q, an, 8, &nan, &diag);
+	if (r == DW_OK) {
+		if (nan > 8 || nan != rep.ancount)
+			__builtin_trap();
+		for (size_t i = 0; i < nan; i++)
+			if (an[i].rdata < data || an[i].rdata + an[i].rdlen > data + size)
+				__builtin_trap();
+	} else if (r != DW_ETOOBIG && !(r == DW_EPARSE && rep.qdcount == 0)) {
+		__builtin_trap();   /* parse_reply accepted what the walk refused */
+	}
 	if (rep.has_tsig) {
 		if (rep.tsig_offset >= size || rep.tsig_mac_len > size || rep.tsig_other_len > size)
 			__builtin_trap();
@@ -31,5 +46,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)dw_tsig_verify_reply(data, size, &rep, &key, req_mac, sizeof(req_mac),
 		                           rep.tsig_time, &diag);
 	}
+	static const char *const want_a[] = { "192.0.2.1", "192.0.2.2" };
+	static const char *const want_txt[] = { "\"one\"", "\"two\" \"parts\"" };
+	struct dw_dns_seen seen;
+	if (dw_dns_rrset_compare(data, size, "host.example.test", 1, 60, want_a, 2, &seen,
+	                         &diag) == DW_OK &&
+	    (seen.held > 2 || strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text)))
+		__builtin_trap();
+	if (dw_dns_rrset_compare(data, size, "host.example.test", 16, 60, want_txt, 2, &seen,
+	                         &diag) == DW_OK &&
+	    strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text))
+		__builtin_trap();
 	return 0;
 }

@@ -28,10 +28,13 @@ static void clean(const char *s, size_t cap)
 static void check_result(const struct dw_job *j, const uint8_t *body, size_t len)
 {
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		if (j->res[f].outcome > DW_OUT_FATAL || j->res[f].retry_after_s < -1)
+		if (j->res[f].outcome >= DW_OUT_COUNT || j->res[f].retry_after_s < -1)
 			abort();
 		clean(j->res[f].msg, sizeof(j->res[f].msg));
 		clean(j->why[f], sizeof(j->why[f]));
+		clean(j->ver[f].msg, sizeof(j->ver[f].msg));
+		if (j->ver[f].status > DW_VERIFY_UNKNOWN)
+			abort();
 		if (j->kind == DW_JOB_FETCH && j->fetched[f] && j->addr[f].family != (enum dw_family)f)
 			abort();
 	}
@@ -39,6 +42,10 @@ static void check_result(const struct dw_job *j, const uint8_t *body, size_t len
 	clean(j->target, sizeof(j->target));
 	if (j->zone.nns > DW_DNSAUTH_SERVERS_MAX || j->err > 0)
 		abort();
+	for (const char *m = j->memo; *m != '\0'; m++) {
+		if (*m < 0x20 || *m > 0x7e)
+			abort();
+	}
 	/* Encoded again and decoded, the outputs are the same. */
 	struct dw_pp_buf b;
 	uint64_t id;
@@ -59,9 +66,13 @@ static void check_result(const struct dw_job *j, const uint8_t *body, size_t len
 		if (k->res[f].outcome != j->res[f].outcome ||
 		    k->res[f].retry_after_s != j->res[f].retry_after_s ||
 		    strcmp(k->res[f].msg, j->res[f].msg) != 0 || k->fetched[f] != j->fetched[f] ||
-		    !dw_ip_equal(&k->addr[f], &j->addr[f]) || strcmp(k->why[f], j->why[f]) != 0)
+		    !dw_ip_equal(&k->addr[f], &j->addr[f]) || strcmp(k->why[f], j->why[f]) != 0 ||
+		    k->ver[f].status != j->ver[f].status || strcmp(k->ver[f].msg, j->ver[f].msg) != 0)
 			abort();
 	}
+	if (k->memo_out != j->memo_out || k->have_memo != j->have_memo ||
+	    strcmp(k->memo, j->memo) != 0)
+		abort();
 	if (k->err != j->err || strcmp(k->msg, j->msg) != 0 || strcmp(k->target, j->target) != 0 ||
 	    k->have_zone != j->have_zone || k->has != j->has || k->zone.nns != j->zone.nns ||
 	    (j->have_zone && strcmp(k->zone.apex, j->zone.apex) != 0))

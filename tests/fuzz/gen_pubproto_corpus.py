@@ -8,7 +8,7 @@ import struct
 OUT = pathlib.Path(__file__).resolve().parent / "corpus" / "pubproto"
 
 HELLO, JOB, RESULT = 1, 2, 3
-PUBLISH, FETCH, TXT_ADD, TXT_DEL, FOLLOW, TXT_SERVED = 1, 2, 3, 4, 5, 6
+PUBLISH, FETCH, TXT_ADD, TXT_DEL, FOLLOW, TXT_SERVED, VERIFY = 1, 2, 3, 4, 5, 6, 7
 
 
 def frame(ftype, body):
@@ -85,11 +85,14 @@ SERVER4 = ip4("192.0.2.53") + u16(53) + u32(2000)
 SERVER6 = ip6("20010db8000000000000000000000053") + u16(5353) + u32(2000)
 
 PLAN = (b8(1) + b8(1) + ip4("192.0.2.1") + b8(1) + s("192.0.2.9") +
-        b8(0) + b8(0) + ip4("0.0.0.0") + b8(0) + s(""))
+        b8(0) + b8(0) + ip4("0.0.0.0") + b8(0) + s("") + b8(1) + s("zone=example.org"))
 
 SEEDS = {
     "to-publisher-publish": b"\0" + HELLO_TO + job(1, PUBLISH, [GLOBAL, PROV, REC], SECRET,
                                                    s("home.duckdns.org") + b8(1) + PLAN),
+    "to-publisher-verify": b"\0" + job(9, VERIFY, [GLOBAL, PROV, REC], SECRET,
+                                        s("home.duckdns.org") + b8(1) + ip4("192.0.2.1") +
+                                        b8(0) + ip6("00" * 16)),
     "to-publisher-fetch": b"\0" + HELLO_TO + job(2, FETCH, [GLOBAL, WEB], [],
                                                  s("nat.example.org") + b8(1) + b8(0)),
     "to-publisher-txt-add": b"\0" + job(3, TXT_ADD, [GLOBAL, PROV, REC], SECRET,
@@ -106,7 +109,12 @@ SEEDS = {
                              job(8, TXT_SERVED, [], [], SERVER4 + s("a.example") + s("v")),
     "to-publisher-bad-length": b"\0" + struct.pack(">IB", 0, JOB),
     "to-dnsward-publish": b"\1" + HELLO_FROM + result(1, PUBLISH, res(0, -1, "good 192.0.2.1") +
-                                                     res(4, -1, "badauth")),
+                                                     res(4, -1, "badauth") + b8(1) + b8(1) +
+                                                     s("zone=example.org")),
+    "to-dnsward-publish-action": b"\1" + result(1, PUBLISH, res(5, -1, "certificate refused") +
+                                                 res(2, -1, "") + b8(0) + b8(0) + s("")),
+    "to-dnsward-verify": b"\1" + result(9, VERIFY, b8(1) + s("2 servers serve 192.0.2.7") +
+                                         b8(2) + s("no answer")),
     "to-dnsward-ratelimit": b"\1" + result(1, TXT_ADD, res(3, 120, "HTTP 429, retry in 120 s")),
     "to-dnsward-fetch": b"\1" + result(2, FETCH, b8(1) + ip4("198.51.100.7") + s("") +
                                        b8(0) + ip6("00" * 16) + s("no IPv6 answer")),
