@@ -134,6 +134,41 @@ static void test_publish_carries_its_sections_and_secrets(void **state)
 	dw_pp_buf_free(&b);
 }
 
+static void test_verify_and_memo_travel(void **state)
+{
+	(void)state;
+	struct dw_job j = { .kind = DW_JOB_VERIFY, .r = cfg->records[0] };
+	j.verify[DW_FAM_V4] = true;
+	assert_int_equal(dw_ip_parse("192.0.2.1", DW_FAM_V4, &j.published[DW_FAM_V4]), 0);
+	struct dw_pp_buf b;
+	assert_int_equal(dw_pp_encode_job(3, cfg, &j, &b), 0);
+	struct dw_pp_reader rd;
+	one_frame(&b, &rd);
+	struct dw_pp_job pj;
+	struct dw_diag diag = { "" };
+	assert_int_equal(dw_pp_decode_job(rd.body, rd.body_len, &pj, &diag), 0);
+	assert_int_equal(pj.job.kind, DW_JOB_VERIFY);
+	assert_string_equal(pj.fqdn, "a.duckdns.org");
+	assert_true(pj.job.verify[DW_FAM_V4]);
+	assert_false(pj.job.verify[DW_FAM_V6]);
+	assert_true(dw_ip_equal(&pj.job.published[DW_FAM_V4], &j.published[DW_FAM_V4]));
+	assert_int_equal(pj.secrets.n, 1);   /* a read-back may need the provider's key */
+	dw_pp_job_free(&pj);
+	dw_pp_reader_reset(&rd);
+	dw_pp_buf_free(&b);
+
+	struct dw_job p = { .kind = DW_JOB_PUBLISH, .r = cfg->records[0], .have_memo = true };
+	snprintf(p.memo, sizeof(p.memo), "zone=duckdns.org");
+	assert_int_equal(dw_pp_encode_job(4, cfg, &p, &b), 0);
+	one_frame(&b, &rd);
+	assert_int_equal(dw_pp_decode_job(rd.body, rd.body_len, &pj, &diag), 0);
+	assert_true(pj.job.have_memo);
+	assert_string_equal(pj.job.memo, "zone=duckdns.org");
+	dw_pp_job_free(&pj);
+	dw_pp_reader_reset(&rd);
+	dw_pp_buf_free(&b);
+}
+
 static void test_fetch_carries_no_secret(void **state)
 {
 	(void)state;
@@ -250,6 +285,25 @@ static void test_results_round_trip(void **state)
 	assert_string_equal(back->zone.ns[0].text, "192.0.2.53 port 5353");
 	assert_string_equal(back->zone.ns[1].text, "2001:db8::53 port 53");
 	assert_int_equal(back->zone.ns[1].timeout_ms, 2000);
+
+	memset(j, 0, sizeof(*j));
+	j->kind = DW_JOB_PUBLISH;
+	j->memo_out = true;
+	j->have_memo = true;
+	snprintf(j->memo, sizeof(j->memo), "zone=example.org");
+	result_round_trip(j, back);
+	assert_true(back->memo_out && back->have_memo);
+	assert_string_equal(back->memo, "zone=example.org");
+
+	memset(j, 0, sizeof(*j));
+	j->kind = DW_JOB_VERIFY;
+	dw_verify_set(&j->ver[0], DW_VERIFY_DRIFTED, "ns1 serves A 192.0.2.9, not A 192.0.2.1");
+	dw_verify_set(&j->ver[1], DW_VERIFY_UNKNOWN, "no answer\n");
+	result_round_trip(j, back);
+	assert_int_equal(back->ver[0].status, DW_VERIFY_DRIFTED);
+	assert_string_equal(back->ver[0].msg, "ns1 serves A 192.0.2.9, not A 192.0.2.1");
+	assert_int_equal(back->ver[1].status, DW_VERIFY_UNKNOWN);
+	assert_string_equal(back->ver[1].msg, "no answer?");
 
 	memset(j, 0, sizeof(*j));
 	j->kind = DW_JOB_TXT_SERVED;
@@ -422,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_publish_carries_its_sections_and_secrets),
 		cmocka_unit_test(test_fetch_carries_no_secret),
+		cmocka_unit_test(test_verify_and_memo_travel),
 		cmocka_unit_test(test_txt_carries_provider_and_its_records),
 		cmocka_unit_test(test_results_round_trip),
 		cmocka_unit_test(test_hello),
