@@ -73,7 +73,7 @@ struct dw_job {
 	struct dw_result res[DW_FAM_COUNT];     /* PUBLISH per family; TXT_*: res[0] */
 	bool fetched[DW_FAM_COUNT];             /* FETCH: an acceptable address came ... */
 	struct dw_ip addr[DW_FAM_COUNT];        /* ... this one ... */
-	char why[DW_FAM_COUNT][256];            /* ... else why not */
+	char why[DW_FAM_COUNT][512];            /* ... else why not (as dw_plan's) */
 	int err;                                /* FOLLOW, TXT_SERVED: 0 or a DW_E* ... */
 	char msg[384];                          /* ... with this reason */
 	char target[DW_DNS_NAME_MAX];           /* FOLLOW: the last name reached */
