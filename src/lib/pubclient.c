@@ -271,8 +271,7 @@ static void fail_inflight(struct dw_pub *p, struct proc *pr, const char *why)
 		n++;
 	}
 	if (n > 0)
-		log_error("%s (%zu job%s failed; %s retried like any failed attempt)", why, n,
-		          n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+		log_error("%s (%zu job%s failed)", why, n, n == 1 ? "" : "s");
 }
 
 /* Stops talking to pr (socket closed, jobs failed with why unless NULL),
