@@ -1,6 +1,7 @@
 /* The daemon's loop wiring: evaluate addresses, kick the scheduler, take
  * completions, reload, force, stop.  See daemon.h for the design. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +460,15 @@ static void fetch_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job
 	}
 }
 
+/* With nothing in flight, hands the heap's free pages back to the kernel:
+ * the daemon's resident size between changes is what it holds, not what
+ * parsing a reply or a reload once needed. */
+static void settle(struct daemon *d)
+{
+	if (d->jobs == 0)
+		(void)malloc_trim(0);
+}
+
 static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct daemon *d = arg;
@@ -486,6 +496,7 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 	if (d->reload_pending && d->jobs == 0)
 		do_reload(d);
 	kick(d);
+	settle(d);
 }
 
 /* ---- Reload, force, stop ----------------------------------------------- */
@@ -752,6 +763,7 @@ int dmn_run(struct dw_config *cfg)
 	}
 
 	refresh(d);                 /* first dump: READY=1, first publishes */
+	settle(d);
 	dw_timer_arm(d->t_poll, 0); /* first fetch of polling sources */
 	if (dw_loop_run(d->loop) != 0) {
 		log_error("event loop: %s", strerror(errno));

@@ -11,6 +11,7 @@
  * hand. */
 #include <curl/curl.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dw_pp_buf_free(&b);
-	prewarm_tls();   /* after the HELLO: dnsward need not wait for it */
+	/* After the HELLO, so dnsward need not wait for it; and only when no
+	 * job waits yet (a publisher started ahead of a debounce), as a job's
+	 * first request does the same work anyway. */
+	struct pollfd pfd = { .fd = FD, .events = POLLIN };
+	if (poll(&pfd, 1, 0) == 0)
+		prewarm_tls();
 
 	(void)fcntl(FD, F_SETFL, O_NONBLOCK);
 	int rc = pub_serve(FD);
