@@ -225,14 +225,41 @@ static void on_debounce(struct dw_loop *loop, struct dw_timer *t, void *arg)
 	refresh(arg);
 }
 
+/* Whether the kernel's addresses now give some record another desired
+ * address than it has: then a publish is likely.  (Most events change
+ * nothing a record uses: lifetimes refreshed by router advertisements,
+ * addresses on other interfaces.) */
+static bool desired_would_change(struct daemon *d)
+{
+	struct dw_addr_list l = { 0 };
+	struct dw_diag diag = { "" };
+	bool change = dw_netlink_dump(&l, &diag) != DW_OK;   /* unknown: assume so */
+	for (size_t i = 0; i < d->nrecs && !change; i++) {
+		const struct dmn_rec *rc = &d->recs[i];
+		for (int f = 0; f < DW_FAM_COUNT && !change; f++) {
+			if (rc->r->src[f].kind != DW_SRC_IFACE)
+				continue;
+			struct dw_ip ip;
+			char why[64];
+			bool have = dw_update_desired(rc->r, (enum dw_family)f, &l, &ip, why,
+			                              sizeof(why)) == DW_OK;
+			change = have != rc->s.fam[f].have_desired ||
+			         (have && !dw_ip_equal(&ip, &rc->s.fam[f].desired));
+		}
+	}
+	dw_addr_list_free(&l);
+	return change;
+}
+
 /* Something changed (or events were lost): refresh after the debounce. */
 static void address_event(struct daemon *d)
 {
 	if (!dw_timer_armed(d->t_debounce)) {
 		dw_timer_arm(d->t_debounce, d->cfg->debounce_ms);
-		/* The publish that may follow needs a publisher: its start-up
-		 * overlaps the debounce. */
-		if (d->ready && !d->stopping)
+		/* A publish that may follow needs a publisher: its start-up
+		 * overlaps the debounce.  Events that change no record's address
+		 * start none. */
+		if (d->ready && !d->stopping && desired_would_change(d))
 			dmn_pool_prestart(d->pool);
 	}
 }

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 from conftest import BUILD, binary
-from test_daemon import daemons, freedns_config, stays, wait_for  # noqa: F401  (fixture)
+from test_daemon import daemons, freedns_config, nsknot, stays, wait_for  # noqa: F401  (fixtures)
 
 HOST = "home.mooo.test"
 TOKEN = "c0ffee00c0ffee00c0ffee00"
@@ -216,3 +216,32 @@ def test_idle_daemon_has_no_publisher(ws, freedns_emulator, pki, daemons):  # no
     wait_for(lambda: freedns_emulator.records[TOKEN].ip == "81.2.69.160", "the publish")
     wait_for(lambda: children(d.proc.pid) == [], "the publisher to exit")
     stays(lambda: children(d.proc.pid) == [], "no publisher while idle", 1.0)
+
+
+def test_no_publisher_for_events_that_change_nothing(ws, netns, nsknot, daemons):  # noqa: F811
+    """Address events that give no record another address (an address on
+    another interface, new lifetimes of the one in use) start no publisher;
+    a change of the record's address starts one while the debounce runs."""
+    from test_daemon import ddns_count, knot_config
+    cfg = knot_config(ws, nsknot, ipv6="off", extra="publisher-idle = 0\ndebounce-ms = 200")
+    d = daemons(ws, cfg, netns)
+    netns.add("81.2.69.10/24")
+    wait_for(lambda: nsknot.query("host.example.test", "A", timeout=1) == ["81.2.69.10"],
+             "the first publish")
+    wait_for(lambda: children(d.proc.pid) == [], "the publisher to exit")
+    netns.ip("link", "add", "dwx", "type", "veth", "peer", "name", "dwy")
+    netns.ip("link", "set", "dwx", "up")
+    netns.ip("addr", "add", "81.2.69.99/24", "dev", "dwx")
+    netns.ip("addr", "change", "81.2.69.10/24", "dev", "dw0", "valid_lft", "3600",
+             "preferred_lft", "3600")
+    stays(lambda: children(d.proc.pid) == [], "no publisher for events that change nothing",
+          1.5)
+    assert ddns_count(nsknot) == 1
+    # (Another subnet: deleting a primary address deletes its secondaries.)
+    netns.ip("addr", "add", "81.2.70.11/24", "dev", "dw0")
+    netns.ip("addr", "del", "81.2.69.10/24", "dev", "dw0")
+    # Started at the first event, before the 200 ms debounce ends.
+    pub = wait_for(lambda: publisher_of(d), "a publisher for the change", timeout=5)
+    assert pub is not None
+    wait_for(lambda: nsknot.query("host.example.test", "A", timeout=1) == ["81.2.70.11"],
+             "the second publish")
