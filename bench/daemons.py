@@ -20,8 +20,14 @@ CLOCK_MONOTONIC):
   t_arrival  the emulator's handler got the parsed request (TLS handshake
              and headers done), before it replies
 
-  python3 bench/daemons.py reaction|idle|memory [options]   (inside the netns)
+  python3 bench/daemons.py reaction|idle|memory|oneshot [options]   (inside the netns)
+
+dnsward runs as two processes: the resident monitor ("dnsward run") and,
+while there is network work, its publisher child (dnsward-publisher, from
+$DNSWARD_PUBLISHER when set).  Memory and idle figures cover the whole
+process tree.
 """
+import resource
 import argparse
 import json
 import os
@@ -207,11 +213,21 @@ class Daemon:
             return ""
 
 
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
 class Bench:
-    def __init__(self, work, dnsward):
+    def __init__(self, work, dnsward, ca="single"):
         self.work = pathlib.Path(work)
         self.dnsward = dnsward
         ca_cert, ca_key, self.ca_file = make_ca(self.work, "bench CA")
+        if ca == "system":
+            # The system's bundle with the bench CA appended: what a daemon
+            # trusting the system store loads, plus the endpoint's issuer.
+            bundle = self.work / "system-bundle.pem"
+            bundle.write_bytes(pathlib.Path(SYSTEM_BUNDLE).read_bytes() +
+                               pathlib.Path(self.ca_file).read_bytes())
+            self.ca_file = str(bundle)
         cert = make_server_cert(self.work, "endpoint", ca_cert, ca_key,
                                 ["localhost"], ["127.0.0.1"])
         self.ep = Endpoint(cert).start()
@@ -225,12 +241,12 @@ class Bench:
         for d in self.daemons:
             d.stop()
         self.ep.stop()
+        subprocess.run(["ip", "addr", "flush", "dev", DEV], capture_output=True, timeout=30)
 
     # -- configurations -------------------------------------------------------
-    def dnsward_daemon(self, debounce_ms=None, tag="dnsward"):
+    def dnsward_config(self, tag, extra=""):
         d = self.work / tag
         (d / "state").mkdir(parents=True, mode=0o700)
-        extra = f"debounce-ms = {debounce_ms}\n" if debounce_ms is not None else ""
         conf = d / "dnsward.conf"
         conf.write_text(f"""[dnsward]
 state-dir = {d}/state
@@ -247,11 +263,18 @@ password-file = {self.pwfile}
 provider = endpoint
 ipv4 = iface:{DEV}
 """)
+        return d, conf
+
+    def dnsward_daemon(self, debounce_ms=None, tag="dnsward", publisher_idle=None):
+        extra = f"debounce-ms = {debounce_ms}\n" if debounce_ms is not None else ""
+        if publisher_idle is not None:
+            extra += f"publisher-idle = {publisher_idle}\n"
+        d, conf = self.dnsward_config(tag, extra)
         return self._add(Daemon(tag, [self.dnsward, "-c", str(conf), "run"], d / "log"))
 
-    def inadyn_daemon(self, period):
+    def inadyn_config(self, period):
         d = self.work / "inadyn"
-        (d / "cache").mkdir(parents=True)
+        (d / "cache").mkdir(parents=True, exist_ok=True)
         conf = d / "inadyn.conf"
         conf.write_text(f"""period = {period}
 iface = {DEV}
@@ -266,6 +289,10 @@ custom endpoint {{
 }}
 """)
         os.chmod(conf, 0o600)
+        return d, conf
+
+    def inadyn_daemon(self, period):
+        d, conf = self.inadyn_config(period)
         cmd = ["inadyn", "-n", "-l", "info", "-f", str(conf), "--cache-dir", str(d / "cache"),
                "-P", str(d / "inadyn.pid")]
         return self._add(Daemon("inadyn", cmd, d / "log"))
@@ -344,9 +371,11 @@ def summary(ms):
 def reaction(b, args):
     results = []
     seq = addr_seq()
-    for deb in args.debounce:
-        tag = f"dnsward-debounce{deb}"
-        d = b.dnsward_daemon(debounce_ms=None if deb == "default" else int(deb), tag=tag)
+    runs = [(deb, idle) for deb in args.debounce for idle in args.publisher_idle]
+    for deb, idle in runs:
+        tag = f"dnsward-debounce{deb}-idle{idle}"
+        d = b.dnsward_daemon(debounce_ms=None if deb == "default" else int(deb), tag=tag,
+                             publisher_idle=None if idle == "default" else int(idle))
         d.name = "dnsward"
         first = next(seq)
         since = len(b.ep.arrivals)
@@ -369,8 +398,10 @@ def reaction(b, args):
         ip("addr", "del", f"{cur}/24", "dev", DEV)
         d.stop()
         b.daemons.remove(d)
-        label = "dnsward run" + (" (debounce-ms default, 50)" if deb == "default"
-                                 else f" (debounce-ms = {deb})")
+        label = "dnsward run" + (" (debounce-ms default, 50" if deb == "default"
+                                 else f" (debounce-ms = {deb}")
+        label += (", publisher kept between changes)" if idle == "default"
+                  else f", publisher-idle = {idle}: a new publisher per change)")
         results.append({"client": label, "period_s": "event", "missed": missed,
                         "from_usable": summary(lat), "from_ip_start": summary(lat_ip),
                         "samples_ms": [round(x, 3) for x in lat]})
@@ -419,7 +450,17 @@ def reaction(b, args):
 
 # ---- idle and memory: all three running at once ----------------------------------
 
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def start_all(b, args, addr="81.2.69.10"):
+    """Starts the three daemons; returns when each has published and, for
+    dnsward, with its publisher's peak memory taken while it still ran."""
     since = len(b.ep.arrivals)
     b.set_addr(addr)
     ds = [b.dnsward_daemon(), b.inadyn_daemon(args.inadyn_period),
@@ -427,7 +468,22 @@ def start_all(b, args, addr="81.2.69.10"):
     for d in ds:
         if not b.wait_update(d, addr, since, 60):
             raise RuntimeError(f"{d.name} never published {addr}:\n{d.tail()}")
+    dw = ds[0]
+    dw.publisher = None
+    for c in children(dw.pid):   # the publisher, idle until publisher-idle passes
+        try:
+            st = proc_status(c)
+            dw.publisher = {"pid": c, "VmHWM_kB": int(st["VmHWM"].split()[0]),
+                            "shared_objects": len({k for k in rss_by_mapping(c) if ".so" in k})}
+        except OSError:
+            pass
     time.sleep(2)   # replies written, connections closed, caches saved
+    # dnsward's steady state is the monitor alone: wait for the publisher.
+    deadline = time.monotonic() + 60
+    while children(dw.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if children(dw.pid):
+        raise RuntimeError("dnsward's publisher did not exit")
     return ds
 
 
@@ -548,7 +604,10 @@ def memory(b, args):
                 k, _, v = line.partition(":")
                 if v.strip().endswith("kB"):
                     roll[k] = int(v.split()[0])
+        tree = [d.pid] + children(d.pid)   # dnsward: the monitor alone by now
         rows.append({"daemon": d.name, "VmHWM_kB": int(s["VmHWM"].split()[0]),
+                     "processes": len(tree),
+                     "publisher": getattr(d, "publisher", None),
                      "Pss_kB": roll.get("Pss", 0),
                      "USS_kB": roll.get("Private_Clean", 0) + roll.get("Private_Dirty", 0),
                      "VmRSS_kB": int(s["VmRSS"].split()[0]),
@@ -558,26 +617,82 @@ def memory(b, args):
                      "shared_objects": len(libs), "shared_objects_kB": sum(libs.values()),
                      "top_mappings": sorted(m.items(), key=lambda kv: -kv[1])[:10]})
         log(json.dumps(rows[-1]))
-    return {"benchmark": "memory", "results": rows}
+    return {"benchmark": "memory", "ca": args.ca, "results": rows}
+
+
+# ---- one-shot: dnsward update against inadyn -1 ----------------------------------
+
+def oneshot(b, args):
+    """Runs "dnsward update --force" and "inadyn -1 --force", each sending
+    one update over HTTPS to the endpoint, alternately, args.runs times;
+    wall time from our clock, CPU time (user + system, the process and every
+    child it reaped: dnsward's publisher included) from getrusage.  Then the
+    start-up of a command without network work: "dnsward check" against
+    "inadyn --check-config"."""
+    addr = "81.2.69.20"
+    b.set_addr(addr)
+    dwd, dwconf = b.dnsward_config("dnsward-oneshot")
+    ind, inconf = b.inadyn_config(30)
+    cmds = {
+        "dnsward update --force": [b.dnsward, "-q", "-c", str(dwconf), "update", "--force"],
+        "inadyn -1 --force": ["inadyn", "-1", "--force", "-n", "-l", "err", "-f", str(inconf),
+                              "--cache-dir", str(ind / "cache"), "-P", str(ind / "inadyn.pid")],
+        "dnsward check": [b.dnsward, "-q", "-c", str(dwconf), "check"],
+        "inadyn --check-config": ["inadyn", "--check-config", "-f", str(inconf)],
+    }
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "JOURNAL_STREAM")}
+    samples = {k: [] for k in cmds}
+    for i in range(args.runs + 3):
+        for name, cmd in cmds.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            since = len(b.ep.arrivals)
+            t0 = time.monotonic()
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            t1 = time.monotonic()
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if p.returncode != 0:
+                raise RuntimeError(f"{name} exited {p.returncode}: {p.stderr.decode()[-2000:]}")
+            if "--force" in cmd and len(b.ep.arrivals) != since + 1:
+                raise RuntimeError(f"{name} sent {len(b.ep.arrivals) - since} requests")
+            if i >= 3:   # warm-up runs dropped
+                samples[name].append({"wall": (t1 - t0) * 1000,
+                                      "cpu": ((r1.ru_utime - r0.ru_utime) +
+                                              (r1.ru_stime - r0.ru_stime)) * 1000,
+                                      "maxrss": r1.ru_maxrss})
+    rows = []
+    for name, v in samples.items():
+        w = [x["wall"] for x in v]
+        c = [x["cpu"] for x in v]
+        rows.append({"command": name, "runs": len(v), "wall_mean_ms": statistics.fmean(w),
+                     "wall_median_ms": statistics.median(w), "cpu_mean_ms": statistics.fmean(c),
+                     "cpu_median_ms": statistics.median(c)})
+        log(json.dumps(rows[-1]))
+    return {"benchmark": "oneshot", "results": rows}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["reaction", "idle", "memory"])
+    ap.add_argument("mode", choices=["reaction", "idle", "memory", "oneshot"])
     ap.add_argument("--dnsward", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--changes", type=int, default=100)
     ap.add_argument("--slow-changes", type=int, default=8)
     ap.add_argument("--debounce", default="default,0")
+    ap.add_argument("--publisher-idle", default="default,0")
+    ap.add_argument("--ca", choices=["single", "system"], default="single")
+    ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--gap", type=float, default=0.2)
     ap.add_argument("--inadyn-period", type=int, default=30)
     ap.add_argument("--duration", type=int, default=600)
     args = ap.parse_args()
     args.debounce = [x for x in args.debounce.split(",") if x]
-    b = Bench(args.work, args.dnsward)
+    args.publisher_idle = [x for x in args.publisher_idle.split(",") if x]
+    b = Bench(args.work, args.dnsward, args.ca)
     try:
-        res = {"reaction": reaction, "idle": idle, "memory": memory}[args.mode](b, args)
+        res = {"reaction": reaction, "idle": idle, "memory": memory,
+               "oneshot": oneshot}[args.mode](b, args)
     finally:
         b.close()
     res["kernel"] = os.uname().release

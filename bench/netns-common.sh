@@ -1,7 +1,8 @@
 # Sourced by bench/reaction.sh, idle.sh and memory.sh: root, tools, the
 # dnsward binary, and a network namespace removed on exit.
 #
-# After sourcing: $root, $dnsward, $work, $ns, and bench_py MODE ARGS...
+# After sourcing: $root, $dnsward (and $DNSWARD_PUBLISHER), $work, $ns, and
+# bench_py MODE ARGS...
 # which runs bench/daemons.py inside the namespace and prints its JSON.
 # The namespace holds a veth pair dw0 <-> dw1 (both up) and lo; no address
 # outside it changes and no traffic leaves it.  On exit (normal, error or
@@ -29,12 +30,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ -n "${DNSWARD:-}" ]; then
-	dnsward=$DNSWARD
+	dnsward=$DNSWARD   # its publisher: the installed one, or $DNSWARD_PUBLISHER
 else
 	build=${DNSWARD_BUILD:-$root/build}
 	[ -f "$build/build.ninja" ] || meson setup "$build" "$root" >/dev/null
-	ninja -C "$build" src/dnsward/dnsward >/dev/null
+	ninja -C "$build" src/dnsward/dnsward src/publisher/dnsward-publisher >/dev/null
 	dnsward=$build/src/dnsward/dnsward
+	export DNSWARD_PUBLISHER=$build/src/publisher/dnsward-publisher
 fi
 
 work=$(mktemp -d /tmp/dnsward-bench-daemons.XXXXXX)

@@ -11,8 +11,12 @@
 # "ip addr add NEW/24 dev dw0".  IPv4 has no DAD: the address is usable as
 # soon as the kernel sends RTM_NEWADDR, which a netlink socket in the
 # measuring process timestamps.  The emulator timestamps each request with
-# the same CLOCK_MONOTONIC.  dnsward makes CHANGES changes twice (default
-# debounce of 50 ms, then debounce-ms = 0); inadyn (iface = dw0, period
+# the same CLOCK_MONOTONIC.  dnsward makes CHANGES changes four times:
+# default debounce of 50 ms and debounce-ms = 0, each with the publisher
+# kept between changes (publisher-idle default, 10 s, longer than the
+# 0.2-0.4 s between changes) and with a new publisher per change
+# (publisher-idle = 0: as for changes minutes apart, its start-up overlaps
+# the debounce); inadyn (iface = dw0, period
 # INADYN_PERIOD) and ddclient (usev4=ifv4, daemon=60, its minimum) run
 # together afterwards for SLOW_CHANGES changes, each made at a random
 # moment of their poll cycles.  Prints JSON, then Markdown tables.

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Markdown tables from the JSON of bench/daemons.py (reaction, idle, memory)."""
+"""Markdown tables from the JSON of bench/daemons.py (reaction, idle, memory,
+oneshot)."""
 import json
 import sys
 
@@ -42,16 +43,26 @@ def idle(r):
 
 
 def memory(r):
-    print(f"{r['cpus']} CPUs, kernel {r['kernel']}.\n")
-    print("| daemon | VmHWM KiB | ratio to inadyn | VmRSS KiB | RssAnon KiB | RssFile KiB "
-          "| Pss KiB | private (USS) KiB | threads | updates |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    base = next(x["VmHWM_kB"] for x in r["results"] if x["daemon"] == "inadyn")
+    ca = {"single": "a ca-file holding the endpoint's one CA",
+          "system": "the system's CA bundle (plus the endpoint's CA)"}.get(r.get("ca"), "?")
+    print(f"Trust: {ca}; {r['cpus']} CPUs, kernel {r['kernel']}.\n")
+    print("| daemon | processes | VmHWM KiB | VmRSS KiB | ratio to inadyn | RssAnon KiB "
+          "| RssFile KiB | Pss KiB | ratio | private (USS) KiB | ratio | threads | updates |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    base = next(x for x in r["results"] if x["daemon"] == "inadyn")
     for x in r["results"]:
-        print(f"| {x['daemon']} | {x['VmHWM_kB']} | {x['VmHWM_kB'] / base:.2f} | "
-              f"{x['VmRSS_kB']} | {x['RssAnon_kB']} | {x['RssFile_kB']} | "
-              f"{x.get('Pss_kB', '-')} | {x.get('USS_kB', '-')} | {x['threads']} | "
+        print(f"| {x['daemon']} | {x.get('processes', 1)} | {x['VmHWM_kB']} | {x['VmRSS_kB']} | "
+              f"{x['VmRSS_kB'] / base['VmRSS_kB']:.2f} | {x['RssAnon_kB']} | "
+              f"{x['RssFile_kB']} | {x['Pss_kB']} | {x['Pss_kB'] / base['Pss_kB']:.2f} | "
+              f"{x['USS_kB']} | {x['USS_kB'] / base['USS_kB']:.2f} | {x['threads']} | "
               f"{x['updates']} |")
+    for x in r["results"]:
+        p = x.get("publisher")
+        if p:
+            print(f"\n{x['daemon']}'s publisher during the publish: peak {p['VmHWM_kB']} KiB "
+                  f"(VmHWM), {p['shared_objects']} shared objects; the tree's peak is at most "
+                  f"{p['VmHWM_kB'] + x['VmHWM_kB']} KiB (both peaks added), returned when it "
+                  f"exits")
     print("\n| daemon | shared objects mapped | their RSS KiB | largest mappings (RSS KiB) |")
     print("|---|---|---|---|")
     for x in r["results"]:
@@ -60,8 +71,25 @@ def memory(r):
             print(f"| {x['daemon']} | {x['shared_objects']} | {x['shared_objects_kB']} | {top} |")
 
 
+def oneshot(r):
+    print(f"{r['cpus']} CPUs, kernel {r['kernel']}.\n")
+    print("| command | runs | wall mean ms | wall median ms | ratio | CPU mean ms "
+          "| CPU median ms | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    res = {x["command"]: x for x in r["results"]}
+    base = {"dnsward update --force": "inadyn -1 --force",
+            "dnsward check": "inadyn --check-config"}
+    for x in r["results"]:
+        b = res.get(base.get(x["command"], x["command"]))
+        print(f"| {x['command']} | {x['runs']} | {x['wall_mean_ms']:.1f} | "
+              f"{x['wall_median_ms']:.1f} | {x['wall_mean_ms'] / b['wall_mean_ms']:.2f} | "
+              f"{x['cpu_mean_ms']:.1f} | {x['cpu_median_ms']:.1f} | "
+              f"{x['cpu_mean_ms'] / b['cpu_mean_ms']:.2f} |")
+
+
 for path in sys.argv[1:]:
     with open(path) as f:
         r = json.load(f)
     print()
-    {"reaction": reaction, "idle": idle, "memory": memory}[r["benchmark"]](r)
+    {"reaction": reaction, "idle": idle, "memory": memory,
+     "oneshot": oneshot}[r["benchmark"]](r)

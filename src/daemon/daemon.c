@@ -1,13 +1,13 @@
 /* The daemon's loop wiring: evaluate addresses, kick the scheduler, take
  * completions, reload, force, stop.  See daemon.h for the design. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,10 +18,10 @@
 #include "daemon/pool.h"
 #include "daemon/record.h"
 #include "daemon/status.h"
-#include "lib/dnsauth.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/netlink.h"
+#include "lib/notify.h"
 #include "lib/sandbox.h"
 #include "lib/sched.h"
 #include "lib/source.h"
@@ -36,8 +36,6 @@ struct daemon {
 	bool spawns;                 /* sandbox set up for running programs */
 	bool allowlist;              /* the seccomp allowlist is in force: no
 	                              * program can ever be started */
-	struct dw_dnsauth_setup cold;   /* where cold-start checks ask; rebuilt on
-	                                 * reload, which waits for jobs in flight */
 	struct dw_loop *loop;
 	struct dw_config *cfg;
 	struct dmn_rec *recs;
@@ -78,7 +76,7 @@ static void notify_status(struct daemon *d)
 {
 	char line[160];
 	dmn_status_summary(d->recs, d->nrecs, &d->sp, dw_loop_now_ms(), line, sizeof(line));
-	sd_notifyf(0, "STATUS=%s", line);
+	dw_notifyf("STATUS=%s", line);
 }
 
 /* ---- Scheduling -------------------------------------------------------- */
@@ -123,12 +121,12 @@ static void kick(struct daemon *d)
 				log_error("out of memory: %s not published", rc->r->fqdn);
 				continue;
 			}
-			j->kind = DMN_JOB_PUBLISH;
+			j->job.kind = DW_JOB_PUBLISH;
 			j->rec = i;
-			j->r = rc->r;
-			j->cold = d->cfg->cold_start_check ? &d->cold.cfg : NULL;
+			j->job.r = rc->r;
+			j->job.cold = d->cfg->cold_start_check;
 			for (int f = 0; f < DW_FAM_COUNT; f++) {
-				struct dw_plan *pl = &j->plan[f];
+				struct dw_plan *pl = &j->job.plan[f];
 				const struct dw_sched_fam *s = &rc->s.fam[f];
 				pl->active = s->active;
 				pl->have_addr = pub[f];
@@ -137,9 +135,14 @@ static void kick(struct daemon *d)
 				if (s->have_published)
 					dw_ip_format(&s->published, pl->prev);
 			}
+			/* The provider's note from the state file travels with the
+			 * job: the publisher hands it to the provider (memo_set). */
+			const char *memo = dw_state_get_memo(&d->st, rc->r->fqdn, rc->r->provider->name);
+			j->job.have_memo = memo != NULL && rc->r->provider->ops->memo_set != NULL;
+			snprintf(j->job.memo, sizeof(j->job.memo), "%s", j->job.have_memo ? memo : "");
 			rc->busy = true;
 			d->jobs++;
-			dmn_pool_submit(d->pool, j);
+			dmn_pool_submit(d->pool, d->cfg, j);
 			continue;
 		}
 		bool ver[DW_FAM_COUNT];
@@ -150,17 +153,16 @@ static void kick(struct daemon *d)
 				dw_sched_verify_arm(&rc->s, &d->sp, now, rnd32());
 				continue;
 			}
-			j->kind = DMN_JOB_VERIFY;
+			j->job.kind = DW_JOB_VERIFY;
 			j->rec = i;
-			j->r = rc->r;
-			j->auth = &d->cold.cfg;
+			j->job.r = rc->r;
 			for (int f = 0; f < DW_FAM_COUNT; f++) {
-				j->verify[f] = ver[f];
-				j->published[f] = rc->s.fam[f].published;
+				j->job.verify[f] = ver[f];
+				j->job.published[f] = rc->s.fam[f].published;
 			}
 			rc->busy = true;
 			d->jobs++;
-			dmn_pool_submit(d->pool, j);
+			dmn_pool_submit(d->pool, d->cfg, j);
 			continue;
 		}
 		note_held(rc, &d->sp, now);
@@ -236,7 +238,7 @@ static void refresh(struct daemon *d)
 	evaluate(d);
 	if (!d->ready) {
 		d->ready = true;
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		log_notice("running: %zu records, control socket %s", d->nrecs, dmn_ctl_path(d->ctl));
 	}
 	kick(d);
@@ -247,11 +249,43 @@ static void on_debounce(struct dw_loop *loop, struct dw_timer *t, void *arg)
 	refresh(arg);
 }
 
+/* Whether the kernel's addresses now give some record another desired
+ * address than it has: then a publish is likely.  (Most events change
+ * nothing a record uses: lifetimes refreshed by router advertisements,
+ * addresses on other interfaces.) */
+static bool desired_would_change(struct daemon *d)
+{
+	struct dw_addr_list l = { 0 };
+	struct dw_diag diag = { "" };
+	bool change = dw_netlink_dump(&l, &diag) != DW_OK;   /* unknown: assume so */
+	for (size_t i = 0; i < d->nrecs && !change; i++) {
+		const struct dmn_rec *rc = &d->recs[i];
+		for (int f = 0; f < DW_FAM_COUNT && !change; f++) {
+			if (rc->r->src[f].kind != DW_SRC_IFACE)
+				continue;
+			struct dw_ip ip;
+			char why[64];
+			bool have = dw_update_desired(rc->r, (enum dw_family)f, &l, &ip, why,
+			                              sizeof(why)) == DW_OK;
+			change = have != rc->s.fam[f].have_desired ||
+			         (have && !dw_ip_equal(&ip, &rc->s.fam[f].desired));
+		}
+	}
+	dw_addr_list_free(&l);
+	return change;
+}
+
 /* Something changed (or events were lost): refresh after the debounce. */
 static void address_event(struct daemon *d)
 {
-	if (!dw_timer_armed(d->t_debounce))
+	if (!dw_timer_armed(d->t_debounce)) {
 		dw_timer_arm(d->t_debounce, d->cfg->debounce_ms);
+		/* A publish that may follow needs a publisher: its start-up
+		 * overlaps the debounce.  Events that change no record's address
+		 * start none. */
+		if (d->ready && !d->stopping && desired_would_change(d))
+			dmn_pool_prestart(d->pool);
+	}
 }
 
 /* ---- Polling sources --------------------------------------------------- */
@@ -275,14 +309,14 @@ static void on_poll(struct dw_loop *loop, struct dw_timer *t, void *arg)
 		struct dmn_job *j = calloc(1, sizeof(*j));
 		if (j == NULL)
 			continue;
-		j->kind = DMN_JOB_FETCH;
+		j->job.kind = DW_JOB_FETCH;
 		j->rec = i;
-		j->r = rc->r;
+		j->job.r = rc->r;
 		for (int f = 0; f < DW_FAM_COUNT; f++)
-			j->fetch[f] = dw_source_polls(&rc->r->src[f]);
+			j->job.fetch[f] = dw_source_polls(&rc->r->src[f]);
 		rc->busy = true;
 		d->jobs++;
-		dmn_pool_submit(d->pool, j);
+		dmn_pool_submit(d->pool, d->cfg, j);
 	}
 	if (any)
 		dw_timer_arm(d->t_poll, (uint64_t)poll_interval_s(d) * 1000u);
@@ -331,24 +365,22 @@ static void keep_result(struct daemon *d, const struct dw_record *r, enum dw_fam
 	}
 }
 
-/* Keeps the provider's memo for r (provider.h memo_get), if it changed. */
-static void keep_memo(struct daemon *d, const struct dw_record *r)
+/* Keeps the note the provider left after job j (provider.h memo_get, run
+ * in the publisher), if it changed. */
+static void keep_memo(struct daemon *d, const struct dw_record *r, const struct dw_job *j)
 {
-	const struct dw_provider_ops *ops = r->provider->ops;
-	if (ops->memo_get == NULL)
+	if (!j->memo_out)
 		return;
-	char buf[DW_STATE_MEMO_MAX + 1];
-	bool has = ops->memo_get(r, buf, sizeof(buf));
 	bool changed = false;
 	struct dw_diag diag = { "out of memory" };
-	if (dw_state_set_memo(&d->st, r->fqdn, r->provider->name, has ? buf : NULL, &changed) !=
-	        DW_OK ||
+	if (dw_state_set_memo(&d->st, r->fqdn, r->provider->name, j->have_memo ? j->memo : NULL,
+	                      &changed) != DW_OK ||
 	    (changed && dw_state_save(&d->st, d->state_path, &diag) != DW_OK))
 		log_warning("%s: the provider's note could not be kept in the state file: %s",
 		            r->fqdn, diag.msg);
 }
 
-static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+static void publish_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	const struct dw_record *r = rc->r;
 	bool sent[DW_FAM_COUNT];
@@ -414,12 +446,12 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j
 			dmn_hooks_run(d->hooks, r, (enum dw_family)f, j->plan[f].prev, addr,
 			              dw_outcome_str(res->outcome));
 	}
-	keep_memo(d, r);
+	keep_memo(d, r, j);
 }
 
 /* A drift check came back: a drifted family is published again at once
  * (the scheduler says it needs it); "unknown" is logged once per problem. */
-static void verify_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+static void verify_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	const struct dw_record *r = rc->r;
 	bool drifted[DW_FAM_COUNT] = { false, false };
@@ -462,7 +494,7 @@ static void verify_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
 	dw_sched_verify_done(&rc->s, &d->sp, dw_loop_now_ms(), drifted, rnd32());
 }
 
-static void fetch_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+static void fetch_done(struct daemon *d, struct dmn_rec *rc, const struct dw_job *j)
 {
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (!j->fetch[f])
@@ -479,23 +511,32 @@ static void fetch_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
 	}
 }
 
+/* With nothing in flight, hands the heap's free pages back to the kernel:
+ * the daemon's resident size between changes is what it holds, not what
+ * parsing a reply or a reload once needed. */
+static void settle(struct daemon *d)
+{
+	if (d->jobs == 0)
+		(void)malloc_trim(0);
+}
+
 static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct daemon *d = arg;
 	struct dmn_job *j = dmn_pool_take(d->pool);
 	while (j != NULL) {
-		struct dmn_job *next = j->next;
+		struct dmn_job *next = (struct dmn_job *)(void *)j->job.next;
 		/* Records keep their index until a reload, and reloads wait for
 		 * every job: j->rec is still this record. */
 		struct dmn_rec *rc = &d->recs[j->rec];
 		rc->busy = false;
 		d->jobs--;
-		if (j->kind == DMN_JOB_PUBLISH)
-			publish_done(d, rc, j);
-		else if (j->kind == DMN_JOB_VERIFY)
-			verify_done(d, rc, j);
+		if (j->job.kind == DW_JOB_PUBLISH)
+			publish_done(d, rc, &j->job);
+		else if (j->job.kind == DW_JOB_VERIFY)
+			verify_done(d, rc, &j->job);
 		else
-			fetch_done(d, rc, j);
+			fetch_done(d, rc, &j->job);
 		free(j);
 		j = next;
 	}
@@ -506,6 +547,7 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 	if (d->reload_pending && d->jobs == 0)
 		do_reload(d);
 	kick(d);
+	settle(d);
 }
 
 /* ---- Reload, force, stop ----------------------------------------------- */
@@ -539,15 +581,7 @@ static void do_reload(struct daemon *d)
 	struct dw_diag diag = { "" };
 	if (dw_config_load(d->cfg->path, false, &ncfg, &diag) != DW_OK) {
 		log_error("reload refused, keeping the running configuration: %s", diag.msg);
-		sd_notify(0, "READY=1");
-		return;
-	}
-	struct dw_dnsauth_setup ncold;
-	if (dw_dnsauth_setup(ncfg->acme_nameservers, ncfg->acme_resolvers, 3000, &ncold,
-	                     &diag) != DW_OK) {
-		log_error("reload refused, keeping the running configuration: %s", diag.msg);
-		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	if (d->allowlist && dw_sandbox_config_spawns(ncfg)) {
@@ -555,29 +589,27 @@ static void do_reload(struct daemon *d)
 		log_error("reload refused, keeping the running configuration: the new one runs "
 		          "programs (on-change or cmd: sources); restart dnsward to use it");
 		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	struct dmn_rec *nrecs = calloc(ncfg->nrecords > 0 ? ncfg->nrecords : 1, sizeof(*nrecs));
 	if (nrecs == NULL) {
 		log_error("reload: out of memory; keeping the running configuration");
 		dw_config_free(ncfg);
-		sd_notify(0, "READY=1");
+		dw_notify("READY=1");
 		return;
 	}
 	warn_restart_only(d->cfg, ncfg);
 	/* The caller owns d->cfg (main frees it at exit): keep that object and
 	 * swap contents, so it holds the new configuration and ncfg the old.
 	 * Records and providers are separate allocations and do not move. */
-	d->cold = ncold;
-	d->cold.cfg.fixed = d->cold.fixed;       /* the copy must point at itself */
-	d->cold.cfg.resolvers = d->cold.resolvers;
 	struct dw_config swap = *d->cfg;
 	*d->cfg = *ncfg;
 	*ncfg = swap;
 	struct dw_config *old = ncfg;
 	ncfg = d->cfg;
 	sched_params(d);
+	dmn_pool_reconfigure(d->pool, d->cfg);
 	for (size_t i = 0; i < ncfg->nrecords; i++) {
 		struct dw_record *r = ncfg->records[i];
 		dmn_rec_init(&nrecs[i], r, &d->st);
@@ -603,7 +635,7 @@ static void do_reload(struct daemon *d)
 	d->nrecs = ncfg->nrecords;
 	dw_config_free(old);
 	log_notice("configuration reloaded: %zu records", d->nrecs);
-	sd_notify(0, "READY=1");
+	dw_notify("READY=1");
 	evaluate(d);
 	dw_timer_arm(d->t_poll, 0);
 }
@@ -639,7 +671,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 		if (d->stopping)
 			break;
 		log_notice("SIGHUP: reloading %s", d->cfg->path);
-		sd_notify(0, "RELOADING=1");
+		dw_notify("RELOADING=1");
 		d->reload_pending = true;
 		if (d->jobs == 0) {
 			do_reload(d);
@@ -657,7 +689,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 		if (d->stopping)
 			break;
 		log_notice("%s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		sd_notify(0, "STOPPING=1");
+		dw_notify("STOPPING=1");
 		d->stopping = true;
 		if (d->jobs > 0)
 			dw_timer_arm(d->t_grace, STOP_GRACE_MS);
@@ -671,7 +703,7 @@ static void on_signal(struct dw_loop *loop, int signo, void *arg)
 static void on_watchdog(struct dw_loop *loop, struct dw_timer *t, void *arg)
 {
 	struct daemon *d = arg;
-	sd_notify(0, "WATCHDOG=1");
+	dw_notify("WATCHDOG=1");
 	dw_timer_arm(t, d->watchdog_usec / 2000u);
 }
 
@@ -712,8 +744,7 @@ static bool ctl_in_state_dir(const struct dw_config *cfg)
 	       strchr(path + n + 1, '/') == NULL;
 }
 
-/* Everything but the worker pool, which the caller stops first (or leaves
- * running when it exits at once). */
+/* Everything but the pool, which the caller stops first. */
 static void daemon_cleanup(struct daemon *d)
 {
 	dmn_ctl_free(d->ctl);
@@ -772,13 +803,25 @@ int dmn_run(struct dw_config *cfg)
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	/* The publisher is opened while its path is reachable. */
+	d->pool = dmn_pool_new(cfg, &diag);
+	if (d->pool == NULL) {
+		log_error("%s", diag.msg);
+		rc = DW_ECONFIG;
+		goto out;
+	}
+	if (dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
+		log_error("epoll: %s", strerror(errno));
+		goto out;
+	}
+
 	/* Everything that needs privileges is open (netlink and control
-	 * sockets, secrets read by the configuration): drop them and confine
-	 * the process before the first byte from outside.  The workers start
-	 * after it: the capability bounding set is per thread, so threads
-	 * started before the drop would keep theirs. */
+	 * sockets, secrets read by the configuration, the publisher's
+	 * executable): drop them and confine the process before the first
+	 * byte from outside.  Publishers inherit both and narrow them. */
 	d->spawns = dw_sandbox_config_spawns(cfg);
-	if (dw_sandbox_enter(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0, &diag) != DW_OK) {
+	if (dw_sandbox_enter_parent(cfg, d->spawns ? DW_SANDBOX_SPAWN : 0,
+	                            dmn_pool_exec_fd(d->pool), &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
@@ -821,40 +864,23 @@ int dmn_run(struct dw_config *cfg)
 		log_error("%s", diag.msg);
 		goto out;
 	}
-	d->pool = dmn_pool_new(cfg->nrecords < DMN_POOL_THREADS_MAX ? cfg->nrecords
-	                                                              : DMN_POOL_THREADS_MAX);
-	if (d->pool == NULL ||
-	    dw_loop_add_fd(d->loop, dmn_pool_fd(d->pool), EPOLLIN, on_jobs_done, d) != 0) {
-		log_error("cannot start worker threads");
-		goto out;
-	}
 
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000) {
+	if (dw_notify_watchdog(&d->watchdog_usec) && d->watchdog_usec >= 2000) {
 		d->t_watchdog = dw_loop_timer_new(d->loop, on_watchdog, d);
 		if (d->t_watchdog != NULL)
 			dw_timer_arm(d->t_watchdog, d->watchdog_usec / 2000u);
 	}
 
-	if (dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &d->cold,
-	                     &diag) != DW_OK) {
-		log_error("%s", diag.msg);
-		goto out;
-	}
 	refresh(d);                 /* first dump: READY=1, first publishes */
+	settle(d);
 	dw_timer_arm(d->t_poll, 0); /* first fetch of polling sources */
 	if (dw_loop_run(d->loop) != 0) {
 		log_error("event loop: %s", strerror(errno));
 		goto out;
 	}
 	rc = DW_OK;
-	if (d->jobs > 0) {
-		/* Workers still wait on the network with the configuration in
-		 * hand: leave without freeing it.  Every finished publish is
-		 * already in the state file. */
-		daemon_cleanup(d);
-		fflush(stderr);
-		_exit(0);
-	}
+	/* Jobs still in flight after the grace are abandoned with their
+	 * publisher; every finished publish is already in the state file. */
 out:
 	dmn_pool_free(d->pool);
 	daemon_cleanup(d);

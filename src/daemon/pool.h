@@ -1,76 +1,60 @@
-/* The daemon's worker pool: where blocking work runs, off the event loop.
+/* The daemon's side of the publisher: where network work goes.
  *
- * Providers are synchronous (HTTP through libcurl's easy interface, DNS
- * through dns.c), and so are the web, dns and cmd address sources.  Instead
- * of driving libcurl's multi interface from the loop, each such piece of
- * work is a job run by one of a few threads.  A job carries what the worker
- * needs in (a record, a plan) and gets its results written into it; workers
- * never touch the state, the scheduler or any other record.  Finished jobs
- * come back through an eventfd that the loop watches.
+ * Every publish, and every poll of a web, dns or cmd source, is a job
+ * (lib/job.h) for a publisher process (src/publisher) reached through the
+ * client in lib/pubclient.h: started when the debounce timer is armed so
+ * that its start-up overlaps the wait, fed jobs with the configuration
+ * sections and secrets they need, closed when idle (publisher-idle).  The
+ * daemon itself never touches the network: it is linked without libcurl,
+ * ldns and libcrypto.  A publisher that dies, hangs or speaks garbage
+ * gives back its jobs failed, and the scheduler retries them like any
+ * failed attempt.
  *
- * The interface is narrow on purpose (submit a job, take the finished ones,
- * one fd to watch) so that something other than threads, such as a confined
- * publisher process, can stand behind it.
- *
- * Single owner: every function is called from the loop's thread. */
+ * The interface is narrow on purpose (submit a job, take the finished
+ * ones, one fd to watch).  Single owner: every function is called from the
+ * loop's thread. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/addr.h"
 #include "lib/config.h"
-#include "lib/dnsauth.h"
-#include "lib/provider.h"
-#include "lib/update.h"
-
-#define DMN_POOL_THREADS_MAX 4
-
-enum dmn_job_kind {
-	DMN_JOB_PUBLISH,   /* dw_update_publish() for the families in plan */
-	DMN_JOB_FETCH,     /* evaluate polling sources (web, dns, cmd) */
-	DMN_JOB_VERIFY,    /* dw_update_verify() for the families in verify */
-};
+#include "lib/job.h"
 
 struct dmn_job {
-	enum dmn_job_kind kind;
-	size_t rec;                          /* the submitter's tag; the pool ignores it */
-	struct dw_record *r;                 /* read-only for the worker */
-	const struct dw_dnsauth_cfg *cold;   /* cold-start check, or NULL */
-	struct dw_plan plan[DW_FAM_COUNT];   /* PUBLISH: in */
-	struct dw_result res[DW_FAM_COUNT];  /* PUBLISH: out, filled by the worker */
-	bool fetch[DW_FAM_COUNT];            /* FETCH: in: families to evaluate ... */
-	bool fetched[DW_FAM_COUNT];          /* ... out: which gave an address ... */
-	struct dw_ip addr[DW_FAM_COUNT];     /* ... this one */
-	char why[DW_FAM_COUNT][512];         /* ... else why not */
-	const struct dw_dnsauth_cfg *auth;   /* VERIFY: where the zone's servers are found */
-	bool verify[DW_FAM_COUNT];           /* VERIFY: in: families to check ... */
-	struct dw_ip published[DW_FAM_COUNT];  /* ... against this address */
-	struct dw_verify ver[DW_FAM_COUNT];  /* VERIFY: out */
-	struct dmn_job *next;                /* the pool's link while it holds the job */
+	struct dw_job job;    /* first: the client hands back &job */
+	size_t rec;           /* the submitter's tag; the pool ignores it */
 };
 
 struct dmn_pool;
 
-/* Starts nthreads workers (at least one, at most DMN_POOL_THREADS_MAX).
- * They inherit the caller's signal mask: start the pool after blocking the
- * signals the loop takes through its signalfd.  Returns NULL when not even
- * one thread could start (nothing is left running then). */
-struct dmn_pool *dmn_pool_new(size_t nthreads);
+/* Opens the publisher's executable for cfg's options (before the daemon
+ * drops privileges).  NULL with diag when it cannot. */
+struct dmn_pool *dmn_pool_new(const struct dw_config *cfg, struct dw_diag *diag);
 
-/* An eventfd, readable while finished jobs wait in dmn_pool_take().  Owned
- * by the pool. */
+/* The executable's descriptor, for dw_sandbox_enter_parent(). */
+int dmn_pool_exec_fd(const struct dmn_pool *p);
+
+/* Readable while the pool has work to do: then call dmn_pool_take(). */
 int dmn_pool_fd(const struct dmn_pool *p);
 
-/* Queues j (malloc'd; run in submission order).  The pool owns j until
- * dmn_pool_take() hands it back; what j->r and j->cold point to must stay
- * valid and unchanged until then. */
-void dmn_pool_submit(struct dmn_pool *p, struct dmn_job *j);
+/* Starts a publisher ahead of the jobs that are about to come. */
+void dmn_pool_prestart(struct dmn_pool *p);
 
-/* Takes every finished job: a list linked by next, in no particular order,
- * NULL when there is none.  The caller owns the jobs (free() each). */
+/* Hands j (malloc'd) to a publisher, with what it needs from cfg.  The
+ * pool owns j until dmn_pool_take() hands it back; what j->job.r points
+ * to must stay valid and unchanged until then. */
+void dmn_pool_submit(struct dmn_pool *p, const struct dw_config *cfg, struct dmn_job *j);
+
+/* Does the pool's pending work, then takes every finished job: a list
+ * linked by job.next, in no particular order, NULL when there is none.
+ * The caller owns the jobs (free() each). */
 struct dmn_job *dmn_pool_take(struct dmn_pool *p);
 
-/* Lets the workers finish what is queued, joins them, frees the finished
- * jobs not taken and the pool.  Blocks while jobs run.  NULL is fine. */
+/* The configuration changed (a reload): publisher-idle, seccomp, cmd:
+ * sources. */
+void dmn_pool_reconfigure(struct dmn_pool *p, const struct dw_config *cfg);
+
+/* Ends the publisher (killed when it still holds jobs) and frees the pool
+ * and every job it still holds.  NULL is fine. */
 void dmn_pool_free(struct dmn_pool *p);

@@ -32,8 +32,9 @@ struct dmn_rec {
 /* Sets rc up for r: families active as configured, its minimum gap
  * (min-publish-gap), nothing desired yet,
  * published as the state file st says (its age carried into the loop's
- * clock, so the next re-assertion counts from the real last success), and
- * the provider's memo for r handed back (provider.h memo_set). */
+ * clock, so the next re-assertion counts from the real last success).  (The
+ * provider's memo for r travels with each publish job: the publisher
+ * hands it to the provider.) */
 void dmn_rec_init(struct dmn_rec *rc, struct dw_record *r, const struct dw_state *st);
 
 /* After a reload, rc (fresh from dmn_rec_init) is the same name and provider

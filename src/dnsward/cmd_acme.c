@@ -21,12 +21,13 @@
 #include "dnsward/commands.h"
 #include "lib/acme.h"
 #include "lib/dnsauth.h"
+#include "lib/job.h"
 #include "lib/log.h"
 #include "lib/provider.h"
 #include "lib/sandbox.h"
 #include "lib/statedir.h"
+#include "lib/pubclient.h"
 
-#define CNAME_HOPS_MAX 8
 #define QUERY_TIMEOUT_MS 2000
 #define PENDING_STALE_S (6 * 3600)   /* an order never lasts this long */
 #define PENDING_MAX 256
@@ -82,43 +83,55 @@ static struct dw_provider *provider_for(const struct dw_config *cfg, const char 
 	return best;
 }
 
-/* Follows CNAMEs from name at the authoritative servers and picks the
- * provider.  Returns an exit status. */
-static int resolve(const struct dw_config *cfg, const struct dw_dnsauth_cfg *acfg,
-                   const char *name, bool must_know_servers, struct target *t)
+/* One job through the publisher, waited for.  NULL when out of memory;
+ * else the caller frees it. */
+static struct dw_job *call(struct dw_pub *pub, const struct dw_config *cfg, struct dw_job *j)
 {
-	struct dw_diag diag = { "" };
+	if (j == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	dw_pub_submit(pub, cfg, j);
+	return dw_pub_wait_one(pub);
+}
+
+/* Follows CNAMEs from name at the authoritative servers (a FOLLOW job for
+ * the publisher) and picks the provider.  Returns an exit status. */
+static int resolve(const struct dw_config *cfg, struct dw_pub *pub, const char *name,
+                   bool must_know_servers, struct target *t)
+{
 	memset(t, 0, sizeof(*t));
 	memcpy(t->name, name, sizeof(t->name));
-	for (int hop = 0;; hop++) {
-		if (hop == CNAME_HOPS_MAX) {
-			log_error("acme: more than %d CNAMEs from %s", CNAME_HOPS_MAX, name);
-			return DW_EXIT_FATAL;
-		}
-		int ret = dw_dnsauth_find(acfg, t->name, &t->zone, &diag);
-		bool found = false;
-		char target[DW_DNS_NAME_MAX];
-		if (ret == DW_OK)
-			ret = dw_dnsauth_cname(&t->zone, t->name, &found, target, &diag);
-		if (ret != DW_OK) {
-			if (provider_for(cfg, name) == NULL && provider_for(cfg, t->name) == NULL)
-				break;   /* reported below: a configuration matter */
-			if (must_know_servers) {
-				log_error("acme: cannot ask the authoritative servers of %s: %s "
-				          "(set acme-nameservers or acme-resolvers, or "
-				          "acme-propagation-timeout = 0 to skip the check)", t->name, diag.msg);
-				return DW_EXIT_RETRY;
-			}
-			log_info("acme: %s: %s; using the name as it is", t->name, diag.msg);
-			t->have_zone = false;
-			break;
-		}
-		t->have_zone = true;
-		if (!found)
-			break;
-		log_info("acme: %s is an alias of %s", t->name, target);
-		memcpy(t->name, target, sizeof(t->name));
+	struct dw_job *j = calloc(1, sizeof(*j));
+	if (j != NULL) {
+		j->kind = DW_JOB_FOLLOW;
+		memcpy(j->name, name, sizeof(j->name));
+		j->timeout_ms = QUERY_TIMEOUT_MS;
 	}
+	if ((j = call(pub, cfg, j)) == NULL)
+		return DW_EXIT_RETRY;
+	memcpy(t->name, j->target, sizeof(t->name));
+	if (j->err == DW_ETOOBIG) {
+		log_error("acme: %s", j->msg);
+		free(j);
+		return DW_EXIT_FATAL;
+	}
+	if (j->err == DW_OK) {
+		t->have_zone = true;
+		t->zone = j->zone;
+	} else if (provider_for(cfg, name) != NULL || provider_for(cfg, t->name) != NULL) {
+		/* (With no provider for either name: a configuration matter,
+		 * reported below.) */
+		if (must_know_servers) {
+			log_error("acme: cannot ask the authoritative servers of %s: %s "
+			          "(set acme-nameservers or acme-resolvers, or "
+			          "acme-propagation-timeout = 0 to skip the check)", t->name, j->msg);
+			free(j);
+			return DW_EXIT_RETRY;
+		}
+		log_info("acme: %s: %s; using the name as it is", t->name, j->msg);
+	}
+	free(j);
 	/* The name the record is written at decides; the original name is the
 	 * fallback (an acme-dns account listed by the name it validates). */
 	t->provider = provider_for(cfg, t->name);
@@ -265,9 +278,10 @@ static void pending_close(struct pending_file *pf)
 /* ---- Propagation ---- */
 
 /* Waits until every authoritative server of each present target serves its
- * value.  Returns an exit status. */
-static int wait_served(const struct dw_config *cfg, const struct dw_acme_req *req,
-                       const struct target *t)
+ * value: each round asks every server still missing it at once (TXT_SERVED
+ * jobs for the publisher).  Returns an exit status. */
+static int wait_served(const struct dw_config *cfg, struct dw_pub *pub,
+                       const struct dw_acme_req *req, const struct target *t)
 {
 	long long start = now_ms();
 	long long deadline = start + (long long)cfg->acme_timeout_s * 1000;
@@ -281,17 +295,28 @@ static int wait_served(const struct dw_config *cfg, const struct dw_acme_req *re
 			for (size_t s = 0; s < t[i].zone.nns; s++) {
 				if (done[i][s])
 					continue;
-				bool has = false;
-				struct dw_diag diag = { "" };
-				if (dw_dnsauth_txt_has(&t[i].zone.ns[s], t[i].name, req->items[i].value,
-				                       &has, &diag) != DW_OK)
-					log_debug("acme: %s", diag.msg);
-				done[i][s] = has;
-				if (!has) {
-					missing++;
-					miss_name = t[i].name;
-					miss_srv = t[i].zone.ns[s].text;
+				struct dw_job *j = calloc(1, sizeof(*j));
+				if (j == NULL) {
+					log_error("out of memory");
+					return DW_EXIT_RETRY;
 				}
+				j->kind = DW_JOB_TXT_SERVED;
+				j->srv = t[i].zone.ns[s];
+				memcpy(j->name, t[i].name, sizeof(j->name));
+				snprintf(j->value, sizeof(j->value), "%s", req->items[i].value);
+				j->tag = i * DW_DNSAUTH_SERVERS_MAX + s;
+				dw_pub_submit(pub, cfg, j);
+			}
+		}
+		for (struct dw_job *j; (j = dw_pub_wait_one(pub)) != NULL; free(j)) {
+			size_t i = j->tag / DW_DNSAUTH_SERVERS_MAX, s = j->tag % DW_DNSAUTH_SERVERS_MAX;
+			if (j->err != DW_OK)
+				log_debug("acme: %s", j->msg);
+			done[i][s] = j->err == DW_OK && j->has;
+			if (!done[i][s]) {
+				missing++;
+				miss_name = t[i].name;
+				miss_srv = t[i].zone.ns[s].text;
 			}
 		}
 		if (missing == 0) {
@@ -362,6 +387,7 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	struct dw_acme_req *req = calloc(1, sizeof(*req));
 	struct target *t = calloc(DW_ACME_ITEMS_MAX, sizeof(*t));
 	struct pending_file *pf = calloc(1, sizeof(*pf));
+	struct dw_pub *pub = NULL;
 	struct dw_diag diag = { "" };
 	if (pf != NULL) {
 		pf->lock_fd = -1;
@@ -393,15 +419,15 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 		goto out;
 	}
 
-	/* Where to ask: fixed authoritative servers, else recursive resolvers. */
-	struct dw_dnsauth_setup setup;
-	if (dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, QUERY_TIMEOUT_MS,
-	                     &setup, &diag) != DW_OK) {
-		log_error("acme: acme-nameservers/acme-resolvers: %s", diag.msg);
+	/* The DNS questions and the provider calls are the publisher's. */
+	struct dw_pub_opts po;
+	dw_pub_opts_from(cfg, &po);
+	po.idle_ms = cfg->acme_poll_s * 1000u + 1000u;   /* kept between polls */
+	if (dw_pub_new(&po, &pub, &diag) != DW_OK) {
+		log_error("acme: %s", diag.msg);
 		rc = DW_EXIT_USAGE;
 		goto out;
 	}
-	const struct dw_dnsauth_cfg *acfg = &setup.cfg;
 
 	/* ACME clients run hooks as root; the state directory belongs to the
 	 * daemon's user.  Everything from here on (DNS queries, the provider's
@@ -425,7 +451,7 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	bool present = req->action == DW_ACME_PRESENT;
 	bool must_know = present && cfg->acme_timeout_s > 0;
 	for (size_t i = 0; i < req->n; i++) {
-		int r = resolve(cfg, acfg, req->items[i].name, must_know, &t[i]);
+		int r = resolve(cfg, pub, req->items[i].name, must_know, &t[i]);
 		if (r != DW_EXIT_OK) {
 			rc = r;
 			goto out;
@@ -437,16 +463,24 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	for (size_t i = 0; i < req->n; i++) {
 		struct dw_provider *p = t[i].provider;
 		const char *value = req->items[i].value;
-		struct dw_result r = { .outcome = DW_OUT_FATAL, .retry_after_s = -1 };
-		if (present) {
-			if ((p->ops->caps & DW_CAP_TXT_SINGLE) && single_conflict(pf, req, t, i)) {
-				rc = worse(rc, DW_EXIT_FATAL);
-				continue;
-			}
-			p->ops->txt_add(p, t[i].name, value, cfg->acme_ttl, &r);
-		} else {
-			p->ops->txt_del(p, t[i].name, value, &r);
+		if (present && (p->ops->caps & DW_CAP_TXT_SINGLE) && single_conflict(pf, req, t, i)) {
+			rc = worse(rc, DW_EXIT_FATAL);
+			continue;
 		}
+		struct dw_job *j = calloc(1, sizeof(*j));
+		if (j != NULL) {
+			j->kind = present ? DW_JOB_TXT_ADD : DW_JOB_TXT_DEL;
+			j->p = p;
+			memcpy(j->name, t[i].name, sizeof(j->name));
+			snprintf(j->value, sizeof(j->value), "%s", value);
+			j->ttl = cfg->acme_ttl;
+		}
+		if ((j = call(pub, cfg, j)) == NULL) {
+			rc = worse(rc, DW_EXIT_RETRY);
+			continue;
+		}
+		struct dw_result r = j->res[0];
+		free(j);
 		if (dw_outcome_ok(r.outcome)) {
 			/* Hooks succeed in silence (-v shows this): certbot reports
 			 * any stderr output as "ran with error output". */
@@ -467,8 +501,9 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	}
 	pending_close(pf);
 	if (rc == DW_EXIT_OK && present && cfg->acme_timeout_s > 0)
-		rc = wait_served(cfg, req, t);
+		rc = wait_served(cfg, pub, req, t);
 out:
+	dw_pub_free(pub);
 	if (pf != NULL)
 		pending_close(pf);
 	free(pf);

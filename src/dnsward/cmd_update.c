@@ -7,6 +7,7 @@
 #include "dnsward/commands.h"
 #include "lib/control.h"
 #include "lib/log.h"
+#include "lib/pubclient.h"
 #include "lib/sandbox.h"
 #include "lib/statedir.h"
 #include "lib/update.h"
@@ -77,11 +78,22 @@ int cmd_update(struct dw_config *cfg, int argc, char **argv)
 
 	struct dw_update_summary sum;
 	struct dw_diag diag = { "" };
+	/* The network work is the publisher's (lib/pubclient.h): open it
+	 * while its path is reachable. */
+	struct dw_pub_opts po;
+	dw_pub_opts_from(cfg, &po);
+	po.idle_ms = 0;
+	struct dw_pub *pub = NULL;
+	if (dw_pub_new(&po, &pub, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		return DW_EXIT_USAGE;
+	}
 	/* The configuration and every secret are read: give up root (when
 	 * configured) and confine the rest of the pass, before anything in
 	 * the state directory (the daemon's socket included) is touched. */
-	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
+	if (dw_sandbox_enter_parent(cfg, 0, dw_pub_exec_fd(pub), &diag) != DW_OK) {
 		log_error("%s", diag.msg);
+		dw_pub_free(pub);
 		return DW_EXIT_USAGE;
 	}
 	/* Only its owner works there (lib/statedir.h). */
@@ -91,15 +103,19 @@ int cmd_update(struct dw_config *cfg, int argc, char **argv)
 	                          &diag);
 	if (sr != DW_OK && sr != DW_ENOTFOUND) {
 		log_error("%s", diag.msg);
+		dw_pub_free(pub);
 		return DW_EXIT_USAGE;
 	}
 	dw_statedir_close(&sd);
 	if (opts.force && !opts.dry_run) {
 		int fr = force_through_daemon(cfg, &opts);
-		if (fr >= 0)
+		if (fr >= 0) {
+			dw_pub_free(pub);
 			return fr;
+		}
 	}
-	int ret = dw_update_pass(cfg, &opts, &sum, stdout, &diag);
+	int ret = dw_update_pass(cfg, pub, &opts, &sum, stdout, &diag);
+	dw_pub_free(pub);
 	fflush(stdout);
 	if (ret != DW_OK) {
 		log_error("%s", diag.msg);

@@ -8,7 +8,6 @@
 #include "dnsward/commands.h"
 #include "dw_build.h"
 #include "lib/cli.h"
-#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/provider.h"
 
@@ -118,13 +117,7 @@ int main(int argc, char **argv)
 			dw_log_set_level(cfg->log_level);
 	}
 
-	int rc = DW_EXIT_USAGE;
-	if (dw_http_global_init() != DW_OK) {
-		log_error("cannot initialise the HTTP library");
-	} else {
-		rc = fn(cfg, cargc, cargv);
-		dw_http_global_cleanup();
-	}
+	int rc = fn(cfg, cargc, cargv);
 	dw_config_free(cfg);
 	dw_log_clear_secrets();
 	return rc;

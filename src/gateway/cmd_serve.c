@@ -17,33 +17,10 @@
 #include "gateway/gw_store.h"
 #include "gateway/gw_upstream.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/sandbox.h"
 
 #define RATE_SLOTS 65536
-
-/* systemd readiness (Type=notify) without libsystemd. */
-static void sd_notify_ready(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	size_t n = strlen(path);
-	if (n >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, n);
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	static const char msg[] = "READY=1";
-	(void)sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa,
-	             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-	close(fd);
-}
 
 /* Confinement once everything that may need root is open: the TLS key and
  * the provider secrets are read, the listening sockets bound, the database
@@ -129,7 +106,7 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		log_error("%s", diag.msg);
 		goto out;
 	}
-	sd_notify_ready();
+	(void)dw_notify("READY=1");
 	/* The main thread waits for signals and, every minute, applies the
 	 * audit log's retention. */
 	int sig = 0;

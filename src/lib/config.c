@@ -395,7 +395,7 @@ static int conf_handler(void *user, const char *section, const char *key, const 
 	return 1;
 }
 
-static void sections_free(struct dw_section *secs, size_t n)
+void dw_config_sections_free(struct dw_section *secs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < secs[i].nkv; k++) {
@@ -430,11 +430,12 @@ static void daemon_defaults(struct dw_config *cfg)
 	cfg->verify_interval_s = 14400;
 	cfg->min_publish_gap_s = DW_MIN_PUBLISH_GAP_DEFAULT_S;
 	cfg->control_socket[0] = '\0';
+	cfg->publisher_idle_s = 10;
 }
 
 /* The daemon's [dnsward] keys: debounce-ms, backoff-base, backoff-max,
  * max-interval, verify-interval, min-publish-gap (each record's default),
- * control-socket. */
+ * control-socket, publisher-idle. */
 static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	int ret;
@@ -445,7 +446,8 @@ static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "verify-interval", 0, 31536000, 14400,
 	                        &cfg->verify_interval_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "min-publish-gap", 0, DW_MIN_PUBLISH_GAP_MAX_S,
-	                        DW_MIN_PUBLISH_GAP_DEFAULT_S, &cfg->min_publish_gap_s)) != DW_OK)
+	                        DW_MIN_PUBLISH_GAP_DEFAULT_S, &cfg->min_publish_gap_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "publisher-idle", 0, 3600, 10, &cfg->publisher_idle_s)) != DW_OK)
 		return ret;
 	if (cfg->backoff_max_s < cfg->backoff_base_s)
 		return dw_conf_error(ctx, "backoff-max", "%u is less than backoff-base (%u)",
@@ -562,6 +564,8 @@ static struct dw_provider *find_provider(const struct dw_config *cfg, const char
 	return NULL;
 }
 
+static int conf_provider_keys(struct dw_provider *p, struct dw_conf_ctx *ctx);
+
 static int conf_provider(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	struct dw_section *sec = ctx->sec;
@@ -593,7 +597,17 @@ static int conf_provider(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	}
 	cfg->providers = np;
 	cfg->providers[cfg->nproviders++] = p;   /* owned by cfg from here on */
+	p->sec = sec;
+	dw_secret_record(&p->secrets);
+	int ret = conf_provider_keys(p, ctx);
+	dw_secret_record(NULL);
+	return ret;
+}
 
+/* The keys of a provider section once p exists (type read). */
+static int conf_provider_keys(struct dw_provider *p, struct dw_conf_ctx *ctx)
+{
+	const struct dw_provider_ops *ops = p->ops;
 	/* HTTP providers (those with a default base URL) all take the same
 	 * endpoint and trust-store overrides: this is how tests reach emulators. */
 	int ret;
@@ -698,7 +712,10 @@ static int conf_source(const struct dw_config *cfg, struct dw_conf_ctx *ctx,
 	return dw_source_conf_extra(cfg, ctx, fam, src);
 }
 
-static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
+static int conf_record_keys(struct dw_config *cfg, struct dw_record *r, struct dw_conf_ctx *ctx,
+                            bool sources_only);
+
+static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx, bool sources_only)
 {
 	struct dw_section *sec = ctx->sec;
 	char *fqdn = strdup(sec->name);
@@ -725,8 +742,26 @@ static int conf_record(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 	cfg->records = nr;
 	r->fqdn = fqdn;
 	r->line = sec->line;
+	r->sec = sec;
 	cfg->records[cfg->nrecords++] = r;   /* owned by cfg from here on */
+	dw_secret_record(&r->secrets);
+	int ret = conf_record_keys(cfg, r, ctx, sources_only);
+	dw_secret_record(NULL);
+	return ret;
+}
 
+/* The keys of a record section once r exists (name checked). */
+static int conf_record_keys(struct dw_config *cfg, struct dw_record *r, struct dw_conf_ctx *ctx,
+                            bool sources_only)
+{
+	if (sources_only) {
+		(void)dw_conf_get(ctx, "provider");   /* not looked up: r->provider stays NULL */
+		uint32_t ttl;
+		int ret = dw_conf_uint(ctx, "ttl", 1, 604800, 300, &ttl);
+		for (int f = 0; f < DW_FAM_COUNT && ret == DW_OK; f++)
+			ret = conf_source(cfg, ctx, (enum dw_family)f, ttl, &r->src[f]);
+		return ret;
+	}
 	const char *pname = dw_conf_get(ctx, "provider");
 	if (pname == NULL)
 		return dw_conf_error(ctx, "provider", "missing (name of a [provider NAME] section)");
@@ -802,28 +837,9 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
                         const struct dw_config_ext *ext, struct dw_config **out,
                         struct dw_diag *diag)
 {
-	bool check_only = (flags & DW_CONF_OFFLINE) != 0;
-	unsigned secrets = flags & (DW_CONF_SECRETS_PEEK | DW_CONF_SECRETS_SKIP);
 	*out = NULL;
 	struct parse_ctx pc = { .file = file, .buf = text, .len = len, .diag = diag };
-	struct dw_config *cfg = calloc(1, sizeof(*cfg));
-	if (cfg == NULL)
-		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
-	cfg->path = strdup(file);
-	cfg->log_level = DW_LOG_NOTICE;
-	cfg->acme_timeout_s = 120;
-	cfg->acme_poll_s = 2;
-	cfg->acme_ttl = 60;
-	daemon_defaults(cfg);
-	dw_source_defaults(cfg);
-	cfg->seccomp = true;
-	const char *sd = getenv("STATE_DIRECTORY");   /* systemd StateDirectory= */
-	cfg->state_dir = strdup(sd != NULL && sd[0] == '/' ? sd : DW_DEFAULT_STATEDIR);
 	int ret = DW_OK;
-	if (cfg->path == NULL || cfg->state_dir == NULL) {
-		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (memchr(text, '\0', len) != NULL) {
 		ret = dw_diag_set(diag, DW_ECONFIG, "%s: contains NUL bytes (not a text file)", file);
 		goto out;
@@ -861,29 +877,64 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
 		                  file, r > 0 ? r : pc.lineno);
 		goto out;
 	}
+	return dw_config_from_sections(file, pc.secs, pc.nsecs, flags, ext, out, diag);
+out:
+	dw_config_sections_free(pc.secs, pc.nsecs);
+	return ret;
+}
 
+int dw_config_from_sections(const char *file, struct dw_section *secs, size_t nsecs,
+                            unsigned flags, const struct dw_config_ext *ext,
+                            struct dw_config **out, struct dw_diag *diag)
+{
+	bool check_only = (flags & DW_CONF_OFFLINE) != 0;
+	unsigned secrets = flags & (DW_CONF_SECRETS_PEEK | DW_CONF_SECRETS_SKIP);
+	*out = NULL;
+	struct dw_config *cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		dw_config_sections_free(secs, nsecs);
+		return dw_diag_set(diag, DW_ENOMEM, "out of memory");
+	}
+	/* Owned by cfg from here on: providers and records point into them. */
+	cfg->secs = secs;
+	cfg->nsecs = nsecs;
+	cfg->path = strdup(file);
+	cfg->log_level = DW_LOG_NOTICE;
+	cfg->acme_timeout_s = 120;
+	cfg->acme_poll_s = 2;
+	cfg->acme_ttl = 60;
+	daemon_defaults(cfg);
+	dw_source_defaults(cfg);
+	cfg->seccomp = true;
+	const char *sd = getenv("STATE_DIRECTORY");   /* systemd StateDirectory= */
+	cfg->state_dir = strdup(sd != NULL && sd[0] == '/' ? sd : DW_DEFAULT_STATEDIR);
+	int ret = DW_OK;
+	if (cfg->path == NULL || cfg->state_dir == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
 	/* [dnsward] first, then providers (records refer to them), then records,
 	 * each group in file order. */
 	static const char *const order[] = { "dnsward", "provider", "record" };
-	for (size_t i = 0; i < pc.nsecs; i++) {
+	for (size_t i = 0; i < nsecs; i++) {
 		bool known = false;
 		for (size_t o = 0; o < 3; o++)
-			known |= strcmp(pc.secs[i].kind, order[o]) == 0;
-		if (ext != NULL && ext->kind != NULL && strcmp(pc.secs[i].kind, ext->kind) == 0)
+			known |= strcmp(secs[i].kind, order[o]) == 0;
+		if (ext != NULL && ext->kind != NULL && strcmp(secs[i].kind, ext->kind) == 0)
 			known = true;
 		if (!known) {
 			ret = dw_diag_set(diag, DW_ECONFIG,
 			                  "%s:%d: unknown section [%s%s%s] (expected [dnsward], "
-			                  "[provider NAME] or [record FQDN])", file, pc.secs[i].line,
-			                  pc.secs[i].kind, pc.secs[i].name[0] ? " " : "", pc.secs[i].name);
+			                  "[provider NAME] or [record FQDN])", file, secs[i].line,
+			                  secs[i].kind, secs[i].name[0] ? " " : "", secs[i].name);
 			goto out;
 		}
 	}
 	/* A program's own section kind (ext) comes right after [dnsward]. */
-	for (size_t i = 0; ext != NULL && ext->kind != NULL && i < pc.nsecs; i++) {
-		if (strcmp(pc.secs[i].kind, ext->kind) != 0)
+	for (size_t i = 0; ext != NULL && ext->kind != NULL && i < nsecs; i++) {
+		if (strcmp(secs[i].kind, ext->kind) != 0)
 			continue;
-		struct dw_conf_ctx ctx = { .file = file, .sec = &pc.secs[i], .diag = diag,
+		struct dw_conf_ctx ctx = { .file = file, .sec = &secs[i], .diag = diag,
 		                           .check_only = check_only, .secrets = secrets,
 		                           .unread = &cfg->secrets_unread };
 		ret = ext->section(ext->arg, &ctx);
@@ -895,14 +946,14 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
 			goto out;
 	}
 	for (size_t o = 0; o < 3; o++) {
-		for (size_t i = 0; i < pc.nsecs; i++) {
-			if (strcmp(pc.secs[i].kind, order[o]) != 0)
+		for (size_t i = 0; i < nsecs; i++) {
+			if (strcmp(secs[i].kind, order[o]) != 0)
 				continue;
-			struct dw_conf_ctx ctx = { .file = file, .sec = &pc.secs[i], .diag = diag,
+			struct dw_conf_ctx ctx = { .file = file, .sec = &secs[i], .diag = diag,
 			                           .check_only = check_only, .secrets = secrets,
 			                           .unread = &cfg->secrets_unread };
 			if (o == 0) {
-				if (pc.secs[i].name[0] != '\0') {
+				if (secs[i].name[0] != '\0') {
 					ret = dw_conf_error(&ctx, NULL, "[dnsward] takes no name");
 					goto out;
 				}
@@ -910,7 +961,7 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
 			} else if (o == 1) {
 				ret = conf_provider(cfg, &ctx);
 			} else {
-				ret = conf_record(cfg, &ctx);
+				ret = conf_record(cfg, &ctx, ext != NULL && ext->sources_only);
 			}
 			if (ret == DW_ENOMEM)
 				dw_diag_set(diag, ret, "out of memory");
@@ -923,7 +974,6 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned
 		goto out;
 	}
 out:
-	sections_free(pc.secs, pc.nsecs);
 	if (ret != DW_OK) {
 		dw_config_free(cfg);
 		return ret;
@@ -974,6 +1024,7 @@ void dw_config_free(struct dw_config *cfg)
 		struct dw_record *r = cfg->records[i];
 		if (r->provider != NULL && r->provider->ops->free_record != NULL)
 			r->provider->ops->free_record(r);
+		dw_secret_set_free(&r->secrets);
 		free(r->fqdn);
 		free(r);
 	}
@@ -986,6 +1037,7 @@ void dw_config_free(struct dw_config *cfg)
 		free(p->base_url);
 		free(p->ca_file);
 		dw_acme_zones_free(p->acme_zones);
+		dw_secret_set_free(&p->secrets);
 		free(p);
 	}
 	free(cfg->providers);
@@ -993,5 +1045,6 @@ void dw_config_free(struct dw_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->acme_nameservers);
 	free(cfg->acme_resolvers);
+	dw_config_sections_free(cfg->secs, cfg->nsecs);
 	free(cfg);
 }

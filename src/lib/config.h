@@ -172,6 +172,8 @@ struct dw_provider {
 	 * custom template with {ipv4} and {ipv6}): when one changes, the other
 	 * is sent with its published address (lib/update.h), never empty. */
 	bool both_families;
+	const struct dw_section *sec;    /* its section, in dw_config.secs */
+	struct dw_secret_set secrets;    /* every secret its section's keys read */
 };
 
 /* A configured record.  Owned by dw_config. */
@@ -187,6 +189,8 @@ struct dw_record {
 	/* "min-publish-gap" (default [dnsward]'s): the daemon publishes a family
 	 * again no sooner than this after a publish (lib/sched.h); 0 none. */
 	uint32_t min_publish_gap_s;
+	const struct dw_section *sec;    /* its section, in dw_config.secs */
+	struct dw_secret_set secrets;    /* every secret its section's keys read */
 };
 
 struct dw_config {
@@ -221,6 +225,12 @@ struct dw_config {
 	uint32_t verify_interval_s;      /* "verify-interval": drift checks; 0 never */
 	uint32_t min_publish_gap_s;      /* "min-publish-gap": records' default */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
+	uint32_t publisher_idle_s;       /* "publisher-idle": an idle publisher exits after this */
+	/* The text it was built from, kept so that a publisher (the program
+	 * doing the network work of dnsward, src/publisher) can be handed the
+	 * sections a job needs and run the same configuration code. */
+	struct dw_section *secs;
+	size_t nsecs;
 	/* Secret files not read while loading (DW_CONF_SECRETS_PEEK: not
 	 * readable by this user; _SKIP: all of them). */
 	unsigned secrets_unread;
@@ -247,6 +257,11 @@ struct dw_config_ext {
 	int (*section)(void *arg, struct dw_conf_ctx *ctx);    /* 0 or a dw_error */
 	void *arg;
 	bool allow_no_records;
+	/* [record] sections are read for their address sources alone: the
+	 * provider is neither looked up nor asked for its keys (r->provider
+	 * is NULL) and keys left unread are not errors.  For a publisher's
+	 * fetch jobs, which need no provider and none of its secrets. */
+	bool sources_only;
 };
 /* dw_config_load / dw_config_parse with an extension (ext may be NULL). */
 int dw_config_load_ext(const char *path, unsigned flags, const struct dw_config_ext *ext,
@@ -254,6 +269,16 @@ int dw_config_load_ext(const char *path, unsigned flags, const struct dw_config_
 int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned flags,
                         const struct dw_config_ext *ext, struct dw_config **out,
                         struct dw_diag *diag);
+
+/* dw_config_parse_ext on sections already split (a publisher receives
+ * them from dnsward).  Takes ownership of secs[0..nsecs) (each string and
+ * kv array malloc'd, as step one of parsing makes them) whatever the
+ * outcome; the configuration keeps them. */
+int dw_config_from_sections(const char *file, struct dw_section *secs, size_t nsecs,
+                            unsigned flags, const struct dw_config_ext *ext,
+                            struct dw_config **out, struct dw_diag *diag);
+/* Frees sections made as above. */
+void dw_config_sections_free(struct dw_section *secs, size_t nsecs);
 
 /* The record with this FQDN (case-insensitive, trailing dot ignored) or NULL. */
 struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char *fqdn);

@@ -18,117 +18,6 @@
 #define TYPE_A 1
 #define TYPE_AAAA 28
 
-/* ------------------------------------------------------------ server lists */
-
-int dw_dnsauth_server_parse(const char *text, uint16_t default_port, long timeout_ms,
-                            struct dw_dns_server *srv, struct dw_diag *diag)
-{
-	char ip[64];
-	const char *port_s = NULL;
-	size_t len = strlen(text);
-	if (len == 0 || len >= sizeof(ip) + 8)
-		return dw_diag_set(diag, DW_EINVAL, "'%.64s' is not IP, IP:PORT or [IPv6]:PORT", text);
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		if (close == NULL || (size_t)(close - text - 1) >= sizeof(ip) ||
-		    (close[1] != '\0' && close[1] != ':'))
-			return dw_diag_set(diag, DW_EINVAL, "'%s' is not [IPv6]:PORT", text);
-		memcpy(ip, text + 1, (size_t)(close - text - 1));
-		ip[close - text - 1] = '\0';
-		if (close[1] == ':')
-			port_s = close + 2;
-	} else {
-		const char *colon = strchr(text, ':');
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {   /* IPv4:PORT */
-			if ((size_t)(colon - text) >= sizeof(ip))
-				return dw_diag_set(diag, DW_EINVAL, "'%s' is too long", text);
-			memcpy(ip, text, (size_t)(colon - text));
-			ip[colon - text] = '\0';
-			port_s = colon + 1;
-		} else {                                                 /* IPv4 or bare IPv6 */
-			if (len >= sizeof(ip))
-				return dw_diag_set(diag, DW_EINVAL, "'%s' is too long", text);
-			memcpy(ip, text, len + 1);
-		}
-	}
-	unsigned long port = default_port;
-	if (port_s != NULL) {
-		char *end = NULL;
-		if (!isdigit((unsigned char)port_s[0]))
-			return dw_diag_set(diag, DW_EINVAL, "'%s': bad port", text);
-		port = strtoul(port_s, &end, 10);
-		if (*end != '\0' || port == 0 || port > 65535)
-			return dw_diag_set(diag, DW_EINVAL, "'%s': bad port", text);
-	}
-	struct dw_diag d;
-	if (dw_dns_server_set(srv, ip, (uint16_t)port, timeout_ms, &d) != DW_OK)
-		return dw_diag_set(diag, DW_EINVAL, "'%s': %s", text, d.msg);
-	return DW_OK;
-}
-
-int dw_dnsauth_list_parse(const char *text, uint16_t default_port, long timeout_ms,
-                          struct dw_dns_server *out, size_t cap, size_t *n,
-                          struct dw_diag *diag)
-{
-	*n = 0;
-	const char *p = text;
-	for (;;) {
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		size_t len = strcspn(p, ", \t");
-		char item[96];
-		if (len >= sizeof(item))
-			return dw_diag_set(diag, DW_EINVAL, "'%.40s...' is too long", p);
-		memcpy(item, p, len);
-		item[len] = '\0';
-		p += len;
-		if (*n == cap)
-			return dw_diag_set(diag, DW_EINVAL, "more than %zu servers", cap);
-		int ret = dw_dnsauth_server_parse(item, default_port, timeout_ms, &out[*n], diag);
-		if (ret != DW_OK)
-			return ret;
-		(*n)++;
-	}
-	if (*n == 0)
-		return dw_diag_set(diag, DW_EINVAL, "empty: list one or more server addresses");
-	return DW_OK;
-}
-
-size_t dw_dnsauth_resolv_conf(const char *text, size_t len, long timeout_ms,
-                              struct dw_dns_server *out, size_t cap)
-{
-	size_t n = 0, pos = 0;
-	while (pos < len && n < cap) {
-		const char *line = text + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl != NULL ? (size_t)(nl - line) : len - pos;
-		pos += ll + 1;
-		char buf[128];
-		if (ll >= sizeof(buf))
-			continue;
-		memcpy(buf, line, ll);
-		buf[ll] = '\0';
-		char *s = buf;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (strncmp(s, "nameserver", 10) != 0 || (s[10] != ' ' && s[10] != '\t'))
-			continue;
-		s += 10;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		size_t al = strcspn(s, " \t\r#;%");
-		if (s[al] == '%')
-			continue;   /* scoped link-local: not for us */
-		s[al] = '\0';
-		struct dw_diag d;
-		if (dw_dns_server_set(&out[n], s, 53, timeout_ms, &d) == DW_OK)
-			n++;
-	}
-	return n;
-}
-
 /* ------------------------------------------------------------------ queries */
 
 /* Presentation name of a dname rdf: lower case, no trailing dot ("" = root).
@@ -435,29 +324,26 @@ int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *fo
 	return ret;
 }
 
-int dw_dnsauth_setup(const char *nameservers, const char *resolvers, long timeout_ms,
-                     struct dw_dnsauth_setup *out, struct dw_diag *diag)
+int dw_dnsauth_follow(const struct dw_dnsauth_cfg *cfg, const char *name, unsigned hops_max,
+                      char target[DW_DNS_NAME_MAX], struct dw_dnsauth_zone *zone,
+                      struct dw_diag *diag)
 {
-	memset(out, 0, sizeof(*out));
-	out->cfg.fixed = out->fixed;
-	out->cfg.resolvers = out->resolvers;
-	if (nameservers != NULL &&
-	    dw_dnsauth_list_parse(nameservers, 53, timeout_ms, out->fixed, DW_DNSAUTH_SERVERS_MAX,
-	                          &out->cfg.nfixed, diag) != DW_OK)
-		return DW_EINVAL;
-	if (resolvers != NULL)
-		return dw_dnsauth_list_parse(resolvers, 53, timeout_ms, out->resolvers,
-		                             DW_DNSAUTH_SERVERS_MAX, &out->cfg.nresolvers, diag);
-	if (out->cfg.nfixed == 0) {
-		char buf[8192];
-		FILE *f = fopen("/etc/resolv.conf", "re");
-		size_t len = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
-		if (f != NULL)
-			fclose(f);
-		out->cfg.nresolvers = dw_dnsauth_resolv_conf(buf, len, timeout_ms, out->resolvers,
-		                                             DW_DNSAUTH_SERVERS_MAX);
+	snprintf(target, DW_DNS_NAME_MAX, "%s", name);
+	for (unsigned hop = 0;; hop++) {
+		if (hop == hops_max)
+			return dw_diag_set(diag, DW_ETOOBIG, "more than %u CNAMEs from %s", hops_max, name);
+		bool found = false;
+		char next[DW_DNS_NAME_MAX];
+		int ret = dw_dnsauth_find(cfg, target, zone, diag);
+		if (ret == DW_OK)
+			ret = dw_dnsauth_cname(zone, target, &found, next, diag);
+		if (ret != DW_OK)
+			return ret;
+		if (!found)
+			return DW_OK;
+		log_info("%s is an alias of %s", target, next);
+		memcpy(target, next, DW_DNS_NAME_MAX);
 	}
-	return DW_OK;
 }
 
 int dw_dnsauth_addr_is(const struct dw_dns_server *srv, const char *name,

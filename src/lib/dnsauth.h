@@ -92,6 +92,17 @@ int dw_dnsauth_zone_ns(const struct dw_dnsauth_cfg *cfg, const char *name,
 int dw_dnsauth_cname(const struct dw_dnsauth_zone *z, const char *name, bool *found,
                      char target[DW_DNS_NAME_MAX], struct dw_diag *diag);
 
+/* Follows name's CNAME chain at the authoritative servers: the zone of the
+ * name and whether it is a CNAME (dw_dnsauth_find, dw_dnsauth_cname), then
+ * the same for its target, at most hops_max times.  target receives the
+ * last name reached.  Returns 0 when that name is no CNAME (zone holds its
+ * zone and servers), DW_ETOOBIG after hops_max CNAMEs, or the error of the
+ * lookup that failed (target is the name being looked up; zone unset),
+ * with diag.  Each alias is logged at info level. */
+int dw_dnsauth_follow(const struct dw_dnsauth_cfg *cfg, const char *name, unsigned hops_max,
+                      char target[DW_DNS_NAME_MAX], struct dw_dnsauth_zone *zone,
+                      struct dw_diag *diag);
+
 /* Asks srv (no recursion) for the A or AAAA RRset (by ip's family) at name;
  * *match is true when the reply is authoritative and the RRset holds exactly
  * ip and nothing else.  Returns 0 when a reply came, else an error. */

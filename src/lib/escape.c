@@ -1,4 +1,4 @@
-/* Escaping for JSON strings and form bodies. */
+/* Escaping for JSON strings, form bodies and URL components. */
 #include "lib/escape.h"
 
 #include <stdbool.h>
@@ -102,4 +102,9 @@ int dw_escape_form(const char *s, char *out, size_t cap)
 			return DW_ETOOBIG;
 	}
 	return DW_OK;
+}
+
+int dw_http_escape(const char *s, char *out, size_t cap)
+{
+	return dw_escape_url(s, out, cap);
 }

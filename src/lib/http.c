@@ -421,11 +421,6 @@ long dw_http_parse_retry_after(const char *value, long now)
 	return d > DW_HTTP_RETRY_AFTER_MAX ? DW_HTTP_RETRY_AFTER_MAX : (long)d;
 }
 
-int dw_http_escape(const char *s, char *out, size_t cap)
-{
-	return dw_escape_url(s, out, cap);
-}
-
 /* Configures h for one hop of req to url; x receives the reply.  Everything
  * security-relevant is set here, unconditionally. */
 static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *url,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "lib/error.h"
+#include "lib/escape.h"   /* dw_http_escape, for URLs */
 
 #define DW_HTTP_BODY_MAX (256 * 1024)
 #define DW_HTTP_HEADERS_MAX 8
@@ -75,6 +76,3 @@ void dw_http_resp_free(struct dw_http_resp *resp);
  * returns seconds >= 0, or -1 when unparsable.  Exposed for tests. */
 long dw_http_parse_retry_after(const char *value, long now);
 
-/* Percent-encodes s for a URL query or path component into out (cap bytes);
- * returns 0 or DW_ETOOBIG. */
-int dw_http_escape(const char *s, char *out, size_t cap);

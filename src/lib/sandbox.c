@@ -3,9 +3,11 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +249,41 @@ int dw_sandbox_drop(const char *user, const char *group, struct dw_diag *diag)
 	return DW_OK;
 }
 
+int dw_sandbox_no_caps(struct dw_diag *diag)
+{
+	/* The bounding set needs CAP_SETPCAP to shrink: only root has it. */
+	for (int c = 0; c < 64; c++) {
+		int in = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
+		if (in < 0)
+			break;   /* past the last capability the kernel knows */
+		if (in == 1 && prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) != 0 && errno != EPERM)
+			return dw_diag_set(diag, DW_EIO, "PR_CAPBSET_DROP(%d): %s", c, strerror(errno));
+	}
+	/* EINVAL: a kernel without ambient capabilities has none to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		return dw_diag_set(diag, DW_EIO, "PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct none[2];
+	memset(none, 0, sizeof(none));
+	struct __user_cap_data_struct data[2];
+	for (int pass = 0; pass < 2; pass++) {
+		memset(data, 0, sizeof(data));
+		if (syscall(SYS_capget, &hdr, data) != 0)
+			return dw_diag_set(diag, DW_EIO, "capget: %s", strerror(errno));
+		bool empty = true;
+		for (int i = 0; i < 2; i++)
+			empty &= data[i].effective == 0 && data[i].permitted == 0 &&
+			         data[i].inheritable == 0;
+		if (empty)
+			return DW_OK;   /* (a systemd unit's filter may refuse capset itself) */
+		if (pass == 1)
+			return dw_diag_set(diag, DW_EIO, "capabilities remain after capset");
+		if (syscall(SYS_capset, &hdr, none) != 0)
+			return dw_diag_set(diag, DW_EIO, "capset: %s", strerror(errno));
+	}
+	return DW_OK;
+}
+
 /* ---- seccomp ---------------------------------------------------------------- */
 
 bool dw_sandbox_seccomp_available(void)
@@ -304,6 +341,36 @@ static const char *const allow_server[] = {
 	NULL,
 };
 
+/* DW_SANDBOX_PUBLISHER takes these out of the plain allowlist: the
+ * publisher writes no file (opening one for writing fails with EACCES,
+ * see below), listens on nothing and keeps no timer or signal of its own. */
+static const char *const publisher_drop[] = {
+	"rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat", "chmod",
+	"fchmod", "fchmodat", "ftruncate", "fsync", "fdatasync", "flock", "umask", "pwrite64",
+	"listen", "accept", "accept4", "open", "openat", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime", "signalfd", "signalfd4",
+	NULL,
+};
+
+/* A process starting publishers (dw_sandbox_enter_parent) adds these:
+ * reaping and stopping its child through a pidfd, and what the child does
+ * under this inherited filter before adding its own: the dynamic loader's
+ * thread pointer, dropping capabilities, installing a filter. */
+static const char *const allow_parent[] = {
+	"wait4", "waitid", "pidfd_open", "pidfd_send_signal", "kill", "arch_prctl", "capset",
+	"seccomp", "setrlimit",
+	NULL,
+};
+
+#if !defined(DW_SANITIZER_BUILD)
+/* prctl options the parent's child uses (the sanitizer build allows all). */
+static const int parent_prctl[] = {
+	PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_DUMPABLE,
+	PR_GET_DUMPABLE, PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_GET_SECCOMP,
+	PR_SET_SECCOMP,
+};
+#endif
+
 #if defined(DW_SANITIZER_BUILD)
 /* Test builds only: what the AddressSanitizer/LeakSanitizer runtime adds. */
 static const char *const allow_sanitizer[] = {
@@ -326,9 +393,22 @@ static const char *const deny_spawn[] = {
 	"io_uring_register", NULL,
 };
 
-static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names)
+static bool listed(const char *name, const char *const *list)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+		if (strcmp(list[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* names, except those in skip (may be NULL), with action. */
+static int add_names_except(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
+                            const char *const *skip)
 {
 	for (size_t i = 0; names[i] != NULL; i++) {
+		if (listed(names[i], skip))
+			continue;
 #if defined(DW_SANITIZER_BUILD)
 		/* Test builds only: LeakSanitizer ptraces its own threads at exit. */
 		if (action != SCMP_ACT_ALLOW && (strcmp(names[i], "ptrace") == 0 ||
@@ -345,6 +425,11 @@ static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *na
 	return 0;
 }
 
+static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names)
+{
+	return add_names_except(ctx, action, names, NULL);
+}
+
 /* An argument comparison with every field set: libseccomp's SCMP_An()
  * macros leave datum_b out, which clang reports under -Wextra. */
 static struct scmp_arg_cmp arg_eq(unsigned int arg, scmp_datum_t value)
@@ -353,9 +438,68 @@ static struct scmp_arg_cmp arg_eq(unsigned int arg, scmp_datum_t value)
 	return c;
 }
 
-static int build_allowlist(scmp_filter_ctx ctx, bool server)
+static struct scmp_arg_cmp arg_masked(unsigned int arg, scmp_datum_t mask, scmp_datum_t value)
 {
-	int r = add_names(ctx, SCMP_ACT_ALLOW, allow_plain);
+	struct scmp_arg_cmp c = { .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask,
+	                          .datum_b = value };
+	return c;
+}
+
+/* The publisher's opens: read-only ones pass, a write, create, truncate or
+ * append fails with EACCES (a library's attempt is refused, not fatal). */
+static int add_read_only_opens(scmp_filter_ctx ctx)
+{
+	static const scmp_datum_t bits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND };
+	const scmp_datum_t all = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+	static const struct { int nr; unsigned arg; } opens[] = {
+		{ SCMP_SYS(openat), 2 }, { SCMP_SYS(open), 1 },
+	};
+	int r = 0;
+	for (size_t o = 0; o < sizeof(opens) / sizeof(opens[0]) && r == 0; o++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, opens[o].nr, 1,
+		                     arg_masked(opens[o].arg, all, 0));
+		for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]) && r == 0; b++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), opens[o].nr, 1,
+			                     arg_masked(opens[o].arg, bits[b], bits[b]));
+	}
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(creat), 0);
+	if (r == 0)   /* its flags are in memory: ENOSYS sends callers back to openat */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+	return r;
+}
+
+/* What a parent of publishers adds (see allow_parent): fork as the C
+ * library does it, and executing exec_fd only. */
+static int add_parent(scmp_filter_ctx ctx, int exec_fd)
+{
+	int r = add_names(ctx, SCMP_ACT_ALLOW, allow_parent);
+#if !defined(DW_SANITIZER_BUILD)
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		                     arg_eq(0, (scmp_datum_t)(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
+		                                              SIGCHLD)));
+	for (size_t i = 0; i < sizeof(parent_prctl) / sizeof(parent_prctl[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+		                     arg_eq(0, (scmp_datum_t)parent_prctl[i]));
+#endif
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execveat), 2,
+		                     arg_eq(0, (scmp_datum_t)exec_fd),
+		                     arg_eq(4, (scmp_datum_t)AT_EMPTY_PATH));
+	return r;
+}
+
+static int build_allowlist(scmp_filter_ctx ctx, unsigned flags, int exec_fd)
+{
+	bool server = (flags & DW_SANDBOX_SERVER) != 0;
+	bool publisher = (flags & DW_SANDBOX_PUBLISHER) != 0;
+	int r = add_names_except(ctx, SCMP_ACT_ALLOW, allow_plain,
+	                         publisher ? publisher_drop : NULL);
+	if (r == 0 && publisher)
+		r = add_read_only_opens(ctx);
+	if (r == 0 && exec_fd >= 0)
+		r = add_parent(ctx, exec_fd);
 	if (r == 0 && server)
 		r = add_names(ctx, SCMP_ACT_ALLOW, allow_server);
 #if !defined(DW_SANITIZER_BUILD)
@@ -406,7 +550,7 @@ static int build_allowlist(scmp_filter_ctx ctx, bool server)
 	return r;
 }
 
-int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+static int install(unsigned flags, int exec_fd, struct dw_diag *diag)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
@@ -417,7 +561,7 @@ int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r == 0)
 		r = spawn ? add_names(ctx, SCMP_ACT_ERRNO(EPERM), deny_spawn)
-		          : build_allowlist(ctx, (flags & DW_SANDBOX_SERVER) != 0);
+		          : build_allowlist(ctx, flags, exec_fd);
 
 	if (r == 0)
 		r = seccomp_load(ctx);
@@ -426,24 +570,37 @@ int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
 		return dw_diag_set(diag, DW_EIO, "seccomp: cannot install the filter: %s",
 		                   strerror(-r));
 	log_debug("seccomp %s installed", spawn ? "denylist (programs are run)" :
-	          (flags & DW_SANDBOX_SERVER) != 0 ? "allowlist (server)" : "allowlist");
+	          (flags & DW_SANDBOX_SERVER) != 0 ? "allowlist (server)" :
+	          (flags & DW_SANDBOX_PUBLISHER) != 0 ? "allowlist (publisher)" :
+	          exec_fd >= 0 ? "allowlist (starts publishers)" : "allowlist");
 	return DW_OK;
+}
+
+int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+{
+	return install(flags, -1, diag);
 }
 
 #else /* !DW_HAVE_SECCOMP */
 
-int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+static int install(unsigned flags, int exec_fd, struct dw_diag *diag)
 {
 	(void)flags;
+	(void)exec_fd;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return dw_diag_set(diag, DW_EIO, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	log_debug("seccomp: not available in this build (no libseccomp)");
 	return DW_OK;
 }
 
+int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag)
+{
+	return install(flags, -1, diag);
+}
+
 #endif
 
-int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag *diag)
+static int enter(const struct dw_config *cfg, unsigned flags, int exec_fd, struct dw_diag *diag)
 {
 	int ret = dw_sandbox_drop(cfg->user, cfg->group, diag);
 	if (ret != DW_OK)
@@ -455,5 +612,16 @@ int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag
 	}
 	if (dw_sandbox_config_spawns(cfg))
 		flags |= DW_SANDBOX_SPAWN;
-	return dw_sandbox_seccomp(flags, diag);
+	return install(flags, exec_fd, diag);
+}
+
+int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag *diag)
+{
+	return enter(cfg, flags, -1, diag);
+}
+
+int dw_sandbox_enter_parent(const struct dw_config *cfg, unsigned flags, int exec_fd,
+                            struct dw_diag *diag)
+{
+	return enter(cfg, flags, exec_fd, diag);
 }

@@ -27,6 +27,11 @@ enum dw_sandbox_flags {
 	DW_SANDBOX_SERVER = 0x2,  /* the allowlist plus what dnsward-gateway's server
 	                           * needs: thread names (prctl PR_SET_NAME only) and
 	                           * SQLite's file calls; ignored with SPAWN */
+	DW_SANDBOX_PUBLISHER = 0x4, /* the publisher's own allowlist, narrower than
+	                           * the plain one: files only opened for reading
+	                           * (others fail with EACCES), nothing renamed,
+	                           * removed or created, no listening socket, no new
+	                           * process; ignored with SPAWN */
 };
 
 /* Reads [dnsward] user, group and seccomp into cfg (config.c calls it).
@@ -59,6 +64,21 @@ int dw_sandbox_seccomp(unsigned flags, struct dw_diag *diag);
  * cfg->seccomp (flags |= DW_SANDBOX_SPAWN when the configuration runs
  * programs; the daemon adds it for hooks). */
 int dw_sandbox_enter(const struct dw_config *cfg, unsigned flags, struct dw_diag *diag);
+
+/* dw_sandbox_enter() for a process that starts publishers (dnsward run,
+ * update and acme; lib/pubclient.h).  Filters are inherited across fork
+ * and exec, so the allowlist also lets this process fork and execute the
+ * one program open at exec_fd (execveat with AT_EMPTY_PATH: no other
+ * program, no path), watch and stop it through its pidfd, and lets that
+ * program shed its capabilities and add its own, narrower filter. */
+int dw_sandbox_enter_parent(const struct dw_config *cfg, unsigned flags, int exec_fd,
+                            struct dw_diag *diag);
+
+/* A process that needs no privilege (the publisher): empties the
+ * capability bounding set when it can (root), the ambient, inheritable,
+ * permitted and effective sets, and checks they are empty.  Call before
+ * starting threads (the bounding set is per thread).  0 or DW_EIO. */
+int dw_sandbox_no_caps(struct dw_diag *diag);
 
 /* True when this build can filter system calls. */
 bool dw_sandbox_seccomp_available(void);

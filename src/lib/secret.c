@@ -46,6 +46,46 @@ int dw_secret_check(const char *path, bool *seen, struct dw_diag *diag)
 	return ret;
 }
 
+
+static struct dw_secret_set *recording;     /* dw_secret_record() */
+static const struct dw_secret_set *serving; /* dw_secret_serve() */
+
+/* A sodium copy of data[0..len) plus a NUL; NULL when out of memory. */
+static char *copy_locked(const char *data, size_t len)
+{
+	char *c = sodium_malloc(len + 1);
+	if (c != NULL) {
+		memcpy(c, data, len);
+		c[len] = '\0';
+	}
+	return c;
+}
+
+/* dw_secret_load() while serving: the copy handed over for path. */
+static int load_served(const char *path, enum dw_secret_flags flags, struct dw_secret *out,
+                       struct dw_diag *diag)
+{
+	const struct dw_secret_entry *e = dw_secret_set_find(serving, path, flags);
+	if (e == NULL)
+		return dw_diag_set(diag, DW_ESECRET, "secret file %s was not handed to this process",
+		                   path);
+	char *c = copy_locked(e->s.data, e->s.len);
+	if (c == NULL)
+		return dw_diag_set(diag, DW_ENOMEM, "out of memory reading %s", path);
+	if (flags == DW_SECRET_LINE && dw_log_add_secret(c, e->s.len) != DW_OK) {
+		sodium_free(c);
+		return dw_diag_set(diag, DW_ENOMEM, "too many secrets to track for redaction (%s)",
+		                   path);
+	}
+	if (recording != NULL && dw_secret_set_add(recording, path, flags, c, e->s.len) != DW_OK) {
+		sodium_free(c);
+		return dw_diag_set(diag, DW_ENOMEM, "out of memory reading %s", path);
+	}
+	out->data = c;
+	out->len = e->s.len;
+	return DW_OK;
+}
+
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag)
 {
@@ -55,6 +95,8 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 
 	if (sodium_init() < 0)
 		return dw_diag_set(diag, DW_ENOMEM, "libsodium failed to initialise");
+	if (serving != NULL)
+		return load_served(path, flags, out, diag);
 
 	/* O_NOFOLLOW is not used: a symlink to a systemd credential is fine, the
 	 * checks below apply to the file it names. */
@@ -132,6 +174,10 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 			goto out;
 		}
 	}
+	if (recording != NULL && dw_secret_set_add(recording, path, flags, buf, len) != DW_OK) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory reading %s", path);
+		goto out;
+	}
 	out->data = buf;
 	out->len = len;
 	buf = NULL;
@@ -163,7 +209,9 @@ int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *d
 		n = snprintf(out, cap, "%s/%s", dir, name);
 		if (n < 0 || (size_t)n >= cap)
 			return dw_diag_set(diag, DW_ETOOBIG, "credential path too long");
-		if (access(out, F_OK) != 0)
+		/* A publisher (serving) is handed the bytes, and after the
+		 * privilege drop may not see into the directory. */
+		if (serving == NULL && access(out, F_OK) != 0)
 			return dw_diag_set(diag, DW_ESECRET,
 			                   "credential %s was not given to this service: add "
 			                   "LoadCredential=%s (reads /etc/credstore/%s) or "
@@ -199,4 +247,60 @@ int dw_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
 	if (alen != blen)
 		return 0;
 	return sodium_memcmp(a, b, alen) == 0;
+}
+
+int dw_secret_set_add(struct dw_secret_set *set, const char *path, enum dw_secret_flags flags,
+                      const char *data, size_t len)
+{
+	if (dw_secret_set_find(set, path, flags) != NULL)
+		return DW_OK;
+	if (sodium_init() < 0)
+		return DW_ENOMEM;
+	struct dw_secret_entry *nv = realloc(set->v, (set->n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return DW_ENOMEM;
+	set->v = nv;
+	struct dw_secret_entry *e = &set->v[set->n];
+	e->path = strdup(path);
+	e->flags = flags;
+	e->s.data = copy_locked(data, len);
+	e->s.len = len;
+	if (e->path == NULL || e->s.data == NULL) {
+		free(e->path);
+		dw_secret_clear(&e->s);
+		return DW_ENOMEM;
+	}
+	set->n++;
+	return DW_OK;
+}
+
+const struct dw_secret_entry *dw_secret_set_find(const struct dw_secret_set *set,
+                                                 const char *path, enum dw_secret_flags flags)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->v[i].flags == flags && strcmp(set->v[i].path, path) == 0)
+			return &set->v[i];
+	}
+	return NULL;
+}
+
+void dw_secret_set_free(struct dw_secret_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		free(set->v[i].path);
+		dw_secret_clear(&set->v[i].s);
+	}
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+void dw_secret_record(struct dw_secret_set *set)
+{
+	recording = set;
+}
+
+void dw_secret_serve(const struct dw_secret_set *set)
+{
+	serving = set;
 }

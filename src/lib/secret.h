@@ -46,6 +46,43 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
  * DW_ETOOBIG with diag (e.g. the unit was not given that credential). */
 int dw_secret_resolve(const char *spec, char *out, size_t cap, struct dw_diag *diag);
 
+/* Secrets by the path and flags they were loaded with: how the resident
+ * dnsward hands a publisher exactly the secrets its jobs need (the
+ * publisher cannot read them itself: it may run as another user, and it
+ * opens no secret file).  Entries are copies in sodium memory. */
+struct dw_secret_entry {
+	char *path;
+	enum dw_secret_flags flags;
+	struct dw_secret s;
+};
+
+struct dw_secret_set {
+	struct dw_secret_entry *v;
+	size_t n;
+};
+
+/* Adds a copy of data[0..len) under (path, flags), unless that pair is
+ * already in set.  Returns 0 or DW_ENOMEM. */
+int dw_secret_set_add(struct dw_secret_set *set, const char *path, enum dw_secret_flags flags,
+                      const char *data, size_t len);
+/* The entry for (path, flags), or NULL. */
+const struct dw_secret_entry *dw_secret_set_find(const struct dw_secret_set *set,
+                                                 const char *path, enum dw_secret_flags flags);
+/* Wipes and frees every entry; the set is empty afterwards. */
+void dw_secret_set_free(struct dw_secret_set *set);
+
+/* While set is non-NULL, every secret dw_secret_load() reads successfully
+ * is also copied into set (the configuration records which provider and
+ * record sections read which secrets).  NULL stops.  Not thread-safe:
+ * configuration is loaded by one thread. */
+void dw_secret_record(struct dw_secret_set *set);
+
+/* While set is non-NULL, dw_secret_load() opens no file: it answers from
+ * set (a copy, registered with the log redactor like a file's line), and
+ * a path not in set is an error.  NULL goes back to files.  The publisher
+ * builds each job's configuration this way.  Not thread-safe. */
+void dw_secret_serve(const struct dw_secret_set *set);
+
 /* The checks of dw_secret_load() that need no read access, from stat():
  * regular file, mode, size.  Returns 0 with *seen true when they pass, 0
  * with *seen false when the file cannot even be looked at (a directory on

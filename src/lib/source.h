@@ -54,6 +54,10 @@ int dw_source_apply_suffix(const struct dw_ip *prefix, unsigned plen,
                            const struct dw_ip *suffix, struct dw_ip *out,
                            char *why, size_t whylen);
 
+/* "opendns", "cloudflare" or "google": the name a DNS echo has in the
+ * configuration. */
+const char *dw_source_echo_name(enum dw_echo_kind kind);
+
 /* ---- Pure parsers (unit tests and fuzz targets) ------------------------ */
 
 /* Parses an HTTP echo answer body[0..len) (need not be NUL-terminated):

@@ -1,11 +1,12 @@
 /* One update pass over the configured records. */
 #include "lib/update.h"
-#include "lib/dnsauth.h"
+#include "lib/pubclient.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
 #include "lib/source.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,7 +103,9 @@ int dw_update_desired_ex(const struct dw_record *r, enum dw_family fam,
 	case DW_SRC_WEB:
 	case DW_SRC_DNS:
 	case DW_SRC_CMD:
-		return dw_source_fetch(src, fam, ip, why, whylen);   /* blocks, bounded */
+		/* Fetched over the network: a FETCH job for the publisher. */
+		snprintf(why, whylen, "fetched by the publisher, not here");
+		return DW_EUNSUPP;
 	case DW_SRC_IFACE:
 		break;
 	}
@@ -197,160 +200,18 @@ static bool needs_interfaces(const struct dw_config *cfg, const struct dw_update
 	return false;
 }
 
-void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
-                    const struct dw_state *st, bool force, struct dw_plan plan[DW_FAM_COUNT])
+/* Whether the state already holds pl's address for r/fam: sets prev and
+ * publish. */
+static void plan_against_state(const struct dw_record *r, enum dw_family fam,
+                               const struct dw_state *st, bool force, struct dw_plan *pl)
 {
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		struct dw_plan *pl = &plan[f];
-		memset(pl, 0, sizeof(*pl));
-		pl->active = r->src[f].kind != DW_SRC_OFF;
-		if (!pl->active)
-			continue;
-		if (dw_update_desired_ex(r, (enum dw_family)f, addrs, &pl->addr, pl->why,
-		                         sizeof(pl->why), &pl->steady) != DW_OK)
-			continue;
-		pl->have_addr = true;
-		char addr[DW_IP_STRLEN];
-		dw_ip_format(&pl->addr, addr);
-		const struct dw_state_entry *prev =
-			st != NULL ? dw_state_get(st, r->fqdn, (enum dw_family)f, r->provider->name) : NULL;
-		if (prev != NULL)
-			memcpy(pl->prev, prev->address, sizeof(pl->prev));
-		pl->publish = force || prev == NULL || strcmp(prev->address, addr) != 0;
-	}
-}
-
-/* True when every authoritative server of r's zone serves exactly ip. */
-static bool served_already(const struct dw_dnsauth_cfg *cold, const struct dw_record *r,
-                           const struct dw_ip *ip)
-{
-	struct dw_dnsauth_zone z;
-	struct dw_diag diag = { "" };
-	if (dw_dnsauth_find(cold, r->fqdn, &z, &diag) != DW_OK || z.nns == 0) {
-		log_debug("%s: cold-start check: %s", r->fqdn, diag.msg[0] ? diag.msg : "no servers");
-		return false;
-	}
-	for (size_t i = 0; i < z.nns; i++) {
-		bool match = false;
-		if (dw_dnsauth_addr_is(&z.ns[i], r->fqdn, ip, &match, &diag) != DW_OK || !match)
-			return false;
-	}
-	return true;
-}
-
-void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
-                       const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT])
-{
-	const struct dw_provider_ops *ops = r->provider->ops;
-	const struct dw_ip *want[DW_FAM_COUNT] = { NULL, NULL };
-	int n = 0;
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
-		if (plan[f].publish && plan[f].have_addr && cold != NULL && plan[f].prev[0] == '\0' &&
-		    served_already(cold, r, &plan[f].addr)) {
-			char a[DW_IP_STRLEN];
-			dw_result_set(&res[f], DW_OUT_UNCHANGED, -1,
-			              "every authoritative server already serves %s",
-			              dw_ip_format(&plan[f].addr, a));
-			log_info("%s %s: %s", r->fqdn, dw_family_rrtype((enum dw_family)f), res[f].msg);
-			continue;
-		}
-		if (plan[f].publish && plan[f].have_addr) {
-			want[f] = &plan[f].addr;
-			n++;
-			char a[DW_IP_STRLEN];
-			log_info("%s %s: publishing %s through provider %s (was %s)", r->fqdn,
-			         dw_family_rrtype((enum dw_family)f), dw_ip_format(&plan[f].addr, a),
-			         r->provider->name, plan[f].prev[0] != '\0' ? plan[f].prev : "unknown");
-		}
-	}
-	/* Both families in one request where the protocol allows it. */
-	if (n == DW_FAM_COUNT && ops->update_multi != NULL) {
-		ops->update_multi(r->provider, r, want, res);
-		return;
-	}
-	/* A provider whose requests always carry both families gets the one
-	 * not changing with its published address: sent empty, an API that
-	 * reads empty as "delete" would lose that record. */
-	if (n == 1 && r->provider->both_families && ops->update_multi != NULL) {
-		int o = want[DW_FAM_V4] != NULL ? DW_FAM_V6 : DW_FAM_V4;
-		struct dw_ip keep;
-		if (plan[o].active && plan[o].prev[0] != '\0' &&
-		    dw_ip_parse(plan[o].prev, (enum dw_family)o, &keep) == DW_OK) {
-			struct dw_result unreported = res[o];
-			want[o] = &keep;
-			log_debug("%s %s: sent along unchanged: %s", r->fqdn,
-			          dw_family_rrtype((enum dw_family)o), plan[o].prev);
-			ops->update_multi(r->provider, r, want, res);
-			res[o] = unreported;
-			return;
-		}
-	}
-	for (int f = 0; f < DW_FAM_COUNT; f++) {
-		if (want[f] != NULL)
-			ops->update(r->provider, r, want[f], &res[f]);
-	}
-}
-
-/* The zone's authoritative servers, asked without a key. */
-static void verify_by_dns(const struct dw_record *r, const struct dw_ip *addr,
-                          const struct dw_dnsauth_cfg *auth, struct dw_verify *out)
-{
-	const char *rrtype = dw_family_rrtype(addr->family);
-	char ip[DW_IP_STRLEN];
-	const char *rd[1] = { dw_ip_format(addr, ip) };
-	struct dw_dnsauth_zone z;
-	struct dw_diag diag = { "" };
-	if (auth == NULL) {
-		dw_verify_set(out, DW_VERIFY_UNKNOWN, "no way to ask the zone's servers");
-		return;
-	}
-	if (dw_dnsauth_find(auth, r->fqdn, &z, &diag) != DW_OK || z.nns == 0) {
-		dw_verify_set(out, DW_VERIFY_UNKNOWN, "authoritative servers of %s: %s", r->fqdn,
-		              diag.msg[0] != '\0' ? diag.msg : "none found");
-		return;
-	}
-	size_t answered = 0, exact = 0;
-	char other[sizeof(((struct dw_dns_seen *)0)->text) + 64] = "";
-	for (size_t i = 0; i < z.nns; i++) {
-		struct dw_dns_seen seen;
-		struct dw_dns_status st;
-		int ret = dw_dns_rrset_look(&z.ns[i], NULL, r->fqdn, addr->family == DW_FAM_V6 ? 28 : 1,
-		                            r->src[addr->family].ttl, rd, 1, &seen, &st, &diag);
-		if (ret != DW_OK || !seen.aa ||
-		    (seen.rcode != DW_RCODE_NOERROR && seen.rcode != DW_RCODE_NXDOMAIN)) {
-			log_debug("%s %s: verify: %s: %s", r->fqdn, rrtype, z.ns[i].text,
-			          ret != DW_OK ? diag.msg : "no authoritative answer");
-			continue;
-		}
-		answered++;
-		if (seen.held == 1 && seen.others == 0)
-			exact++;
-		else if (other[0] == '\0')
-			snprintf(other, sizeof(other), "%s serves %s", z.ns[i].text, seen.text);
-	}
-	if (answered == 0)
-		dw_verify_set(out, DW_VERIFY_UNKNOWN, "no authoritative answer from the %zu "
-		              "server%s of %s", z.nns, z.nns == 1 ? "" : "s", z.apex);
-	else if (exact == answered)
-		dw_verify_set(out, DW_VERIFY_STANDS, "%zu authoritative server%s of %s serve%s %s %s",
-		              exact, exact == 1 ? "" : "s", z.apex, exact == 1 ? "s" : "", rrtype, ip);
-	else if (exact == 0)
-		dw_verify_set(out, DW_VERIFY_DRIFTED, "%s, not %s %s", other, rrtype, ip);
-	else
-		dw_verify_set(out, DW_VERIFY_UNKNOWN, "the servers of %s disagree (%zu of %zu serve "
-		              "%s %s; %s): a change may still be spreading", z.apex, exact, answered,
-		              rrtype, ip, other);
-}
-
-void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
-                      const struct dw_dnsauth_cfg *auth, struct dw_verify *out)
-{
-	dw_verify_set(out, DW_VERIFY_UNKNOWN, "not checked");
-	if (r->provider->ops->verify != NULL)
-		r->provider->ops->verify(r->provider, r, addr, out);
-	else
-		verify_by_dns(r, addr, auth, out);
+	char addr[DW_IP_STRLEN];
+	dw_ip_format(&pl->addr, addr);
+	const struct dw_state_entry *prev =
+		st != NULL ? dw_state_get(st, r->fqdn, fam, r->provider->name) : NULL;
+	if (prev != NULL)
+		memcpy(pl->prev, prev->address, sizeof(pl->prev));
+	pl->publish = force || prev == NULL || strcmp(prev->address, addr) != 0;
 }
 
 /* Keeps the family's result in the state (lib/state.h) and saves when it
@@ -430,15 +291,7 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 			sum->updated++;
 		else
 			sum->unchanged++;
-		/* Save after every success so a crash later in the pass never
-		 * causes this record to be sent again. */
-		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK)
-			log_error("%s %s: published, but the state could not be saved: out of memory",
-			          r->fqdn, type);
-		else
-			keep_result(r, fam, st, state_path, dw_outcome_str(res->outcome), addr, res->msg,
-			            true);
-		return;
+		return;   /* saved when it came (save_success) */
 	}
 
 	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res->outcome));
@@ -465,29 +318,43 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 	}
 }
 
-/* A provider's note for r from an earlier run (lib/state.h memos). */
-static void memo_give(struct dw_record *r, struct dw_state *st)
+/* A provider's note for r from an earlier run (lib/state.h memos), handed
+ * to the publisher with the job. */
+static void memo_give(struct dw_job *j, const struct dw_record *r, const struct dw_state *st)
 {
-	const struct dw_provider_ops *ops = r->provider->ops;
 	const char *m = dw_state_get_memo(st, r->fqdn, r->provider->name);
-	if (ops->memo_set != NULL && m != NULL)
-		ops->memo_set(r, m);
+	j->have_memo = m != NULL && r->provider->ops->memo_set != NULL;
+	snprintf(j->memo, sizeof(j->memo), "%s", j->have_memo ? m : "");
 }
 
-/* Keeps the provider's note for r; saves the state when it changed. */
-static void memo_keep(struct dw_record *r, struct dw_state *st, const char *state_path)
+/* Keeps the note the provider left after j; saves the state when it
+ * changed. */
+static void memo_keep(const struct dw_record *r, const struct dw_job *j, struct dw_state *st,
+                      const char *state_path)
 {
-	const struct dw_provider_ops *ops = r->provider->ops;
-	if (ops->memo_get == NULL)
+	if (!j->memo_out)
 		return;
-	char buf[DW_STATE_MEMO_MAX + 1];
-	bool has = ops->memo_get(r, buf, sizeof(buf));
 	bool changed = false;
 	struct dw_diag d = { "out of memory" };
-	if (dw_state_set_memo(st, r->fqdn, r->provider->name, has ? buf : NULL, &changed) != DW_OK ||
+	if (dw_state_set_memo(st, r->fqdn, r->provider->name, j->have_memo ? j->memo : NULL,
+	                      &changed) != DW_OK ||
 	    (changed && dw_state_save(st, state_path, &d) != DW_OK))
 		log_warning("%s: the provider's note could not be kept in the state file: %s", r->fqdn,
 		            d.msg);
+}
+
+/* Saves a success right away, so that a crash later in the pass never
+ * sends this record again: the address and its result in one write. */
+static void save_success(struct dw_record *r, enum dw_family fam, const struct dw_plan *pl,
+                         const struct dw_result *res, struct dw_state *st, const char *state_path)
+{
+	char addr[DW_IP_STRLEN];
+	dw_ip_format(&pl->addr, addr);
+	if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK)
+		log_error("%s %s: published, but the state could not be saved: out of memory",
+		          r->fqdn, dw_family_rrtype(fam));
+	else
+		keep_result(r, fam, st, state_path, dw_outcome_str(res->outcome), addr, res->msg, true);
 }
 
 /* Whether family f of a pass ended well (published, or already there). */
@@ -496,7 +363,20 @@ static bool family_ok(const struct dw_plan *pl, const struct dw_result *res, boo
 	return pl->active && pl->have_addr && (!pl->publish || dry_run || dw_outcome_ok(res->outcome));
 }
 
-int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
+/* One record of a pass: its plan, and the job fetching, then publishing. */
+struct pass_rec {
+	struct dw_record *r;
+	struct dw_plan plan[DW_FAM_COUNT];
+	struct dw_result res[DW_FAM_COUNT];
+	struct dw_job job;
+};
+
+static struct pass_rec *pass_rec_of(struct dw_job *j)
+{
+	return (struct pass_rec *)(void *)((char *)j - offsetof(struct pass_rec, job));
+}
+
+int dw_update_pass(struct dw_config *cfg, struct dw_pub *pub, const struct dw_update_opts *opts,
                    struct dw_update_summary *sum, FILE *out, struct dw_diag *diag)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -508,15 +388,14 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 	int ret = dw_state_load(state_path, &st, diag);
 	if (ret != DW_OK)
 		return ret;
-
-	struct dw_dnsauth_setup cold;
-	if (cfg->cold_start_check &&
-	    dw_dnsauth_setup(cfg->acme_nameservers, cfg->acme_resolvers, 3000, &cold, diag) != DW_OK) {
-		dw_state_free(&st);
-		return DW_ECONFIG;
-	}
 	struct dw_addr_list addrs = { 0 };
 	bool have_addrs = false;
+	struct pass_rec *recs = calloc(cfg->nrecords > 0 ? cfg->nrecords : 1, sizeof(*recs));
+	size_t n = 0;
+	if (recs == NULL) {
+		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (needs_interfaces(cfg, opts)) {
 		ret = dw_netlink_dump(&addrs, diag);
 		if (ret != DW_OK)
@@ -524,27 +403,95 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		have_addrs = true;
 	}
 
+	/* Desired addresses: interfaces and static here, the rest fetched by
+	 * the publisher, every record's fetch at once. */
 	for (size_t i = 0; i < cfg->nrecords; i++) {
 		struct dw_record *r = cfg->records[i];
 		if (!record_selected(opts, r))
 			continue;
-		struct dw_plan plan[DW_FAM_COUNT];
-		struct dw_result res[DW_FAM_COUNT];
-		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
-		if (!opts->dry_run) {
-			memo_give(r, &st);
-			dw_update_publish(r, plan, cfg->cold_start_check ? &cold.cfg : NULL, res);
-			memo_keep(r, &st, state_path);
+		struct pass_rec *pr = &recs[n++];
+		pr->r = r;
+		bool fetch = false;
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			struct dw_plan *pl = &pr->plan[f];
+			pl->active = r->src[f].kind != DW_SRC_OFF;
+			if (!pl->active)
+				continue;
+			if (dw_source_polls(&r->src[f])) {
+				pr->job.fetch[f] = fetch = true;
+				continue;
+			}
+			pl->have_addr = dw_update_desired_ex(r, (enum dw_family)f,
+			                                     have_addrs ? &addrs : NULL, &pl->addr, pl->why,
+			                                     sizeof(pl->why), &pl->steady) == DW_OK;
 		}
+		if (fetch) {
+			pr->job.kind = DW_JOB_FETCH;
+			pr->job.r = r;
+			dw_pub_submit(pub, cfg, &pr->job);
+		}
+	}
+	for (struct dw_job *j; (j = dw_pub_wait_one(pub)) != NULL;) {
+		struct pass_rec *pr = pass_rec_of(j);
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (!j->fetch[f])
+				continue;
+			pr->plan[f].have_addr = j->fetched[f];
+			if (j->fetched[f])
+				pr->plan[f].addr = j->addr[f];
+			else
+				snprintf(pr->plan[f].why, sizeof(pr->plan[f].why), "%s", j->why[f]);
+		}
+	}
+
+	/* What differs from the state, published through the publisher (every
+	 * record at once); each success saved as it comes. */
+	for (size_t i = 0; i < n; i++) {
+		struct pass_rec *pr = &recs[i];
+		bool any = false;
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			pr->res[f] = (struct dw_result){ .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+			if (pr->plan[f].active && pr->plan[f].have_addr) {
+				plan_against_state(pr->r, (enum dw_family)f, &st, opts->force, &pr->plan[f]);
+				any |= pr->plan[f].publish;
+			}
+		}
+		if (!any || opts->dry_run)
+			continue;
+		memset(&pr->job, 0, sizeof(pr->job));
+		pr->job.kind = DW_JOB_PUBLISH;
+		pr->job.r = pr->r;
+		pr->job.cold = cfg->cold_start_check;
+		memcpy(pr->job.plan, pr->plan, sizeof(pr->plan));
+		memo_give(&pr->job, pr->r, &st);
+		dw_pub_submit(pub, cfg, &pr->job);
+	}
+	for (struct dw_job *j; (j = dw_pub_wait_one(pub)) != NULL;) {
+		struct pass_rec *pr = pass_rec_of(j);
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (!pr->plan[f].publish || !pr->plan[f].have_addr)
+				continue;
+			pr->res[f] = j->res[f];
+			if (dw_outcome_ok(j->res[f].outcome))
+				save_success(pr->r, (enum dw_family)f, &pr->plan[f], &j->res[f], &st,
+				             state_path);
+		}
+		memo_keep(pr->r, j, &st, state_path);
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct pass_rec *pr = &recs[i];
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
 			int o = f == DW_FAM_V4 ? DW_FAM_V6 : DW_FAM_V4;
-			bool steady = plan[f].steady && family_ok(&plan[o], &res[o], opts->dry_run);
-			if (plan[f].active)
-				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, steady, &st,
-				       state_path, sum, out);
+			bool steady = pr->plan[f].steady &&
+			              family_ok(&pr->plan[o], &pr->res[o], opts->dry_run);
+			if (pr->plan[f].active)
+				report(pr->r, (enum dw_family)f, &pr->plan[f], &pr->res[f], opts->dry_run,
+				       steady, &st, state_path, sum, out);
 		}
 	}
 out:
+	free(recs);
 	dw_addr_list_free(&addrs);
 	dw_state_free(&st);
 	return ret;

@@ -40,7 +40,10 @@ struct dw_update_summary {
  * with a human reason in why (e.g. "no usable address on eth0: ...").  An
  * interface whose only IPv4 addresses are DS-Lite B4 (192.0.0.0/29) or
  * carrier-grade NAT (100.64/10) ones, not accepted, gets a reason that says
- * so and what to set (ipv4 = off, or web). */
+ * so and what to set (ipv4 = off, or web).
+ * so and what to set (ipv4 = off, or web).  Sources fetched over the
+ * network (web, dns, cmd) are not answered here (DW_EUNSUPP): they are
+ * FETCH jobs for a publisher (lib/job.h). */
 int dw_update_desired(const struct dw_record *r, enum dw_family fam,
                       const struct dw_addr_list *addrs, struct dw_ip *ip,
                       char *why, size_t whylen);
@@ -64,11 +67,7 @@ struct dw_plan {
 };
 
 struct dw_dnsauth_cfg;
-
-/* Decides, for both families of r, what to publish.  st may be NULL (no
- * state: everything found is published). */
-void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
-                    const struct dw_state *st, bool force, struct dw_plan plan[DW_FAM_COUNT]);
+struct dw_pub;
 
 /* Publishes the families whose plan says publish through r's provider: in
  * one request (ops->update_multi) when both need it and the provider can,
@@ -83,8 +82,8 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
  * update_multi, so the provider never sends it empty; its result is not
  * reported.  Fills res[f] for the published families (others are left as
  * "retry", untouched by any provider).  Blocks on the network;
- * touches neither the state nor r's configuration, so it may run outside the
- * thread that owns them. */
+ * touches neither the state nor r's configuration.  In the network library
+ * (publish.c): what a publisher runs for a PUBLISH job. */
 void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
                        const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT]);
 
@@ -96,14 +95,18 @@ void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COU
  * value stands when every server that answers authoritatively serves
  * exactly addr, drifted when none does, unknown when they disagree (a change
  * still spreading to secondaries) or none answers.  TTLs are not compared.
- * Blocks on the network; touches neither the state nor r's configuration,
- * so it may run outside the thread that owns them. */
+ * Blocks on the network; touches neither the state nor r's configuration.
+ * In the network library (publish.c): what a publisher runs for a VERIFY
+ * job. */
 void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
                       const struct dw_dnsauth_cfg *auth, struct dw_verify *out);
 
-/* Runs one pass over cfg.  Returns 0 when it ran (even if some records
- * failed; see sum), or an error with diag (state unreadable, netlink down). */
-int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
+/* Runs one pass over cfg: addresses fetched and records published by
+ * jobs for pub (lib/pubclient.h), all records at once; the state saved
+ * after each success; the report in configuration order.  Returns 0 when
+ * it ran (even if some records failed; see sum), or an error with diag
+ * (state unreadable, netlink down). */
+int dw_update_pass(struct dw_config *cfg, struct dw_pub *pub, const struct dw_update_opts *opts,
                    struct dw_update_summary *sum, FILE *out, struct dw_diag *diag);
 
 /* Path of the state file for cfg (STATE_DIR/state.json) into buf. */

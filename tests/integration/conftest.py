@@ -21,6 +21,9 @@ pytest_plugins = [
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("DNSWARD_BUILD", ROOT / "build")).resolve()
+# dnsward starts its publisher from the installed path unless told where
+# the build tree's is (every process the tests start inherits this).
+os.environ.setdefault("DNSWARD_PUBLISHER", str(BUILD / "src" / "publisher" / "dnsward-publisher"))
 
 
 def binary(name):

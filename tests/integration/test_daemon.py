@@ -100,10 +100,11 @@ def ddns_count(knot):
 class Daemon:
     """One "dnsward -d run", optionally inside a namespace."""
 
-    def __init__(self, ws, config, netns=None):
+    def __init__(self, ws, config, netns=None, env=None):
         self.ws = ws
         self.config = config
         self.netns = netns
+        self.env = env or {}
         self.log = ws.path / f"daemon-{time.monotonic_ns()}.log"
         self.proc = None
 
@@ -114,6 +115,7 @@ class Daemon:
         env = dict(os.environ)
         for k in ("JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "RUNTIME_DIRECTORY"):
             env.pop(k, None)
+        env.update(self.env)
         with open(self.log, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env)
         if wait:
@@ -161,8 +163,8 @@ class Daemon:
 def daemons():
     started = []
 
-    def make(ws, config, netns=None, wait=True):
-        d = Daemon(ws, config, netns)
+    def make(ws, config, netns=None, wait=True, env=None):
+        d = Daemon(ws, config, netns, env)
         started.append(d)
         return d.start(wait)
 

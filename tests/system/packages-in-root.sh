@@ -82,6 +82,11 @@ check "dnsward-gateway.service needs /etc/dnsward/gateway.conf" \
 check "no configuration shipped in /etc/dnsward" sh -c '[ -d /etc/dnsward ] && [ -z "$(ls -A /etc/dnsward)" ]'
 check "dnsward version" dnsward version
 check "dnsward-gateway version" dnsward-gateway version
+check "dnsward's publisher installed outside PATH" \
+	sh -c 'test -x /usr/libexec/dnsward/dnsward-publisher && ! command -v dnsward-publisher'
+check "dnsward links no network library (its publisher does)" \
+	sh -c '! ldd /usr/sbin/dnsward | grep -q -e libcurl -e libssl -e libcrypto -e libldns &&
+	       ldd /usr/libexec/dnsward/dnsward-publisher | grep -q libcurl'
 
 echo "== configure from the examples, as the comments in them say"
 ex=/usr/share/doc/dnsward/examples/dnsward.conf

@@ -363,6 +363,115 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(diag.msg, "cannot open configuration /nonexistent/dnsward.conf"));
 }
 
+/* A deep copy of sections, as a publisher rebuilds them from the wire. */
+static struct dw_section *sections_copy(const struct dw_section *in, size_t n)
+{
+	struct dw_section *out = calloc(n, sizeof(*out));
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		out[i].kind = strdup(in[i].kind);
+		out[i].name = strdup(in[i].name);
+		out[i].line = in[i].line;
+		out[i].nkv = in[i].nkv;
+		out[i].kv = calloc(in[i].nkv > 0 ? in[i].nkv : 1, sizeof(struct dw_kv));
+		for (size_t k = 0; k < in[i].nkv; k++) {
+			out[i].kv[k].key = strdup(in[i].kv[k].key);
+			out[i].kv[k].value = strdup(in[i].kv[k].value);
+			out[i].kv[k].line = in[i].kv[k].line;
+		}
+	}
+	return out;
+}
+
+/* The configuration keeps its sections, knows which secrets each provider
+ * and record section read, and can be rebuilt from the sections with the
+ * secrets handed over instead of read from files. */
+static void test_sections_secrets(void **state)
+{
+	(void)state;
+	char tok2[300];
+	snprintf(tok2, sizeof(tok2), "%s/token2", tmpdir);
+	write_file(tok2, "fedcba9876543210\n", 0600);
+	char text[2048];
+	snprintf(text, sizeof(text),
+	         "[dnsward]\nstate-dir = /tmp\n"
+	         "[provider dd]\ntype = duckdns\ntoken-file = %s\n"
+	         "[provider fd]\ntype = freedns\n"
+	         "[record a.example.org]\nprovider = fd\nipv4 = web\ntoken-a-file = %s\n"
+	         "[record b.duckdns.org]\nprovider = dd\nipv4 = static:192.0.2.1\n",
+	         tok_ok, tok2);
+	struct dw_config *cfg = NULL;
+	struct dw_diag diag = { "" };
+	assert_int_equal(dw_config_parse("s.conf", text, strlen(text), false, &cfg, &diag), 0);
+	assert_int_equal(cfg->nsecs, 5);
+	const struct dw_provider *dd = cfg->providers[0];
+	assert_string_equal(dd->sec->name, "dd");
+	assert_int_equal(dd->secrets.n, 1);
+	assert_string_equal(dd->secrets.v[0].path, tok_ok);
+	assert_string_equal(dd->secrets.v[0].s.data, "0123456789abcdef");
+	assert_int_equal(cfg->providers[1]->secrets.n, 0);   /* freedns tokens are per record */
+	const struct dw_record *a = cfg->records[0];
+	assert_string_equal(a->sec->name, "a.example.org");
+	assert_int_equal(a->secrets.n, 1);
+	assert_string_equal(a->secrets.v[0].s.data, "fedcba9876543210");
+	assert_int_equal(cfg->records[1]->secrets.n, 0);
+
+	/* Rebuilt with the secrets handed over: no file is opened. */
+	struct dw_secret_set handed = { 0 };
+	for (size_t i = 0; i < dd->secrets.n; i++)
+		assert_int_equal(dw_secret_set_add(&handed, dd->secrets.v[i].path, dd->secrets.v[i].flags,
+		                                   dd->secrets.v[i].s.data, dd->secrets.v[i].s.len), 0);
+	for (size_t i = 0; i < a->secrets.n; i++)
+		assert_int_equal(dw_secret_set_add(&handed, a->secrets.v[i].path, a->secrets.v[i].flags,
+		                                   a->secrets.v[i].s.data, a->secrets.v[i].s.len), 0);
+	unlink(tok2);
+	chmod(tok_ok, 0);   /* unreadable, were it opened (root reads it anyway) */
+	dw_secret_serve(&handed);
+	struct dw_config *again = NULL;
+	int rc = dw_config_from_sections("s.conf", sections_copy(cfg->secs, cfg->nsecs), cfg->nsecs,
+	                                 false, NULL, &again, &diag);
+	dw_secret_serve(NULL);
+	chmod(tok_ok, 0600);
+	assert_int_equal(rc, 0);
+	assert_int_equal(again->nrecords, 2);
+	assert_int_equal(again->records[0]->src[DW_FAM_V4].kind, DW_SRC_WEB);
+	assert_string_equal(again->providers[0]->secrets.v[0].s.data, "0123456789abcdef");
+	dw_config_free(again);
+
+	/* A secret that was not handed over is an error naming its file. */
+	struct dw_secret_set none = { 0 };
+	dw_secret_serve(&none);
+	rc = dw_config_from_sections("s.conf", sections_copy(cfg->secs, cfg->nsecs), cfg->nsecs,
+	                             false, NULL, &again, &diag);
+	dw_secret_serve(NULL);
+	assert_int_equal(rc, DW_ESECRET);
+	assert_non_null(strstr(diag.msg, "was not handed to this process"));
+	assert_non_null(strstr(diag.msg, "s.conf:5: [provider dd] token-file"));
+
+	/* Sources only: [dnsward] and the record, without its provider. */
+	struct dw_section *two = calloc(2, sizeof(*two));
+	assert_non_null(two);
+	struct dw_section *g = sections_copy(&cfg->secs[0], 1);
+	struct dw_section *rec = sections_copy(&cfg->secs[3], 1);
+	two[0] = *g;
+	two[1] = *rec;
+	free(g);
+	free(rec);
+	const struct dw_config_ext src_only = { .sources_only = true };
+	dw_secret_serve(&none);
+	rc = dw_config_from_sections("s.conf", two, 2, false, &src_only, &again, &diag);
+	dw_secret_serve(NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(again->nrecords, 1);
+	assert_null(again->records[0]->provider);
+	assert_int_equal(again->records[0]->src[DW_FAM_V4].kind, DW_SRC_WEB);
+	assert_true(again->records[0]->src[DW_FAM_V4].nurls > 0);
+	dw_config_free(again);
+
+	dw_secret_set_free(&handed);
+	dw_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_min_publish_gap),
 		cmocka_unit_test(test_fqdn_normalize),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_sections_secrets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
