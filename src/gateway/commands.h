@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/gw_conf.h"
+#include "gateway/gw_store.h"
 
 #define GW_EXIT_OK 0
 #define GW_EXIT_FAIL 1
@@ -18,6 +19,8 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv);
  * exist yet, to the owner of its directory) before any connection opens
  * (gw_store_prepare).  Not root: nothing.  0 or an error with diag. */
 int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag);
+/* The store settings of conf (database, password) with flags and pool. */
+struct gw_store_cfg cmd_store_cfg(const struct gw_conf *conf, unsigned flags, unsigned pool);
 /* Opens the configured database for an admin command, after
  * cmd_prepare_store (logs on failure). */
 struct gw_store *cmd_open_store(const struct gw_conf *conf);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dw_build.h"
+#include "gateway/gw_store.h"
 #include "lib/sandbox.h"
 
 int gw_listen_parse(const char *s, struct gw_listen *out)
@@ -101,8 +102,25 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	c->database = NULL;
 	if ((ret = dw_conf_strdup(ctx, "database", NULL, &c->database)) != DW_OK)
 		return ret;
-	if (c->database != NULL && c->database[0] != '/')
-		return dw_conf_error(ctx, "database", "'%s' must be an absolute path", c->database);
+	if (c->database != NULL) {
+		struct dw_diag d = { "" };
+		if (gw_store_check_setting(c->database, &d) != DW_OK)
+			return dw_conf_error(ctx, "database", "%s", d.msg);
+	}
+	/* PostgreSQL's password: a secret file (or a systemd credential's
+	 * path), never in the URL, the file or argv. */
+	v = dw_conf_get(ctx, "database-password-file");
+	if (v != NULL) {
+		struct dw_diag d = { "" };
+		dw_secret_clear(&c->db_password);
+		if (dw_secret_load(v, DW_SECRET_LINE, &c->db_password, &d) != DW_OK)
+			return dw_conf_error(ctx, "database-password-file", "%s", d.msg);
+	}
+	if (c->db_password.data != NULL && (c->database == NULL || gw_store_is_file(c->database)))
+		return dw_conf_error(ctx, "database-password-file", "a password is for a "
+		                     "postgresql:// database only");
+	if ((ret = dw_conf_uint(ctx, "lease-time", 5, 3600, c->lease_s, &c->lease_s)) != DW_OK)
+		return ret;
 	if ((ret = dw_conf_uint(ctx, "rate", 1, 1000000, c->rate_token, &c->rate_token)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "rate-source", 1, 1000000, c->rate_source, &c->rate_source)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "lockout-failures", 1, 100000, c->lockout_failures,
@@ -176,6 +194,7 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->audit_refusals = 2;
 	c->audit_max_age_days = 90;
 	c->audit_max_rows = 100000;
+	c->lease_s = 60;
 	c->nlisten = 1;
 	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
 	struct dw_config_ext ext = { .kind = "gateway", .section = conf_gateway, .arg = c,
@@ -202,6 +221,7 @@ void gw_conf_free(struct gw_conf *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->database);
+	dw_secret_clear(&c->db_password);
 	memset(c, 0, sizeof(*c));
 }
 

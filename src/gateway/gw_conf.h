@@ -5,7 +5,9 @@
  *   tls-cert = /etc/dnsward/gateway.pem    ; both or neither: native HTTPS
  *   tls-key = /etc/dnsward/gateway.key     ; mode 0600/0640 like every secret
  *   trusted-proxies = 127.0.0.1/32          ; X-Forwarded-For honoured from these
- *   database = /var/lib/dnsward/gateway.db
+ *   database = /var/lib/dnsward/gateway.db  ; or postgresql://user@host/db?sslmode=verify-full
+ *   database-password-file = PATH           ; PostgreSQL: the password (a secret file)
+ *   lease-time = 60                         ; seconds an instance holds a host's upstream work
  *   rate = 30                               ; requests per minute per token
  *   rate-source = 120                       ; requests per minute per source /32 or /64
  *   lockout-failures = 10                   ; bad credentials from one source ...
@@ -35,6 +37,7 @@
 
 #include "gateway/gw_parse.h"
 #include "lib/config.h"
+#include "lib/secret.h"
 
 #define GW_LISTEN_MAX 8
 
@@ -50,6 +53,8 @@ struct gw_conf {
 	char *tls_key;
 	struct gw_cidrs trusted;
 	char *database;
+	struct dw_secret db_password;   /* database-password-file; data NULL when none */
+	uint32_t lease_s;
 	uint32_t rate_token;    /* per minute */
 	uint32_t rate_source;
 	uint32_t lockout_failures;

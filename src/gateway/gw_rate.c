@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct slot {
 
 struct gw_rate {
 	pthread_mutex_t lock;
+	atomic_uint share;        /* instances the budgets are shared among */
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 	struct slot *v;
 	size_t n;
@@ -40,6 +42,7 @@ struct gw_rate *gw_rate_new(size_t slots)
 	}
 	randombytes_buf(r->hkey, sizeof(r->hkey));
 	pthread_mutex_init(&r->lock, NULL);
+	atomic_init(&r->share, 1);
 	return r;
 }
 
@@ -110,8 +113,13 @@ static struct slot *find(struct gw_rate *r, const uint8_t key[16], int64_t now_m
 	return victim;
 }
 
+void gw_rate_set_share(struct gw_rate *r, unsigned n)
+{
+	atomic_store(&r->share, n < 1 ? 1 : n);
+}
+
 /* Caller holds the lock.  s may be NULL: refused. */
-static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retry_s)
+static bool take(struct slot *s, double per_minute, int64_t now_ms, long *retry_s)
 {
 	bool ok = true;
 	if (s == NULL) {
@@ -119,19 +127,19 @@ static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retr
 		*retry_s = 60;
 		ok = false;
 	} else {
-		double cap = per_minute;
+		double rate = per_minute, cap = per_minute < 1.0 ? 1.0 : per_minute;
 		if (s->tokens < 0)
 			s->tokens = cap;
 		double dt = (double)(now_ms - s->refilled_ms) / 60000.0;
 		if (dt > 0)
-			s->tokens = s->tokens + dt * cap > cap ? cap : s->tokens + dt * cap;
+			s->tokens = s->tokens + dt * rate > cap ? cap : s->tokens + dt * rate;
 		s->refilled_ms = now_ms;
 		s->seen_ms = now_ms;
 		if (s->tokens >= 1.0) {
 			s->tokens -= 1.0;
 		} else {
 			ok = false;
-			double need = (1.0 - s->tokens) * 60.0 / cap;
+			double need = (1.0 - s->tokens) * 60.0 / rate;
 			*retry_s = (long)need + 1;
 		}
 	}
@@ -141,8 +149,9 @@ static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retr
 bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
                   int64_t now_ms, long *retry_s)
 {
+	double share = (double)per_minute / atomic_load(&r->share);
 	pthread_mutex_lock(&r->lock);
-	bool ok = take(find(r, key, now_ms, true), per_minute, now_ms, retry_s);
+	bool ok = take(find(r, key, now_ms, true), share, now_ms, retry_s);
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }
@@ -152,9 +161,10 @@ bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per
 {
 	long retry;
 	*skipped = 0;
+	double share = (double)per_minute / atomic_load(&r->share);
 	pthread_mutex_lock(&r->lock);
 	struct slot *s = find(r, key, now_ms, true);
-	bool ok = take(s, per_minute, now_ms, &retry);
+	bool ok = take(s, share, now_ms, &retry);
 	if (s != NULL) {
 		if (ok) {
 			*skipped = s->skipped;
@@ -176,6 +186,18 @@ bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, lo
 		*retry_s = (long)((s->locked_until_ms - now_ms + 999) / 1000);
 	pthread_mutex_unlock(&r->lock);
 	return locked;
+}
+
+void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int64_t until_ms)
+{
+	pthread_mutex_lock(&r->lock);
+	struct slot *s = find(r, key, now_ms, true);
+	if (s != NULL && s->locked_until_ms < until_ms) {
+		s->locked_until_ms = until_ms;
+		s->failures = 0;
+		s->seen_ms = now_ms;
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,

@@ -1,4 +1,6 @@
-/* Rate limits and lockout, in memory (a restart forgets them).
+/* Rate limits and lockout, in memory (a restart forgets them; the lockout
+ * that holds across instances and restarts is counted in the store, see
+ * gw_db_lockout_fail, and kept here only to spare the store).
  *
  * A fixed table of slots keyed by 16 bytes (a source address, IPv6 reduced
  * to its /64, or a host id), found with a keyed hash (random key per
@@ -37,6 +39,12 @@ bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per
                           int64_t now_ms, uint64_t *skipped);
 /* True (and *retry_s) while key is locked out. */
 bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, long *retry_s);
+/* Several instances serve (gw_cluster.h): from now on each per-minute
+ * budget is shared out, per_minute / n here (refilled at that rate, a
+ * burst of at least one).  n = 1 at start. */
+void gw_rate_set_share(struct gw_rate *r, unsigned n);
+/* Marks key locked out until until_ms (what the store said). */
+void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int64_t until_ms);
 /* Counts a bad credential from key; locks it when it reaches failures. */
 void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
                   uint32_t lockout_s, int64_t now_ms);

@@ -62,7 +62,7 @@ const char *cmd_time(int64_t t, char buf[32])
 
 int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag)
 {
-	if (geteuid() != 0)
+	if (geteuid() != 0 || !gw_store_is_file(conf->database))
 		return DW_OK;
 	uid_t uid;
 	gid_t gid;
@@ -100,12 +100,19 @@ int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag)
 	return gw_store_prepare(conf->database, uid, gid, diag);
 }
 
+struct gw_store_cfg cmd_store_cfg(const struct gw_conf *conf, unsigned flags, unsigned pool)
+{
+	struct gw_store_cfg cfg = { .database = conf->database, .password = conf->db_password.data,
+	                            .pool = pool, .flags = flags };
+	return cfg;
+}
+
 struct gw_store *cmd_open_store(const struct gw_conf *conf)
 {
 	struct gw_store *st = NULL;
 	struct dw_diag diag = { "" };
-	if (cmd_prepare_store(conf, &diag) != DW_OK ||
-	    gw_store_open(conf->database, GW_STORE_CREATE, 1, &st, &diag) != DW_OK) {
+	struct gw_store_cfg cfg = cmd_store_cfg(conf, GW_STORE_CREATE, 1);
+	if (cmd_prepare_store(conf, &diag) != DW_OK || gw_store_open_cfg(&cfg, &st, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		return NULL;
 	}

@@ -718,7 +718,7 @@ print(db.execute('PRAGMA user_version').fetchone()[0])
 print(db.execute('PRAGMA journal_mode').fetchone()[0])
 print(db.execute('SELECT count(*) FROM tokens WHERE hash LIKE ?', ('%dwg_%',)).fetchone()[0])
 """], capture_output=True, text=True, timeout=30)
-    assert out.stdout.split() == ["ok", "2", "wal", "0"], out.stderr
+    assert out.stdout.split() == ["ok", "3", "wal", "0"], out.stderr
     data = gw.db.read_bytes()
     for t in gw.tokens.values():
         assert t.encode() not in data
