@@ -11,7 +11,8 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
-  libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux"
+  libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux
+  bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
@@ -34,4 +35,15 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 # The knot package may start a system knotd; dnsward's demo and tests run
-# their own on high ports and need nothing from it.
+# their own on high ports and need nothing from it.  BIND and PowerDNS are
+# installed for the tests alone, which start their own instances: a system
+# named or pdns_server that the packages just enabled and started (port 53
+# on every address) is stopped and disabled again.  Servers that were
+# installed before are left as they are.
+if [ -d /run/systemd/system ]; then
+	for unit in bind9:named pdns-server:pdns; do
+		case " $missing " in
+		*" ${unit%%:*} "*) systemctl disable --now "${unit#*:}.service" >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi

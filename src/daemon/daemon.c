@@ -67,6 +67,7 @@ static void sched_params(struct daemon *d)
 	d->sp.backoff_base_ms = (uint64_t)d->cfg->backoff_base_s * 1000u;
 	d->sp.backoff_max_ms = (uint64_t)d->cfg->backoff_max_s * 1000u;
 	d->sp.max_interval_ms = (uint64_t)d->cfg->max_interval_s * 1000u;
+	d->sp.verify_interval_ms = (uint64_t)d->cfg->verify_interval_s * 1000u;
 }
 
 static void notify_status(struct daemon *d)
@@ -118,7 +119,31 @@ static void kick(struct daemon *d)
 			dmn_pool_submit(d->pool, j);
 			continue;
 		}
+		bool ver[DW_FAM_COUNT];
+		if (!rc->busy && dw_sched_verify_begin(&rc->s, &d->sp, now, rnd32(), ver)) {
+			struct dmn_job *j = calloc(1, sizeof(*j));
+			if (j == NULL) {
+				dw_sched_abort(&rc->s);
+				dw_sched_verify_arm(&rc->s, &d->sp, now, rnd32());
+				continue;
+			}
+			j->kind = DMN_JOB_VERIFY;
+			j->rec = i;
+			j->r = rc->r;
+			j->auth = &d->cold.cfg;
+			for (int f = 0; f < DW_FAM_COUNT; f++) {
+				j->verify[f] = ver[f];
+				j->published[f] = rc->s.fam[f].published;
+			}
+			rc->busy = true;
+			d->jobs++;
+			dmn_pool_submit(d->pool, j);
+			continue;
+		}
 		uint64_t t = dw_sched_next(&rc->s, &d->sp, now);
+		uint64_t tv = dw_sched_verify_next(&rc->s, &d->sp);
+		if (tv < t)
+			t = tv;
 		if (t < next)
 			next = t;
 	}
@@ -319,6 +344,51 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j
 	}
 }
 
+/* A drift check came back: a drifted family is published again at once
+ * (the scheduler says it needs it); "unknown" is logged once per problem. */
+static void verify_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
+{
+	const struct dw_record *r = rc->r;
+	bool drifted[DW_FAM_COUNT] = { false, false };
+	int64_t wall = (int64_t)time(NULL);
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		if (!j->verify[f])
+			continue;
+		const struct dw_verify *v = &j->ver[f];
+		const char *type = dw_family_rrtype((enum dw_family)f);
+		char addr[DW_IP_STRLEN];
+		dw_ip_format(&j->published[f], addr);
+		rc->verified[f] = true;
+		rc->vstatus[f] = v->status;
+		rc->verify_wall[f] = wall;
+		snprintf(rc->vmsg[f], sizeof(rc->vmsg[f]), "%s", v->msg);
+		switch (v->status) {
+		case DW_VERIFY_STANDS:
+			log_debug("%s %s %s: verified: %s", r->fqdn, type, addr, v->msg);
+			rc->vproblem[f][0] = '\0';
+			break;
+		case DW_VERIFY_DRIFTED:
+			drifted[f] = true;
+			rc->vproblem[f][0] = '\0';
+			log_warning("%s %s: changed behind dnsward's back: %s; publishing %s again",
+			            r->fqdn, type, v->msg, addr);
+			break;
+		case DW_VERIFY_UNKNOWN: {
+			char key[sizeof(rc->vproblem[f])];
+			struct dw_result tmp = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+			snprintf(tmp.msg, sizeof(tmp.msg), "%s", v->msg);
+			problem_key(&tmp, key, sizeof(key));
+			bool again = strcmp(key, rc->vproblem[f]) == 0;
+			memcpy(rc->vproblem[f], key, sizeof(key));
+			dw_log(again ? DW_LOG_DEBUG : DW_LOG_INFO, "%s %s: cannot verify the published %s: %s",
+			       r->fqdn, type, addr, v->msg);
+			break;
+		}
+		}
+	}
+	dw_sched_verify_done(&rc->s, &d->sp, dw_loop_now_ms(), drifted, rnd32());
+}
+
 static void fetch_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
 {
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
@@ -349,6 +419,8 @@ static void on_jobs_done(struct dw_loop *loop, int fd, uint32_t ev, void *arg)
 		d->jobs--;
 		if (j->kind == DMN_JOB_PUBLISH)
 			publish_done(d, rc, j);
+		else if (j->kind == DMN_JOB_VERIFY)
+			verify_done(d, rc, j);
 		else
 			fetch_done(d, rc, j);
 		free(j);
@@ -422,6 +494,13 @@ static void do_reload(struct daemon *d)
 				break;
 			}
 		}
+	}
+	uint64_t now = dw_loop_now_ms();
+	for (size_t i = 0; i < ncfg->nrecords; i++) {
+		struct dw_sched_rec *s = &nrecs[i].s;
+		uint64_t latest = dw_sched_verify_delay(&d->sp, 0);
+		if (s->verify_at == 0 || (latest != DW_SCHED_NEVER && s->verify_at > now + latest))
+			dw_sched_verify_arm(s, &d->sp, now, rnd32());
 	}
 	free(d->recs);
 	d->recs = nrecs;
@@ -576,8 +655,10 @@ int dmn_run(struct dw_config *cfg)
 		goto out;
 	}
 	d->nrecs = cfg->nrecords;
-	for (size_t i = 0; i < cfg->nrecords; i++)
+	for (size_t i = 0; i < cfg->nrecords; i++) {
 		dmn_rec_init(&d->recs[i], cfg->records[i], &d->st);
+		dw_sched_verify_arm(&d->recs[i].s, &d->sp, dw_loop_now_ms(), rnd32());
+	}
 
 	d->t_debounce = dw_loop_timer_new(d->loop, on_debounce, d);
 	d->t_sched = dw_loop_timer_new(d->loop, on_sched_timer, d);

@@ -25,6 +25,13 @@ static void job_run(struct dmn_job *j)
 		dw_update_publish(j->r, j->plan, j->cold, j->res);
 		return;
 	}
+	if (j->kind == DMN_JOB_VERIFY) {
+		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			if (j->verify[f])
+				dw_update_verify(j->r, &j->published[f], j->auth, &j->ver[f]);
+		}
+		return;
+	}
 	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		if (j->fetch[f])
 			j->fetched[f] = dw_update_desired(j->r, (enum dw_family)f, NULL, &j->addr[f],

@@ -29,6 +29,7 @@
 enum dmn_job_kind {
 	DMN_JOB_PUBLISH,   /* dw_update_publish() for the families in plan */
 	DMN_JOB_FETCH,     /* evaluate polling sources (web, dns, cmd) */
+	DMN_JOB_VERIFY,    /* dw_update_verify() for the families in verify */
 };
 
 struct dmn_job {
@@ -42,6 +43,10 @@ struct dmn_job {
 	bool fetched[DW_FAM_COUNT];          /* ... out: which gave an address ... */
 	struct dw_ip addr[DW_FAM_COUNT];     /* ... this one */
 	char why[DW_FAM_COUNT][256];         /* ... else why not */
+	const struct dw_dnsauth_cfg *auth;   /* VERIFY: where the zone's servers are found */
+	bool verify[DW_FAM_COUNT];           /* VERIFY: in: families to check ... */
+	struct dw_ip published[DW_FAM_COUNT];  /* ... against this address */
+	struct dw_verify ver[DW_FAM_COUNT];  /* VERIFY: out */
 	struct dmn_job *next;                /* the pool's link while it holds the job */
 };
 

@@ -49,8 +49,14 @@ void dmn_rec_carry(struct dmn_rec *rc, const struct dmn_rec *old)
 		memcpy(rc->msg[f], old->msg[f], sizeof(old->msg[f]));
 		rc->last_wall[f] = old->last_wall[f];
 		rc->pub_wall[f] = old->pub_wall[f];
+		rc->verified[f] = old->verified[f];
+		rc->vstatus[f] = old->vstatus[f];
+		rc->verify_wall[f] = old->verify_wall[f];
+		memcpy(rc->vmsg[f], old->vmsg[f], sizeof(old->vmsg[f]));
+		memcpy(rc->vproblem[f], old->vproblem[f], sizeof(old->vproblem[f]));
 		if (dw_source_polls(&rc->r->src[f]) != dw_source_polls(&old->r->src[f]))
 			rc->s.fam[f].have_desired = false;
 	}
+	rc->s.verify_at = old->s.verify_at;
 	dw_sched_unpark(&rc->s);
 }

@@ -21,6 +21,11 @@ struct dmn_rec {
 	char problem[DW_FAM_COUNT][400];      /* failure last logged as an error, "" none */
 	int64_t last_wall[DW_FAM_COUNT];      /* unix time of the last result */
 	int64_t pub_wall[DW_FAM_COUNT];       /* unix time of the last success */
+	bool verified[DW_FAM_COUNT];          /* a drift check has run ... */
+	enum dw_verify_status vstatus[DW_FAM_COUNT];   /* ... with this result, */
+	int64_t verify_wall[DW_FAM_COUNT];    /* ... at this unix time, */
+	char vmsg[DW_FAM_COUNT][384];         /* ... finding this */
+	char vproblem[DW_FAM_COUNT][384];     /* "unknown" last logged at info level */
 };
 
 /* Sets rc up for r: families active as configured, nothing desired yet,
@@ -29,7 +34,8 @@ struct dmn_rec {
 void dmn_rec_init(struct dmn_rec *rc, struct dw_record *r, const struct dw_state *st);
 
 /* After a reload, rc (fresh from dmn_rec_init) is the same name and provider
- * as old: it keeps old's results, backoff and publication; a desired
+ * as old: it keeps old's results, backoff, publication and drift checks
+ * (the next one's time included); a desired
  * address only while the family's source keeps its kind (polled or not).
  * A reload is the user acting, so a parked record gets another try. */
 void dmn_rec_carry(struct dmn_rec *rc, const struct dmn_rec *old);

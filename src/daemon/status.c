@@ -48,6 +48,11 @@ char *dmn_status_json(const struct dmn_rec *recs, size_t n, const struct dw_sche
 			} else {
 				json_object_set_new(x, "last_result", json_null());
 			}
+			if (rc->verified[f]) {
+				json_object_set_new(x, "verify", json_string(dw_verify_str(rc->vstatus[f])));
+				json_object_set_new(x, "verify_message", json_string(rc->vmsg[f]));
+				json_object_set_new(x, "verified_at", json_integer(rc->verify_wall[f]));
+			}
 			json_object_set_new(x, "failures", json_integer(s->failures));
 			if (!s->parked && s->retry_at > now)
 				json_object_set_new(x, "retry_in_ms", json_integer((json_int_t)(s->retry_at - now)));

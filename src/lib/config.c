@@ -347,18 +347,21 @@ static void daemon_defaults(struct dw_config *cfg)
 	cfg->backoff_base_s = 5;
 	cfg->backoff_max_s = 3600;
 	cfg->max_interval_s = 86400;
+	cfg->verify_interval_s = 14400;
 	cfg->control_socket[0] = '\0';
 }
 
 /* The daemon's [dnsward] keys: debounce-ms, backoff-base, backoff-max,
- * max-interval, control-socket. */
+ * max-interval, verify-interval, control-socket. */
 static int conf_daemon(struct dw_config *cfg, struct dw_conf_ctx *ctx)
 {
 	int ret;
 	if ((ret = dw_conf_uint(ctx, "debounce-ms", 0, 60000, 50, &cfg->debounce_ms)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "backoff-base", 1, 86400, 5, &cfg->backoff_base_s)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "backoff-max", 1, 604800, 3600, &cfg->backoff_max_s)) != DW_OK ||
-	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK)
+	    (ret = dw_conf_uint(ctx, "max-interval", 0, 31536000, 86400, &cfg->max_interval_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "verify-interval", 0, 31536000, 14400,
+	                        &cfg->verify_interval_s)) != DW_OK)
 		return ret;
 	if (cfg->backoff_max_s < cfg->backoff_base_s)
 		return dw_conf_error(ctx, "backoff-max", "%u is less than backoff-base (%u)",

@@ -179,6 +179,7 @@ struct dw_config {
 	uint32_t backoff_base_s;         /* "backoff-base": first retry after about this long */
 	uint32_t backoff_max_s;          /* "backoff-max": retries never further apart */
 	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
+	uint32_t verify_interval_s;      /* "verify-interval": drift checks; 0 never */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
 };
 

@@ -1475,7 +1475,10 @@ int dw_dns_find_zone(const struct dw_dns_server *srv, const struct dw_tsig_key *
 		log_debug("SOA query for '%s' at %s: %s%s%s", cand, srv->text,
 		          dw_rcode_str(st->rcode, rb), rep.has_soa ? ", SOA owner " : "",
 		          rep.has_soa ? rep.soa_owner : "");
-		if (st->tsig_error != 0 || st->rcode == DW_RCODE_SERVFAIL)
+		/* NOTAUTH to a signed query is about the key (PowerDNS sends it
+		 * unsigned, without a TSIG error): asking the parent won't help. */
+		if (st->tsig_error != 0 || st->rcode == DW_RCODE_SERVFAIL ||
+		    (key != NULL && st->rcode == DW_RCODE_NOTAUTH))
 			return dw_diag_set(diag, DW_EPROVIDER, "SOA query for %s failed", cand);
 		if ((st->rcode == DW_RCODE_NOERROR || st->rcode == DW_RCODE_NXDOMAIN) &&
 		    rep.has_soa && dw_dns_name_in_zone(name, rep.soa_owner)) {
@@ -1527,52 +1530,149 @@ static ldns_rr_list *mk_rrs(const char *name, uint16_t type, uint32_t ttl,
 	return l;
 }
 
-int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
-                       const char *name, uint16_t type, uint32_t ttl,
-                       const char *const *rdata, size_t n, bool *same,
-                       struct dw_dns_status *st, struct dw_diag *diag)
+/* Appends text to buf[*o..cap), keeping it NUL-terminated; false when it
+ * did not fit (buf then holds what fitted). */
+static bool buf_add(char *buf, size_t cap, size_t *o, const char *text)
 {
-	*same = false;
-	ldns_rr_list *want = mk_rrs(name, type, ttl, rdata, n, diag);
-	if (want == NULL)
-		return DW_EINVAL;
-	uint8_t *w = NULL;
-	size_t wl = 0;
-	struct dw_dns_reply rep;
+	size_t len = strlen(text);
+	if (*o >= cap)
+		return false;
+	size_t room = cap - *o - 1;
+	size_t k = len < room ? len : room;
+	memcpy(buf + *o, text, k);
+	*o += k;
+	buf[*o] = '\0';
+	return k == len;
+}
+
+/* Appends text to seen->text, ending it in "..." when it does not fit. */
+static void seen_add(struct dw_dns_seen *seen, const char *sep, const char *text)
+{
+	size_t cap = sizeof(seen->text), used = strnlen(seen->text, cap);
+	if (used >= 3 && strcmp(seen->text + used - 3, "...") == 0)
+		return;   /* already full */
+	bool ok = used == 0 || buf_add(seen->text, cap, &used, sep);
+	if (ok)
+		ok = buf_add(seen->text, cap, &used, text);
+	if (!ok)
+		memcpy(seen->text + cap - 4, "...", 4);
+}
+
+/* "A 192.0.2.7 TTL 300" for one RR. */
+static void seen_rr(struct dw_dns_seen *seen, const ldns_rr *rr)
+{
+	char item[320] = "";
+	size_t o = 0;
+	char *tname = ldns_rr_type2str(ldns_rr_get_type(rr));
+	bool ok = buf_add(item, sizeof(item), &o, tname != NULL ? tname : "?");
+	free(tname);
+	for (size_t i = 0; ok && i < ldns_rr_rd_count(rr); i++) {
+		char *d = ldns_rdf2str(ldns_rr_rdf(rr, i));
+		ok = buf_add(item, sizeof(item), &o, " ") &&
+		     buf_add(item, sizeof(item), &o, d != NULL ? d : "?");
+		free(d);
+	}
+	char t[24];
+	snprintf(t, sizeof(t), " TTL %u", (unsigned)ldns_rr_ttl(rr));
+	if (ok)
+		ok = buf_add(item, sizeof(item), &o, t);
+	if (!ok && sizeof(item) > 4)
+		memcpy(item + sizeof(item) - 4, "...", 4);
+	seen_add(seen, ", ", item);
+}
+
+int dw_dns_rrset_compare(const uint8_t *wire, size_t len, const char *name, uint16_t type,
+                         uint32_t ttl, const char *const *rdata, size_t n,
+                         struct dw_dns_seen *seen, struct dw_diag *diag)
+{
+	memset(seen, 0, sizeof(*seen));
+	ldns_rr_list *want = NULL;
+	ldns_rdf *owner = mk_dname(name);
 	ldns_pkt *p = NULL;
-	int ret = query(srv, key, name, type, &w, &wl, &rep, st, diag);
-	if (ret != DW_OK)
-		goto out;
-	if (st->rcode != DW_RCODE_NOERROR || st->tsig_error != 0)
-		goto out;   /* NXDOMAIN etc.: not the same; the caller reads st */
-	if (ldns_wire2pkt(&p, w, wl) != LDNS_STATUS_OK) {
-		ret = dw_diag_set(diag, DW_EPARSE, "unparsable reply from %s", srv->text);
+	int ret = DW_OK;
+	if (owner == NULL) {
+		ret = dw_diag_set(diag, DW_EINVAL, "invalid name '%s'", name);
 		goto out;
 	}
-	ldns_rdf *owner = ldns_rr_owner(ldns_rr_list_rr(want, 0));
+	if (n > 0 && (want = mk_rrs(name, type, ttl, rdata, n, diag)) == NULL) {
+		ret = DW_EINVAL;
+		goto out;
+	}
+	if (ldns_wire2pkt(&p, wire, len) != LDNS_STATUS_OK) {
+		ret = dw_diag_set(diag, DW_EPARSE, "unparsable reply");
+		goto out;
+	}
+	seen->rcode = (int)ldns_pkt_get_rcode(p);
+	seen->aa = ldns_pkt_aa(p);
+	char rb[16];
+	if (seen->rcode != DW_RCODE_NOERROR) {
+		seen_add(seen, "", dw_rcode_str(seen->rcode, rb));
+		goto out;
+	}
 	ldns_rr_list *ans = ldns_pkt_answer(p);
-	size_t found = 0;
-	bool extra = false;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ans, i);
 		if (ldns_rr_get_type(rr) != (ldns_rr_type)type ||
 		    ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
 			continue;
+		seen_rr(seen, rr);
 		bool match = false;
-		for (size_t j = 0; j < ldns_rr_list_rr_count(want); j++) {
-			if (ldns_rr_compare(rr, ldns_rr_list_rr(want, j)) == 0)
-				match = true;
+		for (size_t j = 0; j < n && !match; j++)
+			match = ldns_rr_compare(rr, ldns_rr_list_rr(want, j)) == 0;
+		if (!match) {
+			seen->others++;
+			continue;
 		}
-		if (!match || ldns_rr_ttl(rr) != ttl)
-			extra = true;
-		else
-			found++;
+		seen->held++;
+		if (ldns_rr_ttl(rr) != ttl)
+			seen->ttl_differs = true;
 	}
-	*same = !extra && found == n;
+	if (seen->text[0] == '\0') {
+		char *tname = ldns_rr_type2str((ldns_rr_type)type);
+		char none[48];
+		snprintf(none, sizeof(none), "no %s record", tname != NULL ? tname : "such");
+		free(tname);
+		seen_add(seen, "", none);
+	}
 out:
 	ldns_pkt_free(p);
-	free(w);
 	ldns_rr_list_deep_free(want);
+	ldns_rdf_deep_free(owner);
+	return ret;
+}
+
+int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                      const char *name, uint16_t type, uint32_t ttl,
+                      const char *const *rdata, size_t n, struct dw_dns_seen *seen,
+                      struct dw_dns_status *st, struct dw_diag *diag)
+{
+	memset(seen, 0, sizeof(*seen));
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	struct dw_dns_reply rep;
+	int ret = query(srv, key, name, type, &w, &wl, &rep, st, diag);
+	if (ret != DW_OK)
+		goto out;
+	if (st->tsig_error != 0) {
+		seen->rcode = st->rcode;
+		goto out;   /* the caller reads st */
+	}
+	ret = dw_dns_rrset_compare(w, wl, name, type, ttl, rdata, n, seen, diag);
+	if (ret == DW_EPARSE)
+		dw_diag_set(diag, DW_EPARSE, "unparsable reply from %s", srv->text);
+out:
+	free(w);
+	return ret;
+}
+
+int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                       const char *name, uint16_t type, uint32_t ttl,
+                       const char *const *rdata, size_t n, bool *same,
+                       struct dw_dns_status *st, struct dw_diag *diag)
+{
+	struct dw_dns_seen seen;
+	int ret = dw_dns_rrset_look(srv, key, name, type, ttl, rdata, n, &seen, st, diag);
+	*same = ret == DW_OK && st->tsig_error == 0 && dw_dns_seen_exact(&seen, n);
 	return ret;
 }
 

@@ -184,14 +184,53 @@ bool dw_dns_name_in_zone(const char *name, const char *zone);
  * owner of the SOA in the answer or authority section, and walks up one label
  * at a time when the reply has none (e.g. REFUSED for a name the server is
  * not authoritative for).  zone receives the apex ("example.org").  Returns
- * DW_ENOTFOUND when no level yields a SOA; st holds the last reply. */
+ * DW_ENOTFOUND when no level yields a SOA; st holds the last reply;
+ * DW_EPROVIDER (look at st) for SERVFAIL, a TSIG error, or a NOTAUTH to a
+ * signed query (the key is refused: walking up would not help). */
 int dw_dns_find_zone(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                      const char *name, char zone[DW_DNS_NAME_MAX],
                      struct dw_dns_status *st, struct dw_diag *diag);
 
+/* What a server serves at name/type, compared with the RRs a caller expects
+ * (rdata[0..n): presentation form of the RDATA, e.g. "192.0.2.1" or
+ * "\"text\"").  Filled by dw_dns_rrset_compare() / dw_dns_rrset_look(). */
+struct dw_dns_seen {
+	int rcode;            /* reply RCODE (NXDOMAIN: the name is gone) */
+	bool aa;              /* the reply is authoritative */
+	size_t held;          /* how many of rdata[0..n) the RRset holds */
+	size_t others;        /* RRs of the type at name that are not in rdata */
+	bool ttl_differs;     /* a held RR has a TTL other than the one expected */
+	char text[192];       /* for messages: "A 192.0.2.7 TTL 300", "no A
+	                       * record", "NXDOMAIN"; long sets end in "..." */
+};
+
+/* Seen as an exact match: the RRset is rdata[0..n) with the TTL, nothing else. */
+static inline bool dw_dns_seen_exact(const struct dw_dns_seen *s, size_t n)
+{
+	return s->held == n && s->others == 0 && !s->ttl_differs;
+}
+
+/* Compares the answer section of the reply wire[0..len) (a reply to a query
+ * for name/type) with rdata[0..n) and TTL ttl into *seen.  Only RRs of that
+ * type owned by name count; RDATA are compared in wire form (ldns), owners
+ * case-insensitively.  Pure; fuzzed.  Returns 0, DW_EINVAL (bad rdata or
+ * name) or DW_EPARSE (the reply does not parse). */
+int dw_dns_rrset_compare(const uint8_t *wire, size_t len, const char *name, uint16_t type,
+                         uint32_t ttl, const char *const *rdata, size_t n,
+                         struct dw_dns_seen *seen, struct dw_diag *diag);
+
+/* Asks srv (signed with key) for name/type and compares the answer as
+ * above.  Returns 0 when a reply came (st and seen filled; an error RCODE
+ * other than NXDOMAIN leaves seen->held and others at 0: look at st), or an
+ * exchange error as listed above. */
+int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                      const char *name, uint16_t type, uint32_t ttl,
+                      const char *const *rdata, size_t n, struct dw_dns_seen *seen,
+                      struct dw_dns_status *st, struct dw_diag *diag);
+
 /* Asks for name/type and sets *same when the answer holds exactly the RRs in
- * rdata[0..n) (presentation form of the RDATA, e.g. "192.0.2.1") with TTL
- * ttl, and nothing else of that type at that name. */
+ * rdata[0..n) with TTL ttl, and nothing else of that type at that name
+ * (dw_dns_rrset_look() and dw_dns_seen_exact()). */
 int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                        const char *name, uint16_t type, uint32_t ttl,
                        const char *const *rdata, size_t n, bool *same,

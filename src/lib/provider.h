@@ -43,6 +43,24 @@ struct dw_result {
 void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Whether a published value still stands (drift repair: "verify-interval"). */
+enum dw_verify_status {
+	DW_VERIFY_STANDS = 0,   /* the record holds exactly the published address */
+	DW_VERIFY_DRIFTED,      /* it holds something else (changed behind our back) */
+	DW_VERIFY_UNKNOWN,      /* no answer decided it (no reply, servers disagree) */
+};
+
+const char *dw_verify_str(enum dw_verify_status s);
+
+struct dw_verify {
+	enum dw_verify_status status;
+	char msg[384];        /* what was found and where, for the log; no secret */
+};
+
+/* Sets status and message (formatted, truncated safely). */
+void dw_verify_set(struct dw_verify *v, enum dw_verify_status s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 struct dw_provider_ops {
 	const char *type;               /* value of "type =" */
 	const char *summary;            /* one line for "dnsward providers" */
@@ -80,6 +98,13 @@ struct dw_provider_ops {
 	                uint32_t ttl, struct dw_result *res);
 	void (*txt_del)(struct dw_provider *p, const char *fqdn, const char *value,
 	                struct dw_result *res);
+
+	/* Optional: reads back whether the provider holds exactly addr as the
+	 * record's only address of addr->family (a signed query, an API GET),
+	 * and says so in out, without changing anything.  NULL: the core asks
+	 * the zone's authoritative servers instead (dw_update_verify()). */
+	void (*verify)(struct dw_provider *p, const struct dw_record *r,
+	               const struct dw_ip *addr, struct dw_verify *out);
 
 	void (*free_record)(struct dw_record *r);   /* may be NULL */
 	void (*free)(struct dw_provider *p);        /* may be NULL */

@@ -9,6 +9,7 @@ void dw_sched_defaults(struct dw_sched_params *p)
 	p->backoff_max_ms = 3600u * 1000u;
 	p->max_interval_ms = 24u * 3600u * 1000u;
 	p->retry_after_max_ms = 24u * 3600u * 1000u;
+	p->verify_interval_ms = 4u * 3600u * 1000u;
 }
 
 void dw_sched_init(struct dw_sched_rec *rec)
@@ -41,7 +42,8 @@ static uint64_t needs_from(const struct dw_sched_rec *rec, const struct dw_sched
 {
 	if (!s->active || !s->have_desired || s->parked)
 		return DW_SCHED_NEVER;
-	if (rec->force || !s->have_published || !dw_ip_equal(&s->published, &s->desired))
+	if (rec->force || s->drifted || !s->have_published ||
+	    !dw_ip_equal(&s->published, &s->desired))
 		return 0;
 	if (p->max_interval_ms == 0 || s->published_at > DW_SCHED_NEVER - p->max_interval_ms)
 		return DW_SCHED_NEVER;
@@ -135,6 +137,9 @@ void dw_sched_done(struct dw_sched_rec *rec, const struct dw_sched_params *p, ui
 			s->published_at = now;
 			s->failures = 0;
 			s->retry_at = 0;
+			s->drifted = false;
+			/* just confirmed: no need to ask again before an interval */
+			dw_sched_verify_arm(rec, p, now, rnd);
 			continue;
 		}
 		s->failures++;
@@ -158,8 +163,69 @@ void dw_sched_done(struct dw_sched_rec *rec, const struct dw_sched_params *p, ui
 void dw_sched_abort(struct dw_sched_rec *rec)
 {
 	rec->inflight = false;
-	for (int f = 0; f < DW_FAM_COUNT; f++)
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
 		rec->fam[f].sending = false;
+		rec->fam[f].verifying = false;
+	}
+}
+
+uint64_t dw_sched_verify_delay(const struct dw_sched_params *p, uint32_t rnd)
+{
+	uint64_t iv = p->verify_interval_ms;
+	if (iv == 0)
+		return DW_SCHED_NEVER;
+	return iv - (uint64_t)rnd % (iv / 5 + 1);
+}
+
+void dw_sched_verify_arm(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                         uint64_t now, uint32_t rnd)
+{
+	uint64_t d = dw_sched_verify_delay(p, rnd);
+	rec->verify_at = d > DW_SCHED_NEVER - now ? DW_SCHED_NEVER : now + d;
+}
+
+uint64_t dw_sched_verify_next(const struct dw_sched_rec *rec, const struct dw_sched_params *p)
+{
+	if (p->verify_interval_ms == 0 || rec->inflight || rec->verify_at == 0)
+		return DW_SCHED_NEVER;
+	return rec->verify_at;
+}
+
+bool dw_sched_verify_begin(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                           uint64_t now, uint32_t rnd, bool ver[DW_FAM_COUNT])
+{
+	bool any = false;
+	for (int f = 0; f < DW_FAM_COUNT; f++)
+		ver[f] = false;
+	if (dw_sched_verify_next(rec, p) > now)
+		return false;
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		const struct dw_sched_fam *s = &rec->fam[f];
+		ver[f] = s->active && s->have_published && !s->parked && !s->drifted &&
+		         s->failures == 0 && !dw_sched_needs(rec, (enum dw_family)f, p, now);
+		any |= ver[f];
+	}
+	if (!any) {
+		dw_sched_verify_arm(rec, p, now, rnd);
+		return false;
+	}
+	rec->inflight = true;
+	for (int f = 0; f < DW_FAM_COUNT; f++)
+		rec->fam[f].verifying = ver[f];
+	return true;
+}
+
+void dw_sched_verify_done(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                          uint64_t now, const bool drifted[DW_FAM_COUNT], uint32_t rnd)
+{
+	rec->inflight = false;
+	for (int f = 0; f < DW_FAM_COUNT; f++) {
+		struct dw_sched_fam *s = &rec->fam[f];
+		if (s->verifying && drifted[f])
+			s->drifted = true;
+		s->verifying = false;
+	}
+	dw_sched_verify_arm(rec, p, now, rnd);
 }
 
 void dw_sched_unpark(struct dw_sched_rec *rec)

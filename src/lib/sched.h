@@ -16,7 +16,14 @@
  * jitter; rate-limited -> the same, but never sooner than Retry-After;
  * fatal -> parked until dw_sched_unpark() (configuration reloaded) or
  * dw_sched_force() (the user asked).  One publish per record is in flight at
- * a time; changes seen meanwhile are picked up when it completes. */
+ * a time; changes seen meanwhile are picked up when it completes.
+ *
+ * Drift repair (verify_interval): every so often (jittered) the families
+ * that are in sync are checked against what the provider or the zone's
+ * servers hold (dw_update_verify(), run by the caller between
+ * dw_sched_verify_begin() and dw_sched_verify_done(); it counts as the
+ * record's one job in flight).  A family found drifted needs publishing
+ * again; a successful publish restarts the record's verification clock. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,6 +39,7 @@ struct dw_sched_params {
 	uint64_t backoff_max_ms;      /* retries never further apart */
 	uint64_t max_interval_ms;     /* re-assert after this long; 0 = never */
 	uint64_t retry_after_max_ms;  /* a provider's Retry-After is capped here */
+	uint64_t verify_interval_ms;  /* check published values this often; 0 = never */
 };
 
 struct dw_sched_fam {
@@ -46,6 +54,8 @@ struct dw_sched_fam {
 	unsigned failures;        /* consecutive failed attempts */
 	uint64_t retry_at;        /* no attempt before this (0 = any time) */
 	bool parked;              /* fatal result: waits for the user */
+	bool verifying;           /* part of the check in flight */
+	bool drifted;             /* a check found something else published */
 	bool has_result;          /* an attempt was made since start */
 	enum dw_outcome last;     /* its outcome ... */
 	uint64_t last_at;         /* ... and when */
@@ -56,10 +66,11 @@ struct dw_sched_rec {
 	struct dw_sched_fam fam[DW_FAM_COUNT];
 	bool inflight;
 	bool force;               /* next attempt ignores state and backoff */
+	uint64_t verify_at;       /* next drift check (0: not armed yet) */
 };
 
 /* Fills p with the defaults: base 5 s, max 1 h, max_interval 24 h,
- * Retry-After cap 24 h. */
+ * Retry-After cap 24 h, verify_interval 4 h. */
 void dw_sched_defaults(struct dw_sched_params *p);
 
 /* Zeroes rec: nothing active, nothing known. */
@@ -100,6 +111,33 @@ void dw_sched_abort(struct dw_sched_rec *rec);
  * d = min(max, base * 2^(failures-1)), then a uniform pick in [d/2, d]
  * from rnd ("equal jitter": never sooner than half, never later than d). */
 uint64_t dw_sched_backoff(const struct dw_sched_params *p, unsigned failures, uint32_t rnd);
+
+/* The time from one drift check to the next: verify_interval less up to a
+ * fifth of it, picked from rnd (records and daemons started together do not
+ * all ask at once; never later than the interval).  DW_SCHED_NEVER when
+ * checks are off. */
+uint64_t dw_sched_verify_delay(const struct dw_sched_params *p, uint32_t rnd);
+
+/* Arms the next check at now + dw_sched_verify_delay() (start, reload). */
+void dw_sched_verify_arm(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                         uint64_t now, uint32_t rnd);
+
+/* When the next check is due, or DW_SCHED_NEVER (off, not armed, in flight). */
+uint64_t dw_sched_verify_next(const struct dw_sched_rec *rec, const struct dw_sched_params *p);
+
+/* Starts a check when one is due and nothing is in flight: ver[f] says which
+ * families to check (active, published, in sync, not parked or backing off:
+ * the published address is in rec->fam[f].published); marks the record in
+ * flight and returns true.  When one is due but no family can be checked,
+ * re-arms it (from rnd) and returns false, as it does when none is due. */
+bool dw_sched_verify_begin(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                           uint64_t now, uint32_t rnd, bool ver[DW_FAM_COUNT]);
+
+/* Applies the check in flight: drifted[f] for each family that was being
+ * checked marks it as needing a publish (see dw_sched_needs()).  Clears the
+ * in-flight mark and arms the next check. */
+void dw_sched_verify_done(struct dw_sched_rec *rec, const struct dw_sched_params *p,
+                          uint64_t now, const bool drifted[DW_FAM_COUNT], uint32_t rnd);
 
 /* Clears parking and backoff of every family (the configuration changed). */
 void dw_sched_unpark(struct dw_sched_rec *rec);

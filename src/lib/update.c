@@ -35,6 +35,27 @@ void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
 		res->msg[0] = '\0';
 }
 
+const char *dw_verify_str(enum dw_verify_status s)
+{
+	switch (s) {
+	case DW_VERIFY_STANDS:  return "stands";
+	case DW_VERIFY_DRIFTED: return "drifted";
+	case DW_VERIFY_UNKNOWN: return "unknown";
+	}
+	return "unknown";
+}
+
+void dw_verify_set(struct dw_verify *v, enum dw_verify_status s, const char *fmt, ...)
+{
+	v->status = s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		v->msg[0] = '\0';
+}
+
 int dw_update_state_path(const struct dw_config *cfg, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "%s/state.json", cfg->state_dir);
@@ -220,6 +241,67 @@ void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COU
 		if (want[f] != NULL)
 			ops->update(r->provider, r, want[f], &res[f]);
 	}
+}
+
+/* The zone's authoritative servers, asked without a key. */
+static void verify_by_dns(const struct dw_record *r, const struct dw_ip *addr,
+                          const struct dw_dnsauth_cfg *auth, struct dw_verify *out)
+{
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char ip[DW_IP_STRLEN];
+	const char *rd[1] = { dw_ip_format(addr, ip) };
+	struct dw_dnsauth_zone z;
+	struct dw_diag diag = { "" };
+	if (auth == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "no way to ask the zone's servers");
+		return;
+	}
+	if (dw_dnsauth_find(auth, r->fqdn, &z, &diag) != DW_OK || z.nns == 0) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "authoritative servers of %s: %s", r->fqdn,
+		              diag.msg[0] != '\0' ? diag.msg : "none found");
+		return;
+	}
+	size_t answered = 0, exact = 0;
+	char other[sizeof(((struct dw_dns_seen *)0)->text) + 64] = "";
+	for (size_t i = 0; i < z.nns; i++) {
+		struct dw_dns_seen seen;
+		struct dw_dns_status st;
+		int ret = dw_dns_rrset_look(&z.ns[i], NULL, r->fqdn, addr->family == DW_FAM_V6 ? 28 : 1,
+		                            r->src[addr->family].ttl, rd, 1, &seen, &st, &diag);
+		if (ret != DW_OK || !seen.aa ||
+		    (seen.rcode != DW_RCODE_NOERROR && seen.rcode != DW_RCODE_NXDOMAIN)) {
+			log_debug("%s %s: verify: %s: %s", r->fqdn, rrtype, z.ns[i].text,
+			          ret != DW_OK ? diag.msg : "no authoritative answer");
+			continue;
+		}
+		answered++;
+		if (seen.held == 1 && seen.others == 0)
+			exact++;
+		else if (other[0] == '\0')
+			snprintf(other, sizeof(other), "%s serves %s", z.ns[i].text, seen.text);
+	}
+	if (answered == 0)
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "no authoritative answer from the %zu "
+		              "server%s of %s", z.nns, z.nns == 1 ? "" : "s", z.apex);
+	else if (exact == answered)
+		dw_verify_set(out, DW_VERIFY_STANDS, "%zu authoritative server%s of %s serve%s %s %s",
+		              exact, exact == 1 ? "" : "s", z.apex, exact == 1 ? "s" : "", rrtype, ip);
+	else if (exact == 0)
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "%s, not %s %s", other, rrtype, ip);
+	else
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "the servers of %s disagree (%zu of %zu serve "
+		              "%s %s; %s): a change may still be spreading", z.apex, exact, answered,
+		              rrtype, ip, other);
+}
+
+void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
+                      const struct dw_dnsauth_cfg *auth, struct dw_verify *out)
+{
+	dw_verify_set(out, DW_VERIFY_UNKNOWN, "not checked");
+	if (r->provider->ops->verify != NULL)
+		r->provider->ops->verify(r->provider, r, addr, out);
+	else
+		verify_by_dns(r, addr, auth, out);
 }
 
 /* Reports one family's outcome of a pass and updates sum and st. */

@@ -69,6 +69,19 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
 void dw_update_publish(struct dw_record *r, const struct dw_plan plan[DW_FAM_COUNT],
                        const struct dw_dnsauth_cfg *cold, struct dw_result res[DW_FAM_COUNT]);
 
+/* Whether r still holds addr, the address last published for addr->family
+ * (drift repair): the provider's own read-back (ops->verify: rfc2136 asks
+ * its server with a signed query; HTTP APIs that can read a record GET it)
+ * when it has one, else every authoritative server of the zone, found
+ * through auth (NULL: unknown).  Those servers decide only together: the
+ * value stands when every server that answers authoritatively serves
+ * exactly addr, drifted when none does, unknown when they disagree (a change
+ * still spreading to secondaries) or none answers.  TTLs are not compared.
+ * Blocks on the network; touches neither the state nor r's configuration,
+ * so it may run outside the thread that owns them. */
+void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
+                      const struct dw_dnsauth_cfg *auth, struct dw_verify *out);
+
 /* Runs one pass over cfg.  Returns 0 when it ran (even if some records
  * failed; see sum), or an error with diag (state unreadable, netlink down). */
 int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,

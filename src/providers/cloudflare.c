@@ -318,6 +318,29 @@ void dw_cf_plan_address(const struct dw_cf_records *list, const struct dw_ip *ad
 	plan->action = same ? DW_CF_KEEP : DW_CF_PATCH;
 }
 
+void dw_cf_verify_list(const struct dw_cf_records *list, const char *rrtype,
+                       const struct dw_ip *addr, struct dw_verify *out)
+{
+	char ip[DW_IP_STRLEN];
+	dw_ip_format(addr, ip);
+	if (list->n == 1 && cf_content_is(&list->v[0], addr)) {
+		dw_verify_set(out, DW_VERIFY_STANDS, "Cloudflare holds %s %s", rrtype, ip);
+		return;
+	}
+	if (list->n == 0) {
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "Cloudflare has no %s record, not %s", rrtype, ip);
+		return;
+	}
+	char seen[160];
+	dw_text_sample(list->v[0].content_too_long ? "(too long)" : list->v[0].content,
+	               list->v[0].content_too_long ? 10 : strnlen(list->v[0].content,
+	                                                          sizeof(list->v[0].content)),
+	               64, seen, sizeof(seen));
+	dw_verify_set(out, DW_VERIFY_DRIFTED, "Cloudflare holds %zu %s record%s (%s%s), not "
+	              "exactly %s", list->n, rrtype, list->n == 1 ? "" : "s", seen,
+	              list->n > 1 ? ", ..." : "", ip);
+}
+
 bool dw_cf_after_write(long status, const char *body, size_t len, long retry_after_s,
                        const char *credkey, const char *zone, const char *want_id,
                        const char *want_content, struct dw_result *res)
@@ -790,6 +813,34 @@ out:
 	json_decref(doc);
 }
 
+static void cf_verify(struct dw_provider *p, const struct dw_record *r,
+                      const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_record_data *rd = r->data;
+	const char *rrtype = dw_family_rrtype(addr->family);
+	struct dw_cf_records list = { 0 };
+	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+
+	if (rd == NULL || p->data == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Cloudflare provider not configured");
+		return;
+	}
+	if (rd->zone_id[0] == '\0') {
+		char *zone = NULL;
+		if (!cf_find_zone(p, r->fqdn, rd->zone, &zone, rd->zone_id, &res)) {
+			dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+			return;
+		}
+		free(rd->zone);
+		rd->zone = zone;
+	}
+	if (cf_list(p, rd->zone, rd->zone_id, rrtype, r->fqdn, &list, &res))
+		dw_cf_verify_list(&list, rrtype, addr, out);
+	else
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+	dw_cf_records_free(&list);
+}
+
 /* ---- TXT ---- */
 
 /* The zone of a TXT name: the provider's zone when the name is inside it,
@@ -909,6 +960,7 @@ const struct dw_provider_ops dw_provider_cloudflare = {
 	.update = cf_update,
 	.txt_add = cf_txt_add,
 	.txt_del = cf_txt_del,
+	.verify = cf_verify,
 	.free_record = cf_free_record,
 	.free = cf_free,
 };

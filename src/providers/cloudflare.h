@@ -87,6 +87,12 @@ struct dw_cf_plan {
 void dw_cf_plan_address(const struct dw_cf_records *list, const struct dw_ip *addr,
                         uint32_t ttl, int proxied_setting, struct dw_cf_plan *plan);
 
+/* Drift check (provider op verify) over the listing of the name's rrtype
+ * records: STANDS when it is exactly one record holding addr (TTL and
+ * proxying aside), DRIFTED otherwise; out->msg shows what is there. */
+void dw_cf_verify_list(const struct dw_cf_records *list, const char *rrtype,
+                       const struct dw_ip *addr, struct dw_verify *out);
+
 /* Judges the reply to a write (POST, PATCH, DELETE): HTTP 200 with
  * "success":true, an empty "errors" array and a "result" object whose "id"
  * is a string (equal to want_id when non-NULL) and, when want_content is

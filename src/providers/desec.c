@@ -103,13 +103,19 @@ static json_t *desec_load(const char *body, size_t len)
 int dw_desec_parse_rrset(const char *body, size_t len, const char *subname,
                          struct dw_desec_rrset *rr)
 {
+	return dw_desec_parse_rrset_type(body, len, subname, "TXT", rr);
+}
+
+int dw_desec_parse_rrset_type(const char *body, size_t len, const char *subname,
+                              const char *rrtype, struct dw_desec_rrset *rr)
+{
 	int ret = DW_EPARSE;
 	memset(rr, 0, sizeof(*rr));
 	json_t *root = desec_load(body, len);
 	if (!json_is_object(root))
 		goto out;
 	json_t *type = json_object_get(root, "type");
-	if (!json_is_string(type) || strcmp(json_string_value(type), "TXT") != 0)
+	if (!json_is_string(type) || strcmp(json_string_value(type), rrtype) != 0)
 		goto out;
 	json_t *sub = json_object_get(root, "subname");
 	if (sub != NULL && (!json_is_string(sub) || json_string_length(sub) != strlen(subname) ||
@@ -139,6 +145,43 @@ out:
 		dw_desec_rrset_free(rr);
 	json_decref(root);
 	return ret;
+}
+
+void dw_desec_verify_get(long status, const char *body, size_t len, long retry_after_s,
+                         const char *domain, const char *subname, const struct dw_ip *addr,
+                         struct dw_verify *out)
+{
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char ip[DW_IP_STRLEN];
+	dw_ip_format(addr, ip);
+	if (status == 404) {
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "deSEC has no %s RRset, not %s", rrtype, ip);
+		return;
+	}
+	if (status != 200) {
+		struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+		dw_desec_classify_rest(status, body, len, retry_after_s, domain, &res);
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		return;
+	}
+	struct dw_desec_rrset rr;
+	if (dw_desec_parse_rrset_type(body, len, subname, rrtype, &rr) != 0) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "unparsable reply from deSEC (%s RRset)", rrtype);
+		return;
+	}
+	struct dw_ip got;
+	if (rr.n == 1 && dw_ip_parse(rr.records[0], addr->family, &got) == 0 &&
+	    dw_ip_equal(&got, addr)) {
+		dw_verify_set(out, DW_VERIFY_STANDS, "deSEC holds %s %s", rrtype, ip);
+	} else {
+		char seen[80] = "";
+		if (rr.n > 0)
+			dw_text_sample(rr.records[0], strlen(rr.records[0]), 64, seen, sizeof(seen));
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "deSEC's %s RRset holds %zu record%s (%s%s), not "
+		              "exactly %s", rrtype, rr.n, rr.n == 1 ? "" : "s", seen,
+		              rr.n > 1 ? ", ..." : "", ip);
+	}
+	dw_desec_rrset_free(&rr);
 }
 
 static bool desec_matches(const char *record, const char *value)
@@ -403,8 +446,9 @@ static void desec_update_multi(struct dw_provider *p, const struct dw_record *r,
 /* ---- TXT through the REST API ---- */
 
 /* Joins the API base and a path of escaped segments; false when too long. */
-static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, const char *domain,
-                           const char *subname, bool rrset)
+static bool desec_rest_url_type(char *buf, size_t cap, const struct dw_provider *p,
+                                const char *domain, const char *subname, bool rrset,
+                                const char *rrtype)
 {
 	char d[512], s[512];
 	if (dw_http_escape(domain, d, sizeof(d)) != 0)
@@ -420,9 +464,15 @@ static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, c
 			snprintf(s, sizeof(s), "@");
 		else if (dw_http_escape(subname, s, sizeof(s)) != 0)
 			return false;
-		n = snprintf(buf, cap, "%s/domains/%s/rrsets/%s/TXT/", p->data->api, d, s);
+		n = snprintf(buf, cap, "%s/domains/%s/rrsets/%s/%s/", p->data->api, d, s, rrtype);
 	}
 	return n > 0 && (size_t)n < cap;
+}
+
+static bool desec_rest_url(char *buf, size_t cap, const struct dw_provider *p, const char *domain,
+                           const char *subname, bool rrset)
+{
+	return desec_rest_url_type(buf, cap, p, domain, subname, rrset, "TXT");
 }
 
 static bool desec_rest(struct dw_provider *p, const char *method, const char *url,
@@ -559,6 +609,41 @@ out:
 	free(domain);
 }
 
+/* Drift check through the REST API (the dynDNS endpoint cannot read). */
+static void desec_verify(struct dw_provider *p, const struct dw_record *r,
+                         const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+	struct dw_http_resp resp = { 0 };
+	char url[DESEC_URL_MAX];
+	char *domain = NULL, *subname = NULL;
+	if (p->data == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "deSEC provider not configured");
+		return;
+	}
+	if ((domain = desec_find_domain(p, r->fqdn, &res)) == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		goto out;
+	}
+	size_t fl = strlen(r->fqdn), dl = strlen(domain);
+	subname = fl == dl ? strdup("") : strndup(r->fqdn, fl - dl - 1);
+	if (subname == NULL || !desec_rest_url_type(url, sizeof(url), p, domain, subname, true,
+	                                            dw_family_rrtype(addr->family))) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "deSEC: name too long or out of memory");
+		goto out;
+	}
+	if (!desec_rest(p, "GET", url, NULL, &resp, &res)) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		goto out;
+	}
+	dw_desec_verify_get(resp.status, resp.body, resp.len, resp.retry_after_s, domain, subname,
+	                    addr, out);
+out:
+	dw_http_resp_free(&resp);
+	free(subname);
+	free(domain);
+}
+
 static void desec_txt_add(struct dw_provider *p, const char *fqdn, const char *value,
                           uint32_t ttl, struct dw_result *res)
 {
@@ -595,5 +680,6 @@ const struct dw_provider_ops dw_provider_desec = {
 	.update_multi = desec_update_multi,
 	.txt_add = desec_txt_add,
 	.txt_del = desec_txt_del,
+	.verify = desec_verify,
 	.free = desec_free,
 };

@@ -40,6 +40,18 @@ void dw_desec_rrset_free(struct dw_desec_rrset *rr);
 int dw_desec_parse_rrset(const char *body, size_t len, const char *subname,
                          struct dw_desec_rrset *rr);
 
+/* The same for an RRset of type rrtype ("A", "AAAA", "TXT"). */
+int dw_desec_parse_rrset_type(const char *body, size_t len, const char *subname,
+                              const char *rrtype, struct dw_desec_rrset *rr);
+
+/* Drift check (provider op verify) after GET .../rrsets/{sub}/{A|AAAA}/:
+ * STANDS when the RRset is exactly [addr] (records compared as addresses,
+ * TTL aside), DRIFTED when it holds anything else or is absent (404),
+ * UNKNOWN for errors and replies that do not parse. */
+void dw_desec_verify_get(long status, const char *body, size_t len, long retry_after_s,
+                         const char *domain, const char *subname, const struct dw_ip *addr,
+                         struct dw_verify *out);
+
 enum dw_desec_write {
 	DW_DESEC_NONE = 0,   /* nothing to write: the value is (not) there already */
 	DW_DESEC_POST,       /* create the RRset: POST .../rrsets/ */

@@ -167,6 +167,33 @@ enum dw_gandi_next dw_gandi_after_get(long status, const char *body, size_t len,
 	return DW_GANDI_WRITE;
 }
 
+void dw_gandi_verify_get(long status, const char *body, size_t len, long retry_after_s,
+                         const char *zone, const char *rrtype, const struct dw_ip *addr,
+                         struct dw_verify *out)
+{
+	char ip[DW_IP_STRLEN];
+	dw_ip_format(addr, ip);
+	if (status == 404) {
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "Gandi has no %s record set, not %s", rrtype, ip);
+		return;
+	}
+	if (status != 200) {
+		struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+		dw_gandi_classify_error(status, body, len, retry_after_s, zone, &res);
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		return;
+	}
+	struct dw_gandi_rrset_check c;
+	if (dw_gandi_parse_rrset(body, len, rrtype, addr, &c) != 0)
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "unparsable reply from Gandi (record set %s)",
+		              rrtype);
+	else if (c.values_match)
+		dw_verify_set(out, DW_VERIFY_STANDS, "Gandi holds %s %s", rrtype, ip);
+	else
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "Gandi's %s record set holds %zu value%s, not "
+		              "exactly %s", rrtype, c.nvalues, c.nvalues == 1 ? "" : "s", ip);
+}
+
 void dw_gandi_after_put(long status, const char *body, size_t len, long retry_after_s,
                         const char *zone, const struct dw_ip *addr, struct dw_result *res)
 {
@@ -596,6 +623,39 @@ out:
 	json_decref(doc);
 }
 
+static void gandi_verify(struct dw_provider *p, const struct dw_record *r,
+                         const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_record_data *rd = r->data;
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char url[GANDI_URL_MAX];
+	struct dw_http_req req;
+	struct dw_http_resp resp = { 0 };
+	struct dw_diag diag = { { 0 } };
+	struct dw_result res = { .outcome = DW_OUT_RETRY, .retry_after_s = -1 };
+
+	if (rd == NULL || p->data == NULL || p->data->token.data == NULL) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Gandi provider not configured");
+		return;
+	}
+	if (rd->zone == NULL && !gandi_find_zone(p, r, rd, &res)) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+		return;
+	}
+	if (!gandi_url(url, sizeof(url), p, rd->zone, rd->name, rrtype)) {
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Gandi URL too long for %s", r->fqdn);
+		return;
+	}
+	gandi_req_init(&req, p, "GET", url);
+	int rc = dw_http_request(&req, &resp, &diag);
+	if (rc != 0)
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Gandi request failed: %s", diag.msg);
+	else
+		dw_gandi_verify_get(resp.status, resp.body, resp.len, resp.retry_after_s, rd->zone,
+		                    rrtype, addr, out);
+	dw_http_resp_free(&resp);
+}
+
 /* ---- TXT values (ACME dns-01) ---- */
 
 /* GET the TXT set at fqdn, add or drop value, PUT the result (DELETE when
@@ -735,6 +795,7 @@ const struct dw_provider_ops dw_provider_gandi = {
 	.update = gandi_update,
 	.txt_add = gandi_txt_add,
 	.txt_del = gandi_txt_del,
+	.verify = gandi_verify,
 	.free_record = gandi_free_record,
 	.free = gandi_free,
 };

@@ -54,6 +54,14 @@ enum dw_gandi_next dw_gandi_after_get(long status, const char *body, size_t len,
                                       const struct dw_ip *addr, uint32_t ttl,
                                       struct dw_result *res);
 
+/* Drift check (provider op verify) after GET of the record set: STANDS
+ * when it is exactly [addr], whatever its TTL; DRIFTED when it holds
+ * anything else or is absent (404); UNKNOWN for an error or a reply that
+ * does not parse (out->msg says which). */
+void dw_gandi_verify_get(long status, const char *body, size_t len, long retry_after_s,
+                         const char *zone, const char *rrtype, const struct dw_ip *addr,
+                         struct dw_verify *out);
+
 /* After PUT of the record set: 201 is DONE (the body is not needed),
  * anything else is classified as an error. */
 void dw_gandi_after_put(long status, const char *body, size_t len, long retry_after_s,

@@ -8,14 +8,23 @@
  *   key-file = /etc/dnsward/host.key
  *   key-name = host-key       (optional: choose among several keys)
  *   zone = example.org        (optional: else found with a SOA query)
+ *   confirm-timeout = 5       (optional: seconds to wait for the change)
  *
  * Before an UPDATE we ask the server for the RRset (a signed query): when it
  * already holds exactly the address with the configured TTL, the record is
  * reported unchanged and nothing is sent, so a lost state directory or
- * "--force" never bumps the zone serial for nothing. */
+ * "--force" never bumps the zone serial for nothing.
+ *
+ * After a NOERROR we ask again until the server serves the change or
+ * confirm-timeout passes: a NOERROR alone proves nothing, because PowerDNS's
+ * lua-dnsupdate-policy-script drops refused records and still answers a
+ * signed NOERROR.  Knot applies an UPDATE a little later (about 0.3 s), so
+ * the question is repeated with growing gaps rather than asked once. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/dns.h"
 #include "lib/log.h"
@@ -26,7 +35,14 @@ struct dw_provider_data {
 	struct dw_tsig_key key;
 	char *key_file;
 	char *zone;                  /* provider-wide zone, or NULL */
+	uint32_t confirm_s;          /* confirm-timeout */
 };
+
+#define TYPE_TXT 16
+#define CONFIRM_DEFAULT_S 5
+#define CONFIRM_MAX_S 300
+#define CONFIRM_FIRST_GAP_MS 50    /* then doubled ... */
+#define CONFIRM_GAP_MAX_MS 500     /* ... up to this */
 
 struct dw_record_data {
 	char *zone;                  /* record's zone key, or NULL */
@@ -78,6 +94,9 @@ static int rfc2136_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 	if (dw_dns_server_set(&d->srv, server, (uint16_t)port, p->timeout_ms, &diag) != DW_OK)
 		return dw_conf_error(ctx, "server", "%s (a numeric address is required)", diag.msg);
 	if ((ret = read_zone(ctx, &d->zone)) != DW_OK)
+		return ret;
+	if ((ret = dw_conf_uint(ctx, "confirm-timeout", 0, CONFIRM_MAX_S, CONFIRM_DEFAULT_S,
+	                        &d->confirm_s)) != DW_OK)
 		return ret;
 	char *key_name = NULL;
 	if ((ret = dw_conf_strdup(ctx, "key-name", NULL, &key_name)) != DW_OK)
@@ -221,6 +240,144 @@ static void classify(const struct dw_provider_data *d, const char *what, const c
 	}
 }
 
+/* Like classify(), for the reply to a signed query (zone discovery, the
+ * look before an UPDATE).  A NOTAUTH there is never "not authoritative"
+ * (that is REFUSED for a query): RFC 8945 servers add a TSIG error to it,
+ * and PowerDNS answers a query signed with an unknown key or a wrong secret
+ * with a bare, unsigned NOTAUTH. */
+static void classify_query(const struct dw_provider_data *d, const char *what, const char *zone,
+                           int ret, const struct dw_dns_status *st, const struct dw_diag *diag,
+                           struct dw_result *res)
+{
+	if ((ret == DW_OK || ret == DW_EPROVIDER) && st->rcode == DW_RCODE_NOTAUTH &&
+	    st->tsig_error == 0) {
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "server %s rejected a query signed with key '%s' (NOTAUTH, unsigned): "
+		              "it does not know the key, or the secret in %s differs from its own",
+		              d->srv.text, d->key.name, d->key_file);
+		return;
+	}
+	classify(d, what, zone, ret == DW_OK ? DW_EPROVIDER : ret, st, diag, res);
+}
+
+/* True when the reply to a query cannot be used to decide anything. */
+static bool query_failed(int ret, const struct dw_dns_status *st)
+{
+	return ret != DW_OK || st->tsig_error != 0 || st->rcode == DW_RCODE_NOTAUTH;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* What the server must serve once an UPDATE is applied. */
+enum expect {
+	EXPECT_ONLY,   /* the RRset is exactly the one value (a replacement) */
+	EXPECT_HELD,   /* the value is among the set's (a TXT value added) */
+	EXPECT_GONE,   /* the value is not (a TXT value removed) */
+};
+
+/* True when a look answered the question at all: a reply we can read that
+ * says what the name holds. */
+static bool look_usable(int ret, const struct dw_dns_status *st)
+{
+	return ret == DW_OK && st->tsig_error == 0 &&
+	       (st->rcode == DW_RCODE_NOERROR || st->rcode == DW_RCODE_NXDOMAIN);
+}
+
+static bool expect_met(enum expect e, const struct dw_dns_seen *s)
+{
+	switch (e) {
+	case EXPECT_ONLY:
+		return s->held == 1 && s->others == 0;   /* TTL: see confirm() */
+	case EXPECT_HELD:
+		return s->held == 1;
+	case EXPECT_GONE:
+		return s->held == 0;
+	}
+	return false;
+}
+
+/* Asks the server (signed) until it serves what a NOERROR'd UPDATE asked
+ * for, with gaps growing from CONFIRM_FIRST_GAP_MS to CONFIRM_GAP_MAX_MS,
+ * for confirm-timeout seconds at most (0: one look).  shown is the change
+ * for messages ("A 192.0.2.1", "TXT \"v\"").  Sets res: done when served;
+ * fatal when the server serves something else to the end (its update
+ * policy dropped the change) or refuses the query; retry at once when a
+ * query gets no reply (a server going down must not hold a worker for the
+ * whole timeout; the next attempt asks before it sends). */
+static void confirm(const struct dw_provider_data *d, const char *what, const char *name,
+                    uint16_t type, uint32_t ttl, const char *rdata, const char *shown,
+                    enum expect e, struct dw_result *res)
+{
+	const char *rd[1] = { rdata };
+	long long start = now_ms();
+	long long deadline = start + (long long)d->confirm_s * 1000;
+	long long gap = CONFIRM_FIRST_GAP_MS;
+	struct dw_dns_seen seen;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	int ret, looks = 0;
+	for (;;) {
+		ret = dw_dns_rrset_look(&d->srv, &d->key, name, type, ttl, rd, 1, &seen, &st, &diag);
+		looks++;
+		if (!look_usable(ret, &st))
+			break;   /* no answer, or a refusal: waiting would not change it */
+		if (expect_met(e, &seen)) {
+			long long took = now_ms() - start;
+			log_debug("%s: served after %lld ms (%d signed quer%s)", what, took, looks,
+			          looks == 1 ? "y" : "ies");
+			if (e == EXPECT_ONLY && seen.ttl_differs)
+				log_warning("%s: %s serves %s (the server changed the TTL from %u)",
+				            what, d->srv.text, seen.text, ttl);
+			dw_result_set(res, DW_OUT_DONE, -1, "%s accepted and served by %s", what,
+			              d->srv.text);
+			return;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(gap < left ? gap : left);
+		gap = gap * 2 < CONFIRM_GAP_MAX_MS ? gap * 2 : CONFIRM_GAP_MAX_MS;
+	}
+
+	if (look_usable(ret, &st)) {
+		/* The UPDATE's NOERROR was not the truth.  What it serves instead
+		 * comes last: a long list is what gets cut. */
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "server %s refused the %s: it answered NOERROR but %s %s after %u s; "
+		              "its update policy dropped it (PowerDNS lua-dnsupdate-policy-script, "
+		              "BIND update-policy): allow key '%s' this change, or raise "
+		              "confirm-timeout; it serves %s", d->srv.text, what,
+		              e == EXPECT_GONE ? "still serves" : "does not serve", shown,
+		              d->confirm_s, d->key.name, seen.text);
+		return;
+	}
+	if (ret == DW_OK) {
+		char rb[16], tb[16], tsig[32] = "";
+		if (st.tsig_error != 0)
+			snprintf(tsig, sizeof(tsig), " (TSIG %s)", dw_rcode_str(st.tsig_error, tb));
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "%s: the server answered NOERROR, but refuses the signed query that "
+		              "confirms it (%s%s): let key '%s' query the zone at %s",
+		              what, dw_rcode_str(st.rcode, rb), tsig, d->key.name, d->srv.text);
+		return;
+	}
+	dw_result_set(res, DW_OUT_RETRY, -1,
+	              "%s: the server answered NOERROR, but the query that confirms it failed: %s",
+	              what, diag.msg);
+}
+
 static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
                            const struct dw_ip *addr, struct dw_result *res)
 {
@@ -245,7 +402,7 @@ static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
 		char found[DW_DNS_NAME_MAX];
 		ret = dw_dns_find_zone(&d->srv, &d->key, r->fqdn, found, &st, &diag);
 		if (ret != DW_OK) {
-			classify(d, what, NULL, ret, &st, &diag, res);
+			classify_query(d, what, NULL, ret, &st, &diag, res);
 			return;
 		}
 		log_info("%s: zone %s found at %s", r->fqdn, found, d->srv.text);
@@ -260,8 +417,8 @@ static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
 
 	bool same = false;
 	ret = dw_dns_rrset_equal(&d->srv, &d->key, r->fqdn, type, ttl, rdata, 1, &same, &st, &diag);
-	if (ret != DW_OK || st.tsig_error != 0) {
-		classify(d, what, zone, ret != DW_OK ? ret : DW_EPROVIDER, &st, &diag, res);
+	if (query_failed(ret, &st)) {
+		classify_query(d, what, zone, ret, &st, &diag, res);
 		return;
 	}
 	if (same) {
@@ -274,6 +431,11 @@ static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
 	ret = dw_dns_replace_rrset(&d->srv, &d->key, zone, r->fqdn, type, ttl, rdata, 1,
 	                           &st, &diag);
 	classify(d, what, zone, ret, &st, &diag, res);
+	if (res->outcome == DW_OUT_DONE) {
+		char shown[DW_IP_STRLEN + 8];
+		snprintf(shown, sizeof(shown), "%s %s", rrtype, ip);
+		confirm(d, what, r->fqdn, type, ttl, rdata[0], shown, EXPECT_ONLY, res);
+	}
 }
 
 /* One TXT value added to or removed from the set at fqdn (ACME dns-01: the
@@ -316,16 +478,36 @@ static void rfc2136_txt(struct dw_provider *p, const char *fqdn, const char *val
 	if (zone == NULL) {
 		ret = dw_dns_find_zone(&d->srv, &d->key, fqdn, found, &st, &diag);
 		if (ret != DW_OK) {
-			classify(d, what, NULL, ret, &st, &diag, res);
+			classify_query(d, what, NULL, ret, &st, &diag, res);
 			return;
 		}
 		zone = found;
 	}
 	const char *rd[1] = { rdata };
+	char shown[sizeof(rdata) + 8];
+	snprintf(shown, sizeof(shown), "TXT %s", rdata);
+	enum expect e = del ? EXPECT_GONE : EXPECT_HELD;
+
+	/* As for addresses: nothing is sent when the server already has it. */
+	struct dw_dns_seen seen;
+	ret = dw_dns_rrset_look(&d->srv, &d->key, fqdn, TYPE_TXT, ttl, rd, 1, &seen, &st, &diag);
+	if (query_failed(ret, &st)) {
+		classify_query(d, what, zone, ret, &st, &diag, res);
+		return;
+	}
+	if (look_usable(ret, &st) && expect_met(e, &seen)) {
+		dw_result_set(res, DW_OUT_UNCHANGED, -1, "%s %s %s", fqdn,
+		              del ? "does not hold the value" : "already holds the value",
+		              d->srv.text);
+		return;
+	}
 	log_debug("sending UPDATE %s TXT %s in zone %s to %s with key '%s'",
 	          del ? "deleting" : "adding", fqdn, zone, d->srv.text, d->key.name);
-	ret = dw_dns_update_rrs(&d->srv, &d->key, zone, fqdn, 16, ttl, rd, 1, del, &st, &diag);
+	ret = dw_dns_update_rrs(&d->srv, &d->key, zone, fqdn, TYPE_TXT, ttl, rd, 1, del,
+	                        &st, &diag);
 	classify(d, what, zone, ret, &st, &diag, res);
+	if (res->outcome == DW_OUT_DONE)
+		confirm(d, what, fqdn, TYPE_TXT, ttl, rdata, shown, e, res);
 }
 
 static void rfc2136_txt_add(struct dw_provider *p, const char *fqdn, const char *value,
@@ -340,6 +522,35 @@ static void rfc2136_txt_del(struct dw_provider *p, const char *fqdn, const char 
 	rfc2136_txt(p, fqdn, value, 0, true, res);
 }
 
+/* Drift check: the configured server, asked with a signed query (the same
+ * look as before an UPDATE, the TTL aside: a server that clamps TTLs must
+ * not look drifted at every check). */
+static void rfc2136_verify(struct dw_provider *p, const struct dw_record *r,
+                           const struct dw_ip *addr, struct dw_verify *out)
+{
+	struct dw_provider_data *d = p->data;
+	const char *rrtype = dw_family_rrtype(addr->family);
+	char ip[DW_IP_STRLEN];
+	const char *rd[1] = { dw_ip_format(addr, ip) };
+	struct dw_dns_seen seen;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	int ret = dw_dns_rrset_look(&d->srv, &d->key, r->fqdn, addr->family == DW_FAM_V6 ? 28 : 1,
+	                            r->src[addr->family].ttl, rd, 1, &seen, &st, &diag);
+	if (!look_usable(ret, &st)) {
+		char rb[16];
+		dw_verify_set(out, DW_VERIFY_UNKNOWN, "signed query to %s: %s", d->srv.text,
+		              ret != DW_OK ? diag.msg : dw_rcode_str(st.tsig_error != 0 ?
+		                                                     st.tsig_error : st.rcode, rb));
+		return;
+	}
+	if (seen.held == 1 && seen.others == 0)
+		dw_verify_set(out, DW_VERIFY_STANDS, "%s serves %s %s", d->srv.text, rrtype, ip);
+	else
+		dw_verify_set(out, DW_VERIFY_DRIFTED, "%s serves %s, not %s %s", d->srv.text,
+		              seen.text, rrtype, ip);
+}
+
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
@@ -350,6 +561,7 @@ const struct dw_provider_ops dw_provider_rfc2136 = {
 	.update = rfc2136_update,
 	.txt_add = rfc2136_txt_add,
 	.txt_del = rfc2136_txt_del,
+	.verify = rfc2136_verify,
 	.free_record = rfc2136_free_record,
 	.free = rfc2136_free,
 };

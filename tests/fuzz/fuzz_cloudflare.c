@@ -49,6 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < l.n; i++)
 		(void)dw_txt_matches(l.v[i].content, strlen(l.v[i].content), "abc");
+	struct dw_verify ver;
+	dw_cf_verify_list(&l, (sel & 0x10) ? "AAAA" : "A", &a, &ver);
+	fuzz_check_verify(&ver);
+	if (ver.status == DW_VERIFY_STANDS && l.n != 1)
+		abort();
 	dw_cf_records_free(&l);
 
 	char msg[200];

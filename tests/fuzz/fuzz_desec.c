@@ -38,6 +38,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (res.outcome == DW_OUT_DONE || res.outcome == DW_OUT_UNCHANGED)
 		abort();
 
+	struct dw_ip sent;
+	int v6 = (sel & 0x10) != 0;
+	if (dw_ip_parse(v6 ? "2a01:4f8:1:2::3" : "81.2.69.160", v6 ? DW_FAM_V6 : DW_FAM_V4,
+	                &sent) != 0)
+		abort();
+	struct dw_verify ver;
+	dw_desec_verify_get(status, body, len, 30, "dedyn.io", "home", &sent, &ver);
+	fuzz_check_verify(&ver);
+	if (ver.status == DW_VERIFY_STANDS && status != 200)
+		abort();
+
 	struct dw_desec_rrset rr;
 	if (dw_desec_parse_rrset(body, len, "_acme-challenge", &rr) == 0) {
 		if (rr.n > DW_DESEC_RECORDS_MAX)

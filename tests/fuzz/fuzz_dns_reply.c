@@ -1,6 +1,8 @@
 /* Fuzz target: DNS replies as they come off the wire, then TSIG
  * verification of whatever TSIG record they carry (with a fixed key, so the
- * MAC never matches: this exercises the parser and the verifier's checks). */
+ * MAC never matches: this exercises the parser and the verifier's checks),
+ * then the comparison of the answer with expected A and TXT RRsets (what
+ * confirms an UPDATE). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,5 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)dw_tsig_verify_reply(data, size, &rep, &key, req_mac, sizeof(req_mac),
 		                           rep.tsig_time, &diag);
 	}
+	static const char *const want_a[] = { "192.0.2.1", "192.0.2.2" };
+	static const char *const want_txt[] = { "\"one\"", "\"two\" \"parts\"" };
+	struct dw_dns_seen seen;
+	if (dw_dns_rrset_compare(data, size, "host.example.test", 1, 60, want_a, 2, &seen,
+	                         &diag) == DW_OK &&
+	    (seen.held > 2 || strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text)))
+		__builtin_trap();
+	if (dw_dns_rrset_compare(data, size, "host.example.test", 16, 60, want_txt, 2, &seen,
+	                         &diag) == DW_OK &&
+	    strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text))
+		__builtin_trap();
 	return 0;
 }

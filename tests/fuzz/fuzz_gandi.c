@@ -46,6 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (res.outcome == DW_OUT_DONE)
 			abort();   /* a GET never writes */
 	}
+	struct dw_verify ver;
+	dw_gandi_verify_get(status, body, len, 30, "example.org", rrtype, &sent, &ver);
+	fuzz_check_verify(&ver);
+	if (ver.status == DW_VERIFY_STANDS && status != 200)
+		abort();
 	res.msg[0] = '\0';
 	dw_gandi_after_put(status, body, len, -1, "example.org", &sent, &res);
 	fuzz_check_result(&res);

@@ -18,3 +18,19 @@ static inline void fuzz_check_result(const struct dw_result *res)
 			abort();
 	}
 }
+
+/* The same for a drift check's message. */
+static inline void fuzz_check_verify(const struct dw_verify *v)
+{
+	size_t n = strnlen(v->msg, sizeof(v->msg));
+	if (n == 0 || n >= sizeof(v->msg))
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v->msg[i];
+		if (c < 0x20 || c >= 0x7f)
+			abort();
+	}
+	if (v->status != DW_VERIFY_STANDS && v->status != DW_VERIFY_DRIFTED &&
+	    v->status != DW_VERIFY_UNKNOWN)
+		abort();
+}

@@ -85,7 +85,19 @@ def main():
         knot.write()
         knot.start()
         host, other = knot.keys["host"], knot.keys["other"]
+        # RRsets of several records (dw_dns_rrset_compare)
+        r = knot.nsupdate("update add host.example.test. 60 TXT \"one\"\n"
+                          "update add host.example.test. 60 TXT \"two\" \"parts\"\n"
+                          "update add host.example.test. 300 TXT \"three\"\n"
+                          "update add host.example.test. 60 A 192.0.2.1\n"
+                          "update add host.example.test. 60 A 192.0.2.2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        deadline = time.monotonic() + 10
+        while len(knot.query("host.example.test", "TXT")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)   # Knot serves an UPDATE a moment later
         cases = {
+            "txt-answer-three": sign(query(13, "host.example.test", 16), host),
+            "a-answer-two": query(14, "host.example.test", 1),
             "soa-apex": query(1, "example.test", 6),
             "soa-nxdomain": query(2, "host.example.test", 6),
             "soa-nodata": query(3, "www.example.test", 6),

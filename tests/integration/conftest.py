@@ -15,6 +15,7 @@ pytest_plugins = [
     "fixtures.pki",
     "fixtures.emulators",
     "fixtures.knot",
+    "fixtures.authservers",
     "fixtures.netns",
 ]
 

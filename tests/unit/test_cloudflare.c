@@ -217,6 +217,43 @@ static void test_plan(void **state)
 	assert_int_equal(plan.action, DW_CF_KEEP);
 }
 
+static void test_verify_list(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *contents[3];
+		enum dw_verify_status want;
+		const char *want_in_msg;
+	} v[] = {
+		{ "same", { V4 }, DW_VERIFY_STANDS, "Cloudflare holds A " V4 },
+		{ "none", { NULL }, DW_VERIFY_DRIFTED, "no A record" },
+		{ "other", { "192.0.2.1" }, DW_VERIFY_DRIFTED, "1 A record (192.0.2.1), not exactly" },
+		{ "same-and-other", { V4, "192.0.2.1" }, DW_VERIFY_DRIFTED, "2 A records" },
+		{ "substring", { V4 "0" }, DW_VERIFY_DRIFTED, NULL },
+	};
+	struct dw_ip a = ip_of(V4);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dw_cf_record rs[3];
+		struct dw_cf_records l = { rs, 0, 3 };
+		for (size_t k = 0; k < 3 && v[i].contents[k] != NULL; k++)
+			rs[l.n++] = rec(k == 0 ? RID : RID2, v[i].contents[k], 300, 0);
+		struct dw_verify out;
+		dw_cf_verify_list(&l, "A", &a, &out);
+		if (out.status != v[i].want)
+			fail_msg("%s: %s (%s)", v[i].name, dw_verify_str(out.status), out.msg);
+		if (v[i].want_in_msg != NULL && strstr(out.msg, v[i].want_in_msg) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", v[i].name, out.msg, v[i].want_in_msg);
+	}
+	/* proxied, another TTL, another spelling of the address: still stands */
+	struct dw_ip a6 = ip_of(V6);
+	struct dw_cf_record r6 = rec(RID, "2a01:04f8:0001:0002:0000:0000:0000:0003", 1, 1);
+	struct dw_cf_records l6 = { &r6, 1, 1 };
+	struct dw_verify out;
+	dw_cf_verify_list(&l6, "AAAA", &a6, &out);
+	assert_int_equal(out.status, DW_VERIFY_STANDS);
+}
+
 /* ---- Errors and writes ---- */
 
 struct err_vec {
@@ -360,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_parse_records),
 		cmocka_unit_test(test_records_accumulate_and_cap),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_verify_list),
 		cmocka_unit_test(test_classify_error),
 		cmocka_unit_test(test_after_write),
 		cmocka_unit_test(test_txt_quote),

@@ -100,6 +100,52 @@ static void test_parse_rrset(void **state)
 	}
 }
 
+#define ARRSET(type, ttl, records) \
+	"{\"domain\":\"dedyn.io\",\"subname\":\"home\",\"name\":\"home.dedyn.io.\"," \
+	"\"type\":\"" type "\",\"records\":" records ",\"ttl\":" ttl "}"
+
+static void test_verify_get(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		long status;
+		const char *body;
+		const char *sent;
+		enum dw_verify_status want;
+		const char *want_in_msg;
+	} v[] = {
+		{ "same", 200, ARRSET("A", "60", "[\"81.2.69.160\"]"), "81.2.69.160", DW_VERIFY_STANDS,
+		  "deSEC holds A 81.2.69.160" },
+		{ "same-v6-other-text", 200, ARRSET("AAAA", "3600", "[\"2a01:04f8::3\"]"), "2a01:4f8::3",
+		  DW_VERIFY_STANDS, NULL },
+		{ "other", 200, ARRSET("A", "60", "[\"192.0.2.1\"]"), "81.2.69.160", DW_VERIFY_DRIFTED,
+		  "holds 1 record (192.0.2.1), not exactly 81.2.69.160" },
+		{ "two", 200, ARRSET("A", "60", "[\"81.2.69.160\",\"192.0.2.1\"]"), "81.2.69.160",
+		  DW_VERIFY_DRIFTED, "2 records" },
+		{ "absent", 404, "{\"detail\":\"Not found.\"}", "81.2.69.160", DW_VERIFY_DRIFTED,
+		  "no A RRset" },
+		{ "wrong-type", 200, ARRSET("TXT", "60", "[\"81.2.69.160\"]"), "81.2.69.160",
+		  DW_VERIFY_UNKNOWN, "unparsable" },
+		{ "garbage", 200, "<html>", "81.2.69.160", DW_VERIFY_UNKNOWN, "unparsable" },
+		{ "401", 401, "{\"detail\":\"Invalid token.\"}", "81.2.69.160", DW_VERIFY_UNKNOWN,
+		  NULL },
+		{ "429", 429, "{\"detail\":\"Request was throttled.\"}", "81.2.69.160",
+		  DW_VERIFY_UNKNOWN, NULL },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dw_ip sent;
+		assert_int_equal(dw_ip_parse_any(v[i].sent, &sent), 0);
+		struct dw_verify out = { .status = DW_VERIFY_STANDS, .msg = "" };
+		dw_desec_verify_get(v[i].status, v[i].body, strlen(v[i].body), -1, "dedyn.io", "home",
+		                    &sent, &out);
+		if (out.status != v[i].want)
+			fail_msg("%s: %s (%s)", v[i].name, dw_verify_str(out.status), out.msg);
+		if (v[i].want_in_msg != NULL && strstr(out.msg, v[i].want_in_msg) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", v[i].name, out.msg, v[i].want_in_msg);
+	}
+}
+
 static struct dw_desec_rrset rrset_of(const char *const *recs)
 {
 	struct dw_desec_rrset rr;
@@ -219,6 +265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify_update),
 		cmocka_unit_test(test_parse_rrset),
+		cmocka_unit_test(test_verify_get),
 		cmocka_unit_test(test_txt_plan),
 		cmocka_unit_test(test_classify_rest),
 	};

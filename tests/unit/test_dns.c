@@ -459,6 +459,146 @@ static void test_tsig_verify_against_ldns(void **state)
 	dw_tsig_key_clear(&key);
 }
 
+/* A reply to "name type?" holding the answer RRs given as zone-file lines
+ * (NULL-terminated), with rcode; into *w and *wl (caller frees). */
+static void reply_wire(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode,
+                       const char *const *answer, uint8_t **w, size_t *wl)
+{
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, type, LDNS_RR_CLASS_IN, 0),
+	                 LDNS_STATUS_OK);
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_aa(p, true);
+	ldns_pkt_set_rcode(p, rcode);
+	for (size_t i = 0; answer != NULL && answer[i] != NULL; i++) {
+		ldns_rr *rr = NULL;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, answer[i], 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+	}
+	assert_int_equal(ldns_pkt2wire(w, p, wl), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+}
+
+struct seen_case {
+	const char *what;
+	uint16_t type;
+	ldns_pkt_rcode rcode;
+	const char *answer[5];
+	const char *want[3];       /* expected rdata, NULL-terminated */
+	size_t held, others;
+	bool ttl_differs;
+	const char *text;          /* expected seen.text */
+};
+
+static const struct seen_case seen_cases[] = {
+	{ "exactly the address", 1, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN A 192.0.2.1" }, { "192.0.2.1" }, 1, 0, false,
+	  "A 192.0.2.1 TTL 60" },
+	{ "owner compared without case", 1, LDNS_RCODE_NOERROR,
+	  { "HOST.Example.test. 60 IN A 192.0.2.1" }, { "192.0.2.1" }, 1, 0, false,
+	  "A 192.0.2.1 TTL 60" },
+	{ "another address", 1, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 300 IN A 192.0.2.99" }, { "192.0.2.1" }, 0, 1, false,
+	  "A 192.0.2.99 TTL 300" },
+	{ "the address and another", 1, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN A 192.0.2.99", "host.example.test. 60 IN A 192.0.2.1" },
+	  { "192.0.2.1" }, 1, 1, false, "A 192.0.2.99 TTL 60, A 192.0.2.1 TTL 60" },
+	{ "the address with another TTL", 1, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 3600 IN A 192.0.2.1" }, { "192.0.2.1" }, 1, 0, true,
+	  "A 192.0.2.1 TTL 3600" },
+	{ "nothing: NODATA", 1, LDNS_RCODE_NOERROR, { NULL }, { "192.0.2.1" }, 0, 0, false,
+	  "no A record" },
+	{ "nothing: NXDOMAIN", 1, LDNS_RCODE_NXDOMAIN, { NULL }, { "192.0.2.1" }, 0, 0, false,
+	  "NXDOMAIN" },
+	{ "other owners and types do not count", 1, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN CNAME www.example.test.",
+	    "www.example.test. 60 IN A 192.0.2.1", "xhost.example.test. 60 IN A 192.0.2.1" },
+	  { "192.0.2.1" }, 0, 0, false, "no A record" },
+	{ "AAAA in another spelling", 28, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN AAAA 2001:db8:0:0::1" }, { "2001:db8::1" }, 1, 0, false,
+	  "AAAA 2001:db8::1 TTL 60" },
+	{ "TXT values among others", 16, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN TXT \"foreign\"", "host.example.test. 60 IN TXT \"v1\"",
+	    "host.example.test. 60 IN TXT \"v2\"" },
+	  { "\"v1\"", "\"v2\"" }, 2, 1, false,
+	  "TXT \"foreign\" TTL 60, TXT \"v1\" TTL 60, TXT \"v2\" TTL 60" },
+	{ "TXT is compared with case", 16, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN TXT \"V1\"" }, { "\"v1\"" }, 0, 1, false,
+	  "TXT \"V1\" TTL 60" },
+	{ "TXT of two strings is not their join", 16, LDNS_RCODE_NOERROR,
+	  { "host.example.test. 60 IN TXT \"v\" \"1\"" }, { "\"v1\"" }, 0, 1, false,
+	  "TXT \"v\" \"1\" TTL 60" },
+};
+
+static void test_rrset_compare(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(seen_cases) / sizeof(seen_cases[0]); i++) {
+		const struct seen_case *c = &seen_cases[i];
+		uint8_t *w = NULL;
+		size_t wl = 0, n = 0;
+		while (n < 3 && c->want[n] != NULL)
+			n++;
+		reply_wire("host.example.test.", (ldns_rr_type)c->type, c->rcode, c->answer, &w, &wl);
+		struct dw_dns_seen seen;
+		struct dw_diag d = { "" };
+		int ret = dw_dns_rrset_compare(w, wl, "host.example.test", c->type, 60, c->want, n,
+		                               &seen, &d);
+		if (ret != DW_OK || seen.held != c->held || seen.others != c->others ||
+		    seen.ttl_differs != c->ttl_differs || strcmp(seen.text, c->text) != 0)
+			fail_msg("%s: ret %d held %zu others %zu ttl_differs %d text '%s'", c->what, ret,
+			         seen.held, seen.others, seen.ttl_differs, seen.text);
+		assert_int_equal(seen.rcode, (int)c->rcode);
+		/* every truncation is an error, never a crash */
+		for (size_t k = 0; k < wl; k++)
+			assert_int_equal(dw_dns_rrset_compare(w, k, "host.example.test", c->type, 60,
+			                                      c->want, n, &seen, &d), DW_EPARSE);
+		free(w);
+	}
+}
+
+static void test_rrset_compare_long_text(void **state)
+{
+	(void)state;
+	/* twenty values: the description ends in "...", the counts stay right */
+	char lines[20][96];
+	const char *answer[21] = { NULL };
+	for (int i = 0; i < 20; i++) {
+		snprintf(lines[i], sizeof(lines[i]),
+		         "host.example.test. 60 IN TXT \"value-%02d-AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"", i);
+		answer[i] = lines[i];
+	}
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "host.example.test.", LDNS_RR_TYPE_TXT,
+	                                            LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	ldns_pkt_set_qr(p, true);
+	for (int i = 0; i < 20; i++) {
+		ldns_rr *rr = NULL;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, answer[i], 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+	}
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	assert_int_equal(ldns_pkt2wire(&w, p, &wl), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	const char *want[1] = { "\"value-19-AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"" };
+	struct dw_dns_seen seen;
+	struct dw_diag d;
+	assert_int_equal(dw_dns_rrset_compare(w, wl, "host.example.test", 16, 60, want, 1, &seen, &d),
+	                 DW_OK);
+	assert_int_equal(seen.held, 1);
+	assert_int_equal(seen.others, 19);
+	size_t len = strlen(seen.text);
+	assert_true(len < sizeof(seen.text));
+	assert_string_equal(seen.text + len - 3, "...");
+	assert_memory_equal(seen.text, "TXT \"value-00-", 14);
+	/* bad expectations are the caller's error */
+	const char *bad[1] = { "not-an-address" };
+	assert_int_equal(dw_dns_rrset_compare(w, wl, "host.example.test", 1, 60, bad, 1, &seen, &d),
+	                 DW_EINVAL);
+	free(w);
+}
+
 static void test_server_set(void **state)
 {
 	(void)state;
@@ -484,6 +624,8 @@ int main(void)
 		cmocka_unit_test(test_parse_reply),
 		cmocka_unit_test(test_tsig_verify_against_ldns),
 		cmocka_unit_test(test_server_set),
+		cmocka_unit_test(test_rrset_compare),
+		cmocka_unit_test(test_rrset_compare_long_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,50 @@ static void test_after_get(void **state)
 	}
 }
 
+/* ---- Drift check ---- */
+
+static void test_verify_get(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		long status;
+		const char *body;
+		const char *sent;
+		enum dw_verify_status want;
+		const char *want_in_msg;
+	} v[] = {
+		{ "same", 200, RRSET("300", "[\"" V4 "\"]"), V4, DW_VERIFY_STANDS, "Gandi holds A" },
+		{ "same-other-ttl", 200, RRSET("3600", "[\"" V4 "\"]"), V4, DW_VERIFY_STANDS, NULL },
+		{ "same-v6-other-text", 200, RRSET6("600", "[\"2a01:04f8:1:2:0:0:0:3\"]"), V6,
+		  DW_VERIFY_STANDS, NULL },
+		{ "other-addr", 200, RRSET("300", "[\"192.0.2.1\"]"), V4, DW_VERIFY_DRIFTED,
+		  "holds 1 value, not exactly " V4 },
+		{ "two-values", 200, RRSET("300", "[\"" V4 "\",\"192.0.2.1\"]"), V4,
+		  DW_VERIFY_DRIFTED, "2 values" },
+		{ "empty", 200, RRSET("300", "[]"), V4, DW_VERIFY_DRIFTED, NULL },
+		{ "substring", 200, RRSET("300", "[\"" V4 "0\"]"), V4, DW_VERIFY_DRIFTED, NULL },
+		{ "absent", 404, "{\"code\":404,\"message\":\"Unknown record\"}", V4,
+		  DW_VERIFY_DRIFTED, "no A record set" },
+		{ "garbage", 200, "<html>" V4 "</html>", V4, DW_VERIFY_UNKNOWN, "unparsable" },
+		{ "401", 401, "{\"code\":401,\"message\":\"Unauthorized\"}", V4, DW_VERIFY_UNKNOWN,
+		  "check token-file" },
+		{ "429", 429, "", V4, DW_VERIFY_UNKNOWN, NULL },
+		{ "500", 500, RRSET("300", "[\"" V4 "\"]"), V4, DW_VERIFY_UNKNOWN, "500" },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dw_ip sent = ip_of(v[i].sent);
+		struct dw_verify out = { .status = DW_VERIFY_STANDS, .msg = "" };
+		dw_gandi_verify_get(v[i].status, v[i].body, strlen(v[i].body), -1, "example.org",
+		                    dw_family_rrtype(sent.family), &sent, &out);
+		if (out.status != v[i].want)
+			fail_msg("%s: %s, want %s (%s)", v[i].name, dw_verify_str(out.status),
+			         dw_verify_str(v[i].want), out.msg);
+		if (v[i].want_in_msg != NULL && strstr(out.msg, v[i].want_in_msg) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", v[i].name, out.msg, v[i].want_in_msg);
+	}
+}
+
 /* ---- PUT ---- */
 
 static void test_after_put(void **state)
@@ -311,6 +355,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_after_get),
+		cmocka_unit_test(test_verify_get),
 		cmocka_unit_test(test_after_put),
 		cmocka_unit_test(test_after_probe),
 		cmocka_unit_test(test_error_message),

@@ -1,5 +1,5 @@
 /* Scheduler state machine with a fake clock: backoff growth and jitter
- * bounds, Retry-After, fatal parking, re-assertion, forcing. */
+ * bounds, Retry-After, fatal parking, re-assertion, forcing, drift checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@ static int setup(void **state)
 	P.backoff_max_ms = 60000;
 	P.max_interval_ms = 86400000;
 	P.retry_after_max_ms = 3600000;
+	P.verify_interval_ms = 10000;
 	dw_ip_parse("192.0.2.1", DW_FAM_V4, &A1);
 	dw_ip_parse("192.0.2.2", DW_FAM_V4, &A2);
 	return 0;
@@ -225,6 +226,104 @@ static void test_dual_stack_independent(void **state)
 	assert_true(pub[DW_FAM_V6]);
 }
 
+static void test_verify_delay_bounds(void **state)
+{
+	(void)state;
+	static const uint32_t rnds[] = { 0, 1, 1999, 2000, 2001, 12345, 0x7fffffff, 0xffffffff };
+	for (size_t j = 0; j < sizeof(rnds) / sizeof(rnds[0]); j++)
+		assert_in_range(dw_sched_verify_delay(&P, rnds[j]), 8000, 10000);
+	assert_int_equal(dw_sched_verify_delay(&P, 0), 10000);
+	assert_int_equal(dw_sched_verify_delay(&P, 2000), 8000);
+	struct dw_sched_params off = P;
+	off.verify_interval_ms = 0;
+	assert_int_equal(dw_sched_verify_delay(&off, 5), DW_SCHED_NEVER);
+	struct dw_sched_rec r;
+	rec_v4(&r);
+	dw_sched_verify_arm(&r, &off, 100, 0);
+	assert_int_equal(dw_sched_verify_next(&r, &off), DW_SCHED_NEVER);
+	/* far in the future, no overflow */
+	struct dw_sched_params big = P;
+	big.verify_interval_ms = UINT64_MAX - 5;
+	dw_sched_verify_arm(&r, &big, 1000, 0);
+	assert_int_equal(r.verify_at, DW_SCHED_NEVER);
+}
+
+static void test_verify_cycle(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	bool ver[DW_FAM_COUNT];
+	rec_v4(&r);
+	/* Not armed, nothing published: no check. */
+	assert_false(dw_sched_verify_begin(&r, &P, 0, 0, ver));
+	attempt(&r, 1000, DW_OUT_DONE, -1, 0);
+	/* A success arms the check one interval later. */
+	assert_int_equal(dw_sched_verify_next(&r, &P), 11000);
+	assert_false(dw_sched_verify_begin(&r, &P, 10999, 0, ver));
+	assert_true(dw_sched_verify_begin(&r, &P, 11000, 0, ver));
+	assert_true(ver[DW_FAM_V4]);
+	assert_false(ver[DW_FAM_V6]);
+	/* The check is the record's one job: no publish, no second check. */
+	bool pub[DW_FAM_COUNT];
+	dw_sched_force(&r);
+	assert_false(dw_sched_begin(&r, &P, 11000, pub));
+	r.force = false;
+	assert_int_equal(dw_sched_verify_next(&r, &P), DW_SCHED_NEVER);
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 11000), "in-sync");
+	/* It stands: nothing to publish, next check later. */
+	bool drift[DW_FAM_COUNT] = { false, false };
+	dw_sched_verify_done(&r, &P, 11500, drift, 0);
+	assert_false(dw_sched_needs(&r, DW_FAM_V4, &P, 11500));
+	assert_int_equal(dw_sched_verify_next(&r, &P), 21500);
+	assert_int_equal(dw_sched_next(&r, &P, 11500), 1000 + P.max_interval_ms);
+	/* It drifted: the family is due at once, and its publish clears it. */
+	assert_true(dw_sched_verify_begin(&r, &P, 21500, 0, ver));
+	drift[DW_FAM_V4] = true;
+	dw_sched_verify_done(&r, &P, 21600, drift, 0);
+	assert_true(r.fam[DW_FAM_V4].drifted);
+	assert_true(dw_sched_needs(&r, DW_FAM_V4, &P, 21600));
+	assert_string_equal(dw_sched_state_name(&r, DW_FAM_V4, &P, 21600), "pending");
+	assert_int_equal(dw_sched_next(&r, &P, 21600), 0);
+	/* no check of a drifted family while its repair is due */
+	r.verify_at = 0 + 1;
+	assert_false(dw_sched_verify_begin(&r, &P, 21600, 0, ver));
+	assert_int_equal(r.verify_at, 31600);   /* re-armed instead */
+	attempt(&r, 21700, DW_OUT_DONE, -1, 2000);
+	assert_false(r.fam[DW_FAM_V4].drifted);
+	assert_false(dw_sched_needs(&r, DW_FAM_V4, &P, 21700));
+	assert_int_equal(dw_sched_verify_next(&r, &P), 21700 + 8000);
+}
+
+static void test_verify_skips_what_is_not_in_sync(void **state)
+{
+	(void)state;
+	struct dw_sched_rec r;
+	bool ver[DW_FAM_COUNT];
+	rec_v4(&r);
+	attempt(&r, 1000, DW_OUT_DONE, -1, 0);
+	/* a new address waits to be published: the check leaves it alone */
+	dw_sched_set_desired(&r, DW_FAM_V4, &A2);
+	assert_false(dw_sched_verify_begin(&r, &P, 11000, 0, ver));
+	assert_false(ver[DW_FAM_V4]);
+	/* failing and parked families are not checked either */
+	attempt(&r, 11000, DW_OUT_RETRY, -1, 0);
+	r.verify_at = 11001;
+	assert_false(dw_sched_verify_begin(&r, &P, 11001, 0, ver));
+	dw_sched_set_desired(&r, DW_FAM_V4, &A1);   /* back to what is published */
+	r.fam[DW_FAM_V4].failures = 0;
+	r.fam[DW_FAM_V4].retry_at = 0;
+	r.fam[DW_FAM_V4].parked = true;
+	r.verify_at = 11002;
+	assert_false(dw_sched_verify_begin(&r, &P, 11002, 0, ver));
+	/* a check abandoned (shutdown) leaves nothing in flight */
+	r.fam[DW_FAM_V4].parked = false;
+	r.verify_at = 11003;
+	assert_true(dw_sched_verify_begin(&r, &P, 11003, 0, ver));
+	dw_sched_abort(&r);
+	assert_false(r.inflight);
+	assert_false(r.fam[DW_FAM_V4].verifying);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +334,9 @@ int main(void)
 		cmocka_unit_test(test_fatal_parks),
 		cmocka_unit_test(test_reassert_and_force),
 		cmocka_unit_test(test_dual_stack_independent),
+		cmocka_unit_test(test_verify_delay_bounds),
+		cmocka_unit_test(test_verify_cycle),
+		cmocka_unit_test(test_verify_skips_what_is_not_in_sync),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,6 +14,7 @@ the IPv6 endpoint (update6.dedyn.io; tests point base-url-v6 there):
 REST under /api/v1 with "Authorization: Token":
   GET    /domains/{d}/                       200 | 404
   GET    /domains/{d}/rrsets/{sub}/{type}/   200 {"subname","type","ttl","records"} | 404 ("@" = apex)
+                                             (A and AAAA: what dynDNS wrote, TTL 60)
   POST   /domains/{d}/rrsets/                201; ttl >= 3600 (400 otherwise)
   PATCH  /domains/{d}/rrsets/{sub}/{type}/   200; "records": [] deletes (204)
   DELETE /domains/{d}/rrsets/{sub}/{type}/   204
@@ -154,6 +155,14 @@ class DesecEmulator(HttpsEmulator):
             return detail(404, "Not found.")
         sub = "" if segs[3] == "@" else segs[3]
         key = (domain, sub, segs[4])
+        if segs[4] in ("A", "AAAA") and req.method == "GET":
+            # the addresses dynDNS wrote: one account, one zone
+            addr = self.hosts.get((sub + "." if sub else "") + domain, {}).get(segs[4])
+            if addr is None:
+                return detail(404, "Not found.")
+            name = (sub + "." if sub else "") + domain + "."
+            return Reply.json(200, {"domain": domain, "subname": sub, "name": name,
+                                    "type": segs[4], "ttl": 60, "records": [addr]})
         if key not in self.rrsets:
             return detail(404, "Not found.")
         if req.method == "GET":
