@@ -1,5 +1,5 @@
 /* dnsward-gateway sub-commands (one file each: cmd_host.c, cmd_token.c,
- * cmd_audit.c, cmd_serve.c).  Each gets the loaded configuration and its
+ * cmd_audit.c, cmd_serve.c, cmd_migrate.c).  Each gets the loaded configuration and its
  * own argv (argv[0] is the command name) and returns an exit status. */
 #pragma once
 
@@ -14,6 +14,7 @@ int cmd_host(struct gw_conf *conf, int argc, char **argv);
 int cmd_token(struct gw_conf *conf, int argc, char **argv);
 int cmd_audit(struct gw_conf *conf, int argc, char **argv);
 int cmd_serve(struct gw_conf *conf, int argc, char **argv);
+int cmd_migrate(struct gw_conf *conf, int argc, char **argv);
 
 /* Run as root: gives the database to [gateway] user (or, when it does not
  * exist yet, to the owner of its directory) before any connection opens

@@ -343,6 +343,17 @@ static bool local_list(const char *v)
  * whether some server is not local. */
 static int check_url(const char *database, bool *remote, struct dw_diag *diag)
 {
+	/* A password first, before libpq's parser, whose messages may quote
+	 * the URL: user:password@ or a password= parameter. */
+	const char *auth = strstr(database, "://");
+	auth = auth != NULL ? auth + 3 : database;
+	size_t alen = strcspn(auth, "/?");
+	const char *at = memrchr(auth, '@', alen);
+	if ((at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL) ||
+	    strstr(database, "password=") != NULL)
+		return dw_diag_set(diag, DW_ECONFIG, "the URL holds a password: remove it and put it "
+		                   "in a file named by database-password-file (mode 0600, or a "
+		                   "systemd credential)");
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(database, &err);
 	if (opts == NULL) {
@@ -359,11 +370,7 @@ static int check_url(const char *database, bool *remote, struct dw_diag *diag)
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
 		if (o->val == NULL)
 			continue;
-		if (strcmp(o->keyword, "password") == 0)
-			ret = dw_diag_set(diag, DW_ECONFIG, "the URL holds a password: remove it and put "
-			                  "it in a file named by database-password-file (mode 0600, or a "
-			                  "systemd credential)");
-		else if (strcmp(o->keyword, "host") == 0)
+		if (strcmp(o->keyword, "host") == 0)
 			host = o->val;
 		else if (strcmp(o->keyword, "hostaddr") == 0)
 			hostaddr = o->val;

@@ -35,6 +35,8 @@ static void usage(FILE *f)
 	        "  token revoke FQDN             remove the host's tokens\n"
 	        "  audit [--host FQDN] [--limit N]  the audit log, newest first\n"
 	        "  serve                         run the server in the foreground\n"
+	        "  migrate --from SOURCE         copy another store (a SQLite file) into the\n"
+	        "                                configured, empty one (PostgreSQL)\n"
 	        "  check                         validate the configuration (no network)\n"
 	        "  providers                     list provider types\n"
 	        "  version                       print the version\n"
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
 		fn = cmd_audit;
 	else if (strcmp(cmd, "serve") == 0)
 		fn = cmd_serve;
+	else if (strcmp(cmd, "migrate") == 0)
+		fn = cmd_migrate;
 	else if (strcmp(cmd, "check") != 0) {
 		log_error("unknown command '%s' (try 'dnsward-gateway help')", cmd);
 		return GW_EXIT_USAGE;
