@@ -121,23 +121,28 @@ database-password-file = $work/pgpass"
 (umask 077 && "$gateway" -c "$work/pg.conf" host add "$host" --provider knot >"$work/token.pg")
 
 # N more hosts (each a token hash, a lease, an applied A record), by SQL.
-grow() {   # grow FROM TO
-	sqlite3 "$work/gateway.db" <<SQL
+grow_sqlite() {   # grow_sqlite DB FROM TO [nolease: a schema from before leases]
+	local leases="INSERT INTO leases (host_id) SELECT id FROM hosts WHERE true ON CONFLICT DO NOTHING;"
+	[ "${4:-}" = nolease ] && leases=""
+	sqlite3 "$1" <<SQL
 PRAGMA foreign_keys = ON;
 BEGIN;
-WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+WITH RECURSIVE n(i) AS (SELECT $2 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
 INSERT INTO hosts (fqdn, provider, acme, allow, expires, iid, created)
   SELECT printf('h%07d.bench.test', i), 'knot', 0, '', 0, '', 0 FROM n;
 INSERT INTO tokens (id, host_id, hash, scope, created)
   SELECT printf('%016x', id + 4294967296), id, randomblob(32), 'host', 0 FROM hosts
   WHERE id > (SELECT coalesce(max(host_id), 0) FROM tokens);
-INSERT INTO leases (host_id) SELECT id FROM hosts WHERE true ON CONFLICT DO NOTHING;
+$leases
 INSERT INTO records (host_id, rtype, value, present, applied, seq, updated)
   SELECT h.id, 'A', '192.0.2.1', 1, 1, 1, 0 FROM hosts h
   WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.host_id = h.id);
 COMMIT;
 ANALYZE;
 SQL
+}
+grow() {   # grow FROM TO: both stores
+	grow_sqlite "$work/gateway.db" "$1" "$2"
 	psql_su -d dnsward >/dev/null <<SQL
 BEGIN;
 INSERT INTO hosts (fqdn, provider, acme, allow, expires, iid, created)
@@ -202,6 +207,31 @@ nochg_run() {   # nochg_run NAME URL TOKEN CONNS [OUT]
 
 echo "machine: $(nproc) cores, $(uname -r); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), Knot port $KNOT_PORT"
 declare -A R
+
+# 0. (GW_BASELINE=BINARY) what the shared lockout costs on the nochg path:
+# the same SQLite store of 1,000 hosts served by a build from before it
+# (lockouts in memory, token and host read by two queries) and by this one
+# (token, host and the source's lockout in one query).
+if [ -n "${GW_BASELINE:-}" ]; then
+	echo "== nochg, SQLite, 1000 hosts: baseline build against this one"
+	sed "s|database = $work/gateway.db|database = $work/base.db|" "$work/sqlite.conf" >"$work/base.conf"
+	(umask 077 && "$GW_BASELINE" -c "$work/base.conf" host add "$host" --provider knot >"$work/token.base")
+	grow_sqlite "$work/base.db" 2 1000 nolease
+	cp "$work/base.db" "$work/cur.db"
+	sed "s|database = $work/gateway.db|database = $work/cur.db|" "$work/sqlite.conf" >"$work/cur.conf"
+	for round in 1 2; do
+		gateway_saved=$gateway
+		gateway=$GW_BASELINE
+		start_gw base "$work/base.conf"
+		rb=$(nochg_run "base$round" "$GW_URL" "$(cat "$work/token.base")" "$conns")
+		stop_gw "$GW_PID"
+		gateway=$gateway_saved
+		start_gw cur "$work/cur.conf"   # the same store, migrated to schema 3
+		rc=$(nochg_run "cur$round" "$GW_URL" "$(cat "$work/token.base")" "$conns")
+		stop_gw "$GW_PID"
+		echo "   round $round: baseline $rb/s, this build $rc/s, ratio $(awk -v a="$rb" -v b="$rc" 'BEGIN { printf "%.3f", b / a }')"
+	done
+fi
 for n in 1000 "$big"; do
 	echo "== stores with $n hosts"
 	cur=$(sqlite3 "$work/gateway.db" "SELECT count(*) FROM hosts")

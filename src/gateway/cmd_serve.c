@@ -115,7 +115,14 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 	struct gw_server *srv = NULL;
 	struct gw_cluster *cluster = NULL;
 	int rc = GW_EXIT_FAIL;
-	unsigned pool = conf->workers + 16;
+	/* Connections kept open: SQLite opens one in microseconds (the
+	 * upstream workers and 16 more); a PostgreSQL connection costs the
+	 * server a process and an authentication, so one is kept for every
+	 * request that may run at once, the upstream workers, and the sweep,
+	 * heartbeat and health probe.  Only as many as were in use at once are
+	 * ever opened. */
+	unsigned pool = gw_store_is_file(conf->database) ? conf->workers + 16
+	                                                 : conf->max_connections + conf->workers + 4;
 	if (m == NULL || rate == NULL) {
 		log_error("out of memory");
 		goto out;

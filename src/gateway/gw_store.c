@@ -12,7 +12,7 @@
 #include "gateway/gw_store_int.h"
 #include "lib/log.h"
 
-#define POOL_MAX 64
+#define POOL_MAX 1024
 #define PROBE_EVERY_MS 2000
 #define PRUNE_BATCH 5000
 #define TRIM_MAX 64

@@ -111,7 +111,7 @@ enum gw_store_flags {
 struct gw_store_cfg {
 	const char *database;    /* an absolute path (SQLite) or a postgresql:// URL */
 	const char *password;    /* PostgreSQL: from database-password-file; NULL = none */
-	unsigned pool;           /* connections kept (1..64) */
+	unsigned pool;           /* idle connections kept (1..1024) */
 	unsigned flags;          /* gw_store_flags */
 };
 
