@@ -453,7 +453,13 @@ struct gw_db *gw_store_get(struct gw_store *st)
 		st->idle = db->next;
 		st->nidle--;
 	}
-	bool wait = db == NULL && st->connect_after_ms > mono_ms();
+	/* While the server is away: one attempt at a time (a black-holed
+	 * address holds it for connect_timeout), the others fail at once. */
+	bool wait = db == NULL && (st->connect_after_ms > mono_ms() ||
+	                           (st->connect_failures > 0 && st->reconnecting));
+	bool trying = db == NULL && !wait && st->connect_failures > 0;
+	if (trying)
+		st->reconnecting = true;
 	pthread_mutex_unlock(&st->lock);
 	while (stale != NULL) {
 		struct gw_db *n = stale->next;
@@ -466,6 +472,8 @@ struct gw_db *gw_store_get(struct gw_store *st)
 		struct gw_why why = { GW_FAULT_OTHER, "" };
 		if (st->ops->connect(st, &db, &why) != DW_OK) {
 			pthread_mutex_lock(&st->lock);
+			if (trying)
+				st->reconnecting = false;
 			unsigned f = st->connect_failures < 16 ? ++st->connect_failures : 16;
 			int64_t wait_ms = BACKOFF_MIN_MS << (f - 1 < 6 ? f - 1 : 6);
 			st->connect_after_ms = mono_ms() + (wait_ms < BACKOFF_MAX_MS ? wait_ms
@@ -475,6 +483,8 @@ struct gw_db *gw_store_get(struct gw_store *st)
 			return NULL;
 		}
 		pthread_mutex_lock(&st->lock);
+		if (trying)
+			st->reconnecting = false;
 		st->connect_failures = 0;
 		st->connect_after_ms = 0;
 		pthread_mutex_unlock(&st->lock);

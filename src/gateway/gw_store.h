@@ -151,7 +151,7 @@ int gw_store_prepare(const char *database, uid_t uid, gid_t gid, struct dw_diag 
 /* A connection from the pool (opened on demand), or NULL on failure (a
  * connection that would be read-only counts as a failure).  While the
  * server cannot be reached, new connections are tried with backoff (0.1 s
- * doubling to 5 s); in between, NULL at once. */
+ * doubling to 5 s), by one thread at a time; the others get NULL at once. */
 struct gw_db *gw_store_get(struct gw_store *st);
 /* Gives db back (NULL is fine); an open transaction is rolled back, a lost
  * connection closed. */

@@ -178,6 +178,7 @@ struct gw_store {
 	                             * connections are not pooled again */
 	int64_t connect_after_ms;   /* reconnection backoff (monotonic) */
 	unsigned connect_failures;
+	bool reconnecting;          /* after a failure, one thread tries at a time */
 	/* Failure episodes: fault is read without the lock on hot paths and
 	 * changed under fault_lock, which also orders the log lines. */
 	pthread_mutex_t fault_lock;
