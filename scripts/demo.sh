@@ -14,11 +14,25 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 "$root/scripts/deps.sh" build
 
+# Quiet steps print nothing when they succeed and everything when they fail.
+quiet() {
+	local log rc=0
+	log=$(mktemp)
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		cat "$log" >&2
+		echo "demo: '$*' failed (exit $rc; its output is above)" >&2
+	fi
+	rm -f "$log"
+	return "$rc"
+}
+
 builddir=${DNSWARD_BUILD:-$root/build}   # like the tests: any meson build directory
 if [ ! -f "$builddir/build.ninja" ]; then
-	meson setup "$builddir" "$root" >/dev/null
+	# The unit tests (cmocka, a test package) build when present, else not.
+	quiet meson setup "$builddir" "$root"
 fi
-ninja -C "$builddir" src/dnsward/dnsward src/gateway/dnsward-gateway >/dev/null
+quiet ninja -C "$builddir" src/dnsward/dnsward src/gateway/dnsward-gateway
 dnsward=$builddir/src/dnsward/dnsward
 gateway=$builddir/src/gateway/dnsward-gateway
 
@@ -54,16 +68,15 @@ echo "knotd listening on 127.0.0.1 port $port"
 
 # HTTPS for the gateway: a throw-away CA and a certificate for 127.0.0.1.
 step "a throw-away CA and the gateway's certificate"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+quiet openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj "/CN=dnsward demo CA" -keyout "$work/ca.key" -out "$work/ca.pem" \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
-	2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-subj "/CN=127.0.0.1" -keyout "$work/gw.key" -out "$work/gw.csr" 2>/dev/null
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign"
+quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj "/CN=127.0.0.1" -keyout "$work/gw.key" -out "$work/gw.csr"
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
 	>"$work/gw.ext"
-openssl x509 -req -in "$work/gw.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
-	-CAcreateserial -days 1 -extfile "$work/gw.ext" -out "$work/gw.pem" 2>/dev/null
+quiet openssl x509 -req -in "$work/gw.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+	-CAcreateserial -days 1 -extfile "$work/gw.ext" -out "$work/gw.pem"
 chmod 600 "$work/gw.key" "$work/ca.key"
 openssl x509 -in "$work/gw.pem" -noout -subject -ext subjectAltName | sed 's/^/  /'
 
@@ -142,7 +155,14 @@ step "kdig @127.0.0.1 -p $port host.demo.test A / AAAA"
 kdig @127.0.0.1 -p "$port" host.demo.test A +noall +answer
 kdig @127.0.0.1 -p "$port" host.demo.test AAAA +noall +answer
 step "dnsward update again: nothing changed, nothing is sent"
-"$dnsward" -c "$work/dnsward.conf" update || true
+set +e
+"$dnsward" -c "$work/dnsward.conf" update
+rc2=$?
+set -e
 step "dnsward-gateway audit"
 "$gateway" -c "$work/gateway.conf" audit
-exit $rc
+if [ "$rc" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+	echo "demo: dnsward update failed (exit $rc, then $rc2; its messages are above)" >&2
+	[ "$rc" -ne 0 ] && exit "$rc"
+	exit "$rc2"
+fi

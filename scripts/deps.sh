@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages dnsward needs, only those missing.
 #   scripts/deps.sh build   - to build and run dnsward (and the demo)
 #   scripts/deps.sh test    - also everything the test suite starts
+#   scripts/deps.sh --list build|test   - print the list, install nothing
 set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc libc6-dev
@@ -12,14 +13,23 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
   libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux
-  bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3
+  bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3 debootstrap
   postgresql-15 python3-psycopg2"
 
+list=false
+if [ "${1:-}" = "--list" ]; then
+	list=true
+	shift
+fi
 case "${1:-build}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] build|test" >&2; exit 2 ;;
 esac
+if $list; then
+	echo $want
+	exit 0
+fi
 
 missing=""
 for p in $want; do
@@ -31,10 +41,17 @@ done
 
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-# Other package runs may hold the dpkg lock: wait for it rather than fail.
-apt-get -o DPkg::Lock::Timeout=600 update -qq
+# Wait for another apt or dpkg run to finish rather than fail.  apt's
+# output is kept quiet but shown in full when it fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2086
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
+if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "deps.sh: installing$missing failed" >&2
+	exit 1
+fi
 # The knot package may start a system knotd; dnsward's demo and tests run
 # their own on high ports and need nothing from it.  BIND, PowerDNS and
 # PostgreSQL are installed for the tests alone, which start their own instances: a system

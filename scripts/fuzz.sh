@@ -14,11 +14,20 @@ fi
 "$root/scripts/deps.sh" test
 
 b=$root/build-fuzz
+# Set-up and build print nothing unless they fail.
+quiet() {
+	local log rc=0
+	log=$(mktemp)
+	"$@" >"$log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$log" >&2; echo "fuzz.sh: '$*' failed (output above)" >&2; }
+	rm -f "$log"
+	return "$rc"
+}
 if [ ! -f "$b/build.ninja" ]; then
-	CC=clang meson setup "$b" "$root" -Dfuzzing=true -Dsanitize=true -Db_lundef=false \
-		--werror >/dev/null
+	quiet env CC=clang meson setup "$b" "$root" -Dfuzzing=true -Dsanitize=true -Db_lundef=false \
+		--werror
 fi
-ninja -C "$b" >/dev/null
+quiet ninja -C "$b"
 mkdir -p "$b/artifacts"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

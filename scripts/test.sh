@@ -17,7 +17,7 @@ fi
 
 builddir=$root/build
 # The gateway's PostgreSQL backend is built and tested, never left out.
-meson_opts=(--werror -Dpostgresql=enabled)
+meson_opts=(-Dwerror=true -Dtests=enabled -Dpostgresql=enabled)
 label=plain
 case "${1:-}" in
 "") ;;
@@ -36,8 +36,23 @@ esac
 
 "$root/scripts/deps.sh" test
 
+# meson's report is long: shown only when it fails.
+meson_setup() {
+	local log rc=0
+	log=$(mktemp)
+	meson setup "$@" "$builddir" "$root" "${meson_opts[@]}" >"$log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$log" >&2; echo "test.sh: meson setup $* failed (output above)" >&2; }
+	rm -f "$log"
+	return "$rc"
+}
 if [ ! -f "$builddir/build.ninja" ]; then
-	meson setup "$builddir" "$root" "${meson_opts[@]}" >/dev/null
+	meson_setup
+else
+	# A build directory set up by the demo (no --werror; no unit tests
+	# without cmocka) or before "tests" became a feature gets the suite's
+	# options (--reconfigure also converts an option whose type changed);
+	# unchanged options rebuild nothing.
+	meson_setup --reconfigure
 fi
 ninja -C "$builddir"
 

@@ -172,7 +172,7 @@ static void evaluate(struct daemon *d)
 			if (src->kind == DW_SRC_IFACE && !d->have_addrs)
 				continue;
 			struct dw_ip ip;
-			char why[256];
+			char why[sizeof(rc->why[f])];
 			if (dw_update_desired(rc->r, (enum dw_family)f, &d->addrs, &ip, why,
 			                      sizeof(why)) == DW_OK) {
 				if (!rc->s.fam[f].have_desired || !dw_ip_equal(&ip, &rc->s.fam[f].desired)) {
@@ -283,6 +283,47 @@ static void problem_key(const struct dw_result *res, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
+/* Keeps the result of an attempt in the state (lib/state.h), so "dnsward
+ * status" shows it after the daemon stopped too.  Saves the file when the
+ * result changed, or always with save (a success: one write for the
+ * published address and its result). */
+static void keep_result(struct daemon *d, const struct dw_record *r, enum dw_family fam,
+                        const struct dw_result *res, const char *addr, int64_t wall, bool save)
+{
+	char m[sizeof(res->msg)];
+	snprintf(m, sizeof(m), "%s", res->msg);
+	dw_log_redact(m, sizeof(m));
+	bool changed = false;
+	struct dw_diag diag = { "out of memory" };
+	if (dw_state_set_result(&d->st, r->fqdn, fam, r->provider->name,
+	                        dw_outcome_str(res->outcome), addr, m, wall, &changed) != DW_OK ||
+	    ((changed || save) && dw_state_save(&d->st, d->state_path, &diag) != DW_OK)) {
+		if (save)
+			log_error("%s %s: published, but the state could not be saved: %s", r->fqdn,
+			          dw_family_rrtype(fam), diag.msg);
+		else
+			log_warning("%s %s: the result could not be kept in the state file: %s",
+			            r->fqdn, dw_family_rrtype(fam), diag.msg);
+	}
+}
+
+/* Keeps the provider's memo for r (provider.h memo_get), if it changed. */
+static void keep_memo(struct daemon *d, const struct dw_record *r)
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	if (ops->memo_get == NULL)
+		return;
+	char buf[DW_STATE_MEMO_MAX + 1];
+	bool has = ops->memo_get(r, buf, sizeof(buf));
+	bool changed = false;
+	struct dw_diag diag = { "out of memory" };
+	if (dw_state_set_memo(&d->st, r->fqdn, r->provider->name, has ? buf : NULL, &changed) !=
+	        DW_OK ||
+	    (changed && dw_state_save(&d->st, d->state_path, &diag) != DW_OK))
+		log_warning("%s: the provider's note could not be kept in the state file: %s",
+		            r->fqdn, diag.msg);
+}
+
 static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j)
 {
 	const struct dw_record *r = rc->r;
@@ -313,35 +354,43 @@ static void publish_done(struct daemon *d, struct dmn_rec *rc, struct dmn_job *j
 				           res->outcome == DW_OUT_DONE ? "updated" : "already published");
 			rc->problem[f][0] = '\0';
 			rc->pub_wall[f] = wall;
-			struct dw_diag diag = { "out of memory" };
 			if (dw_state_set(&d->st, r->fqdn, (enum dw_family)f, r->provider->name, addr,
-			                 wall) != DW_OK ||
-			    dw_state_save(&d->st, d->state_path, &diag) != DW_OK)
-				log_error("%s %s: published, but the state could not be saved: %s",
-				          r->fqdn, type, diag.msg);
+			                 wall) != DW_OK)
+				log_error("%s %s: published, but the state could not be saved: out of "
+				          "memory", r->fqdn, type);
+			else
+				keep_result(d, r, (enum dw_family)f, res, addr, wall, true);
 		} else if (res->outcome == DW_OUT_FATAL) {
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			log_error("%s %s via %s: %s (parked until the configuration is reloaded or "
 			          "an update is forced)", r->fqdn, type, r->provider->name, res->msg);
 		} else {
 			/* Once per problem: when it starts or changes; its retries
 			 * at debug level, so a provider down for a day is one line. */
+			keep_result(d, r, (enum dw_family)f, res, addr, wall, false);
 			char key[sizeof(rc->problem[f])];
 			problem_key(res, key, sizeof(key));
 			bool again = strcmp(key, rc->problem[f]) == 0;
 			memcpy(rc->problem[f], key, sizeof(key));
 			uint64_t now = dw_loop_now_ms();
 			uint64_t at = rc->s.fam[f].retry_at;
+			/* needs-action (a refused certificate): the user should act,
+			 * but a CA bundle update or a renewed certificate also ends
+			 * it, so it is retried rather than parked.  The message
+			 * never holds the delay (provider.h): said here once. */
 			dw_log(again ? DW_LOG_DEBUG : DW_LOG_ERR,
-			       "%s %s via %s: %s%s (attempt %u; next in %llu s)", r->fqdn, type,
-			          r->provider->name, res->outcome == DW_OUT_RATELIMIT ? "rate-limited: " : "",
-			          res->msg, rc->s.fam[f].failures,
-			          (unsigned long long)((at > now ? at - now : 0) + 999) / 1000);
+			       "%s %s via %s: %s (%sattempt %u; next in %llu s)", r->fqdn, type,
+			       r->provider->name, res->msg,
+			       res->outcome == DW_OUT_ACTION ? "needs your action; retried: " : "",
+			       rc->s.fam[f].failures,
+			       (unsigned long long)((at > now ? at - now : 0) + 999) / 1000);
 		}
 		/* The hook hears of changes, not of re-assertions. */
 		if (strcmp(j->plan[f].prev, addr) != 0)
 			dmn_hooks_run(d->hooks, r, (enum dw_family)f, j->plan[f].prev, addr,
 			              dw_outcome_str(res->outcome));
 	}
+	keep_memo(d, r);
 }
 
 /* A drift check came back: a drifted family is published again at once

@@ -42,7 +42,7 @@ struct dmn_job {
 	bool fetch[DW_FAM_COUNT];            /* FETCH: in: families to evaluate ... */
 	bool fetched[DW_FAM_COUNT];          /* ... out: which gave an address ... */
 	struct dw_ip addr[DW_FAM_COUNT];     /* ... this one */
-	char why[DW_FAM_COUNT][256];         /* ... else why not */
+	char why[DW_FAM_COUNT][512];         /* ... else why not */
 	const struct dw_dnsauth_cfg *auth;   /* VERIFY: where the zone's servers are found */
 	bool verify[DW_FAM_COUNT];           /* VERIFY: in: families to check ... */
 	struct dw_ip published[DW_FAM_COUNT];  /* ... against this address */

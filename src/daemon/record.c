@@ -5,6 +5,7 @@
 
 #include "daemon/record.h"
 #include "lib/loop.h"
+#include "lib/provider.h"
 #include "lib/source.h"
 
 static void rec_from_state(struct dmn_rec *rc, const struct dw_state *st)
@@ -38,6 +39,9 @@ void dmn_rec_init(struct dmn_rec *rc, struct dw_record *r, const struct dw_state
 		         dw_source_polls(&r->src[f]) ? "not fetched yet" : "no address information yet");
 	}
 	rec_from_state(rc, st);
+	const char *memo = dw_state_get_memo(st, r->fqdn, r->provider->name);
+	if (memo != NULL && r->provider->ops->memo_set != NULL)
+		r->provider->ops->memo_set(r, memo);
 }
 
 void dmn_rec_carry(struct dmn_rec *rc, const struct dmn_rec *old)

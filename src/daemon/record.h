@@ -16,7 +16,7 @@ struct dmn_rec {
 	struct dw_sched_rec s;
 	bool busy;                            /* a job for it is queued or running */
 	bool polls;                           /* a family's source must be polled */
-	char why[DW_FAM_COUNT][256];          /* why there is no desired address */
+	char why[DW_FAM_COUNT][512];          /* why there is no desired address */
 	char msg[DW_FAM_COUNT][384];          /* last result's message */
 	char problem[DW_FAM_COUNT][400];      /* failure last logged as an error, "" none */
 	int64_t last_wall[DW_FAM_COUNT];      /* unix time of the last result */
@@ -30,7 +30,8 @@ struct dmn_rec {
 
 /* Sets rc up for r: families active as configured, nothing desired yet,
  * published as the state file st says (its age carried into the loop's
- * clock, so the next re-assertion counts from the real last success). */
+ * clock, so the next re-assertion counts from the real last success), and
+ * the provider's memo for r handed back (provider.h memo_set). */
 void dmn_rec_init(struct dmn_rec *rc, struct dw_record *r, const struct dw_state *st);
 
 /* After a reload, rc (fresh from dmn_rec_init) is the same name and provider

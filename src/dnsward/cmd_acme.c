@@ -307,7 +307,7 @@ static int outcome_exit(enum dw_outcome o)
 {
 	if (dw_outcome_ok(o))
 		return DW_EXIT_OK;
-	return o == DW_OUT_FATAL ? DW_EXIT_FATAL : DW_EXIT_RETRY;
+	return dw_outcome_needs_user(o) ? DW_EXIT_FATAL : DW_EXIT_RETRY;
 }
 
 static int worse(int a, int b)
@@ -416,15 +416,20 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 			p->ops->txt_del(p, t[i].name, value, &r);
 		}
 		if (dw_outcome_ok(r.outcome)) {
-			log_notice("acme: %s %s at %s via %s: %s", present ? "added" : "removed",
-			           value, t[i].name, p->name, r.msg);
+			/* Hooks succeed in silence (-v shows this): certbot reports
+			 * any stderr output as "ran with error output". */
+			log_info("acme: %s %s at %s via %s: %s", present ? "added" : "removed",
+			         value, t[i].name, p->name, r.msg);
 			if (present)
 				pending_add(pf, t[i].name, value, p->name);
 			else
 				pending_del(pf, t[i].name, value);
 		} else {
-			log_error("acme: %s the value at %s via %s failed: %s",
-			          present ? "adding" : "removing", t[i].name, p->name, r.msg);
+			char wait[48] = "";
+			if (!dw_outcome_needs_user(r.outcome) && r.retry_after_s >= 0)
+				snprintf(wait, sizeof(wait), ": retry after %ld s", r.retry_after_s);
+			log_error("acme: %s the value at %s via %s failed: %s%s",
+			          present ? "adding" : "removing", t[i].name, p->name, r.msg, wait);
 			rc = worse(rc, outcome_exit(r.outcome));
 		}
 	}

@@ -29,7 +29,16 @@
  *     first the address it would publish or "no-address", then one reject
  *     line per other address of that family on NAME, in the order above.
  *     TYPE is A or AAAA; WHY a rejection name ("outranked" when acceptable
- *     but another one is preferred); TEXT its description (dw_reject_str).
+ *     but another one is preferred); TEXT its description (for an address
+ *     range, the special-purpose registry row: dw_reject_explain).
+ *
+ *   default IFNAME TYPE publish ADDR
+ *   default IFNAME TYPE no-address
+ *
+ *     only without a configuration: for each interface listed above (in the
+ *     same order) and family (A, then AAAA), what a record with
+ *     "ipv4/ipv6 = iface:IFNAME" and no accept, match or prefer keys would
+ *     publish.
  *
  * Exit status: 0; 2 on a usage error, an unknown IFACE or a netlink failure
  * (message on stderr). */
@@ -182,9 +191,11 @@ static int print_record(const struct dw_record *rec, enum dw_family fam,
 	for (size_t i = 0; i < l->n; i++) {
 		if ((int)i == idx || reasons[i] == DW_REJ_FAMILY || reasons[i] == DW_REJ_IFACE)
 			continue;
+		char text[256];
 		printf("record %s %s iface=%s reject %s/%u %s (%s)\n", rec->fqdn, type, src->ifname,
 		       dw_ip_format(&l->v[i].ip, ip), (unsigned)l->v[i].prefixlen,
-		       dw_reject_name(reasons[i]), dw_reject_str(reasons[i]));
+		       dw_reject_name(reasons[i]),
+		       dw_reject_explain(&l->v[i].ip, reasons[i], text, sizeof(text)));
 	}
 	free(reasons);
 	return 0;
@@ -234,6 +245,24 @@ int cmd_addr(struct dw_config *cfg, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++)
 		if (only == NULL || strcmp(l.v[i].ifname, only) == 0)
 			print_address(&l.v[i]);
+
+	/* Without a configuration: what the default policy picks. */
+	for (size_t i = 0; cfg == NULL && i < l.n; i++) {
+		const char *ifname = l.v[i].ifname;
+		if ((only != NULL && strcmp(ifname, only) != 0) || ifname[0] == '\0' ||
+		    (i > 0 && strcmp(l.v[i - 1].ifname, ifname) == 0))
+			continue;   /* sorted by interface: once each */
+		for (int fam = 0; fam < DW_FAM_COUNT; fam++) {
+			char ip[DW_IP_STRLEN];
+			int idx = dw_addr_select(l.v, l.n, (enum dw_family)fam, ifname, NULL, NULL);
+			if (idx >= 0)
+				printf("default %s %s publish %s\n", ifname,
+				       dw_family_rrtype((enum dw_family)fam), dw_ip_format(&l.v[idx].ip, ip));
+			else
+				printf("default %s %s no-address\n", ifname,
+				       dw_family_rrtype((enum dw_family)fam));
+		}
+	}
 
 	int rc = DW_EXIT_OK;
 	for (size_t r = 0; cfg != NULL && r < cfg->nrecords; r++) {

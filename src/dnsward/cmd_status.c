@@ -1,12 +1,14 @@
 /* dnsward status [--json]: each record's desired and published address and
  * last result, live from the running daemon over its control socket, or,
- * when no daemon answers, from the state file (published addresses only,
- * plus what interface and static sources would give now). */
+ * when no daemon answers, from the state file (published addresses and the
+ * last run's result with its message and since when, plus what interface
+ * and static sources would give now). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dnsward/commands.h"
 #include "lib/control.h"
@@ -56,7 +58,7 @@ static json_t *offline_status(struct dw_config *cfg, struct dw_diag *diag)
 			json_object_set_new(x, "type", json_string(dw_family_rrtype((enum dw_family)f)));
 			/* Only sources answered without the network are evaluated. */
 			struct dw_ip ip;
-			char why[256] = "", a[DW_IP_STRLEN];
+			char why[512] = "", a[DW_IP_STRLEN];
 			bool local = src->kind == DW_SRC_STATIC || (src->kind == DW_SRC_IFACE && have_addrs);
 			if (!local)
 				snprintf(why, sizeof(why), "not evaluated without the daemon");
@@ -72,7 +74,17 @@ static json_t *offline_status(struct dw_config *cfg, struct dw_diag *diag)
 			json_object_set_new(x, "published", str_or_null(e != NULL ? e->address : NULL));
 			if (e != NULL)
 				json_object_set_new(x, "published_at", json_integer(e->updated));
-			json_object_set_new(x, "last_result", json_null());
+			/* The last run's result (lib/state.h), also of failed runs. */
+			const struct dw_state_result *res =
+				dw_state_get_result(&st, r->fqdn, (enum dw_family)f, r->provider->name);
+			if (res != NULL) {
+				json_object_set_new(x, "last_result", json_string(res->outcome));
+				json_object_set_new(x, "last_message", json_string(res->message));
+				json_object_set_new(x, "last_address", str_or_null(res->address));
+				json_object_set_new(x, "last_result_since", json_integer(res->since));
+			} else {
+				json_object_set_new(x, "last_result", json_null());
+			}
 			json_array_append_new(fams, x);
 		}
 		json_object_set_new(o, "families", fams);
@@ -105,6 +117,15 @@ static void print_text(const json_t *root)
 			const char *last = jstr(x, "last_result", NULL);
 			if (last != NULL)
 				printf(" last=%s", last);
+			json_t *since = json_object_get(x, "last_result_since");
+			if (json_is_integer(since)) {
+				time_t t = (time_t)json_integer_value(since);
+				struct tm tm;
+				char when[32];
+				if (gmtime_r(&t, &tm) != NULL &&
+				    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+					printf(" since=%s", when);
+			}
 			json_int_t retry = json_integer_value(json_object_get(x, "retry_in_ms"));
 			if (retry > 0)
 				printf(" retry-in=%llds", (long long)(retry + 999) / 1000);

@@ -30,3 +30,7 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv);
 int cmd_run(struct dw_config *cfg, int argc, char **argv);
 /* dnsward status [--json]: from the running daemon, else the state file. */
 int cmd_status(struct dw_config *cfg, int argc, char **argv);
+/* dnsward import ddclient|inadyn FILE [--secrets-dir DIR] [--force]: needs
+ * no configuration (argv[0] = "import"); prints the translated dnsward.conf,
+ * writes the secrets to files of their own (cmd_import.c). */
+int cmd_import(int argc, char **argv);

@@ -26,6 +26,8 @@ static void usage(FILE *f)
 	        "  status [--json]             desired, published and last result of each record\n"
 	        "  acme present|cleanup FQDN VALUE, acme certbot-auth|certbot-cleanup,\n"
 	        "  acme dehydrated HOOK ARGS   ACME dns-01 hook (docs/acme.md)\n"
+	        "  import ddclient|inadyn FILE [--secrets-dir DIR] [--force]\n"
+	        "                              print an equivalent dnsward.conf; secrets to files\n"
 	        "  providers                   list provider types\n"
 	        "  version                     print the version\n"
 	        "\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 		dw_cli_list_providers(stdout);
 		return DW_EXIT_OK;
 	}
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(cargc, cargv);   /* reads another client's file, not ours */
 
 	int (*fn)(struct dw_config *, int, char **) = NULL;
 	bool optional_config = false;
@@ -93,9 +97,19 @@ int main(int argc, char **argv)
 	}
 	if (config_path != NULL) {
 		struct dw_diag diag = { "" };
-		/* Only "update" and "run" may touch the network while configuring. */
-		bool check_only = fn != cmd_update && fn != cmd_run;
-		int ret = dw_config_load(config_path, check_only, &cfg, &diag);
+		/* Only "update" and "run" may touch the network while configuring.
+		 * Secrets are read by the commands that publish (update, run,
+		 * acme); "check" reads those it may and looks at the others;
+		 * "addr" and "status" never touch them, so no privilege is
+		 * needed to run them. */
+		unsigned flags = 0;
+		if (fn != cmd_update && fn != cmd_run)
+			flags |= DW_CONF_OFFLINE;
+		if (fn == cmd_check)
+			flags |= DW_CONF_SECRETS_PEEK;
+		else if (fn == cmd_addr || fn == cmd_status)
+			flags |= DW_CONF_SECRETS_SKIP;
+		int ret = dw_config_load(config_path, flags, &cfg, &diag);
 		if (ret != DW_OK) {
 			log_error("%s", diag.msg);
 			return DW_EXIT_USAGE;

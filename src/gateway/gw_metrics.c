@@ -12,7 +12,7 @@
 
 static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
-#define NOUTCOMES 5
+#define NOUTCOMES DW_OUT_COUNT
 
 struct gw_metrics {
 	atomic_ullong req[GW_API_COUNT][GW_R_COUNT];

@@ -311,8 +311,10 @@ static long row_wait(const struct gw_upstream *up, int64_t attempts, const struc
 	long max = (long)up->conf->retry_max_s;
 	long wait = gw_backoff_s((unsigned)(attempts + 1 > 64 ? 64 : attempts + 1), BACKOFF_BASE_S,
 	                         max, randombytes_uniform(1000000) / 1e6);
-	if (res->outcome == DW_OUT_FATAL && wait < FATAL_COOLDOWN_S && max >= FATAL_COOLDOWN_S)
-		wait = FATAL_COOLDOWN_S;   /* needs the admin: do not hammer */
+	/* Needs the admin (refused, or a certificate the trust store
+	 * refuses): do not hammer. */
+	if (dw_outcome_needs_user(res->outcome) && wait < FATAL_COOLDOWN_S && max >= FATAL_COOLDOWN_S)
+		wait = FATAL_COOLDOWN_S;
 	if (res->retry_after_s > wait)
 		wait = res->retry_after_s;
 	return wait;

@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +108,9 @@ static const struct {
 	{ "documentation", DW_ACCEPT_DOC },
 	{ "link-local",    DW_ACCEPT_LINKLOCAL },
 	{ "loopback",      DW_ACCEPT_LOOPBACK },
+	{ "cgn",           DW_ACCEPT_CGN },
+	{ "6to4",          DW_ACCEPT_6TO4 },
+	{ "teredo",        DW_ACCEPT_TEREDO },
 };
 
 static bool is_blank(char c)
@@ -231,7 +236,7 @@ static const struct {
 	[DW_REJ_MULTICAST]   = { "multicast",     "multicast address" },
 	[DW_REJ_UNSPECIFIED] = { "unspecified",   "unspecified address" },
 	[DW_REJ_ULA]         = { "ula",           "unique local address (fc00::/7)" },
-	[DW_REJ_PRIVATE]     = { "private",       "private or carrier-grade NAT range" },
+	[DW_REJ_PRIVATE]     = { "private",       "private-use range (RFC 1918)" },
 	[DW_REJ_DOC]         = { "documentation", "documentation range" },
 	[DW_REJ_TENTATIVE]   = { "tentative",     "tentative (duplicate address detection not finished)" },
 	[DW_REJ_DADFAILED]   = { "dad-failed",    "duplicate address detection failed" },
@@ -240,7 +245,23 @@ static const struct {
 	[DW_REJ_NOMATCH]     = { "no-match",      "outside the match prefix" },
 	[DW_REJ_OUTRANKED]   = { "outranked",     "another address is preferred" },
 	[DW_REJ_RESERVED]    = { "reserved",      "reserved range, never published" },
+	[DW_REJ_CGN]         = { "cgn",           "carrier-grade NAT shared address (100.64.0.0/10)" },
+	[DW_REJ_DSLITE]      = { "ds-lite",       "DS-Lite B4 address (192.0.0.0/29): IPv4 is tunnelled to the provider" },
+	[DW_REJ_IETF]        = { "ietf",          "IETF protocol assignment, never a host's address" },
+	[DW_REJ_ANYCAST]     = { "anycast",       "service anycast address, never a host's own" },
+	[DW_REJ_BENCHMARK]   = { "benchmarking",  "benchmarking range" },
+	[DW_REJ_NAT64]       = { "nat64",         "NAT64 translation prefix, never a host's own address" },
+	[DW_REJ_MAPPED]      = { "ipv4-mapped",   "IPv4-mapped IPv6 address" },
+	[DW_REJ_DISCARD]     = { "discard",       "discard or dummy prefix" },
+	[DW_REJ_IDENTIFIER]  = { "identifier",    "cryptographic identifier (ORCHID, DET), not routable" },
+	[DW_REJ_SRV6]        = { "srv6",          "SRv6 segment identifier, not a host address" },
+	[DW_REJ_6TO4]        = { "6to4",          "6to4 address (2002::/16)" },
+	[DW_REJ_TEREDO]      = { "teredo",        "Teredo address (2001::/32)" },
+	[DW_REJ_WRAPPED]     = { "wrapped",       "6to4 or Teredo address wrapping a non-global IPv4 address" },
 };
+
+_Static_assert(sizeof(reject_table) / sizeof(reject_table[0]) == DW_REJ_LAST + 1,
+               "every dw_reject has a name");
 
 const char *dw_reject_str(enum dw_reject r)
 {
@@ -256,72 +277,222 @@ const char *dw_reject_name(enum dw_reject r)
 	return reject_table[r].name;
 }
 
-/* One special-purpose range: prefix bytes, length in bits, verdict. */
+/* One row of a special-purpose registry: prefix bytes, length in bits,
+ * verdict and why.  Lookup takes the longest matching prefix, so rows may
+ * nest in any order (192.0.0.0/29 inside 192.0.0.0/24). */
 struct range {
 	uint8_t bytes[16];
 	uint8_t len;
 	enum dw_reject why;
+	const char *text;
 };
 
-/* Order matters only where ranges nest (0.0.0.0/32 inside 0/8). */
+/* IANA IPv4 Special-Purpose Address Registry (RFC 6890 and its updates),
+ * plus multicast (224.0.0.0/4, RFC 5771). */
 static const struct range v4_ranges[] = {
-	{ { 0, 0, 0, 0 },       32, DW_REJ_UNSPECIFIED },
-	{ { 0 },                 8, DW_REJ_RESERVED },     /* "this network" */
-	{ { 127 },               8, DW_REJ_LOOPBACK },
-	{ { 224 },               4, DW_REJ_MULTICAST },
-	{ { 240 },               4, DW_REJ_RESERVED },     /* incl. broadcast */
-	{ { 198, 18 },          15, DW_REJ_RESERVED },     /* benchmarking */
-	{ { 169, 254 },         16, DW_REJ_LINKLOCAL },
-	{ { 10 },                8, DW_REJ_PRIVATE },
-	{ { 172, 16 },          12, DW_REJ_PRIVATE },
-	{ { 192, 168 },         16, DW_REJ_PRIVATE },
-	{ { 100, 64 },          10, DW_REJ_PRIVATE },      /* CGNAT */
-	{ { 192, 0, 0 },        24, DW_REJ_PRIVATE },      /* DS-Lite et al. */
-	{ { 192, 0, 2 },        24, DW_REJ_DOC },
-	{ { 198, 51, 100 },     24, DW_REJ_DOC },
-	{ { 203, 0, 113 },      24, DW_REJ_DOC },
+	{ { 0 },                 8, DW_REJ_RESERVED,    "\"this network\" (0.0.0.0/8, RFC 791), only a source before an address is known" },
+	{ { 0, 0, 0, 0 },       32, DW_REJ_UNSPECIFIED, "unspecified address (0.0.0.0/32, RFC 1122)" },
+	{ { 10 },                8, DW_REJ_PRIVATE,     "private-use (10.0.0.0/8, RFC 1918)" },
+	{ { 100, 64 },          10, DW_REJ_CGN,         "shared address space of carrier-grade NAT (100.64.0.0/10, RFC 6598): the provider's side of a NAT" },
+	{ { 127 },               8, DW_REJ_LOOPBACK,    "loopback (127.0.0.0/8, RFC 1122)" },
+	{ { 169, 254 },         16, DW_REJ_LINKLOCAL,   "link-local (169.254.0.0/16, RFC 3927)" },
+	{ { 172, 16 },          12, DW_REJ_PRIVATE,     "private-use (172.16.0.0/12, RFC 1918)" },
+	{ { 192, 0, 0 },        24, DW_REJ_IETF,        "IETF protocol assignment (192.0.0.0/24, RFC 6890)" },
+	{ { 192, 0, 0, 0 },     29, DW_REJ_DSLITE,      "DS-Lite B4 address (192.0.0.0/29, RFC 6333, RFC 7335): IPv4 is tunnelled to the provider's AFTR and shares its public address" },
+	{ { 192, 0, 0, 8 },     32, DW_REJ_IETF,        "IPv4 dummy address (192.0.0.8/32, RFC 7600)" },
+	{ { 192, 0, 0, 9 },     32, DW_REJ_ANYCAST,     "Port Control Protocol anycast (192.0.0.9/32, RFC 7723)" },
+	{ { 192, 0, 0, 10 },    32, DW_REJ_ANYCAST,     "TURN anycast (192.0.0.10/32, RFC 8155)" },
+	{ { 192, 0, 0, 170 },   32, DW_REJ_NAT64,       "NAT64/DNS64 discovery (192.0.0.170/32, RFC 8880)" },
+	{ { 192, 0, 0, 171 },   32, DW_REJ_NAT64,       "NAT64/DNS64 discovery (192.0.0.171/32, RFC 8880)" },
+	{ { 192, 0, 2 },        24, DW_REJ_DOC,         "documentation, TEST-NET-1 (192.0.2.0/24, RFC 5737)" },
+	{ { 192, 31, 196 },     24, DW_REJ_ANYCAST,     "AS112 anycast (192.31.196.0/24, RFC 7535)" },
+	{ { 192, 52, 193 },     24, DW_REJ_ANYCAST,     "AMT relay anycast (192.52.193.0/24, RFC 7450)" },
+	{ { 192, 88, 99 },      24, DW_REJ_ANYCAST,     "former 6to4 relay anycast (192.88.99.0/24, deprecated by RFC 7526)" },
+	{ { 192, 168 },         16, DW_REJ_PRIVATE,     "private-use (192.168.0.0/16, RFC 1918)" },
+	{ { 192, 175, 48 },     24, DW_REJ_ANYCAST,     "AS112 direct delegation (192.175.48.0/24, RFC 7534)" },
+	{ { 198, 18 },          15, DW_REJ_BENCHMARK,   "benchmarking (198.18.0.0/15, RFC 2544)" },
+	{ { 198, 51, 100 },     24, DW_REJ_DOC,         "documentation, TEST-NET-2 (198.51.100.0/24, RFC 5737)" },
+	{ { 203, 0, 113 },      24, DW_REJ_DOC,         "documentation, TEST-NET-3 (203.0.113.0/24, RFC 5737)" },
+	{ { 224 },               4, DW_REJ_MULTICAST,   "multicast (224.0.0.0/4, RFC 5771)" },
+	{ { 240 },               4, DW_REJ_RESERVED,    "reserved (240.0.0.0/4, RFC 1112)" },
+	{ { 255, 255, 255, 255 }, 32, DW_REJ_RESERVED,  "limited broadcast (255.255.255.255/32, RFC 919)" },
 };
 
+/* IANA IPv6 Special-Purpose Address Registry, plus multicast, the
+ * deprecated site-local and IPv4-compatible ranges, and (in
+ * dw_addr_classify) everything outside global unicast 2000::/3. */
 static const struct range v6_ranges[] = {
-	{ { 0 },                                           128, DW_REJ_UNSPECIFIED },
-	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 128, DW_REJ_LOOPBACK },
-	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },     96, DW_REJ_RESERVED }, /* v4-mapped */
-	{ { 0 },                                            96, DW_REJ_RESERVED }, /* v4-compatible */
-	{ { 0x01, 0x00 },                                   64, DW_REJ_RESERVED }, /* discard */
-	{ { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 },           48, DW_REJ_RESERVED }, /* benchmarking */
-	{ { 0xff },                                          8, DW_REJ_MULTICAST },
-	{ { 0xfe, 0x80 },                                   10, DW_REJ_LINKLOCAL },
-	{ { 0xfe, 0xc0 },                                   10, DW_REJ_RESERVED }, /* old site-local */
-	{ { 0xfc },                                          7, DW_REJ_ULA },
-	{ { 0x20, 0x01, 0x0d, 0xb8 },                       32, DW_REJ_DOC },
-	{ { 0x3f, 0xff },                                   20, DW_REJ_DOC },
+	{ { 0 },                                              128, DW_REJ_UNSPECIFIED, "unspecified address (::/128, RFC 4291)" },
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },  128, DW_REJ_LOOPBACK,   "loopback (::1/128, RFC 4291)" },
+	{ { 0 },                                               96, DW_REJ_RESERVED,   "IPv4-compatible (::/96, deprecated by RFC 4291)" },
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },        96, DW_REJ_MAPPED,     "IPv4-mapped (::ffff:0:0/96, RFC 4291): an IPv4 address in IPv6 form" },
+	{ { 0, 0x64, 0xff, 0x9b },                             96, DW_REJ_NAT64,      "NAT64 well-known prefix (64:ff9b::/96, RFC 6052): stands for an IPv4 host behind a translator" },
+	{ { 0, 0x64, 0xff, 0x9b, 0, 1 },                       48, DW_REJ_NAT64,      "local-use NAT64 prefix (64:ff9b:1::/48, RFC 8215)" },
+	{ { 0x01, 0x00 },                                      64, DW_REJ_DISCARD,    "discard-only (100::/64, RFC 6666)" },
+	{ { 0x01, 0x00, 0, 0, 0, 0, 0, 1 },                    64, DW_REJ_DISCARD,    "dummy prefix (100:0:0:1::/64, RFC 9780)" },
+	{ { 0x20, 0x01 },                                      23, DW_REJ_IETF,       "IETF protocol assignment (2001::/23, RFC 2928)" },
+	{ { 0x20, 0x01, 0, 0 },                                32, DW_REJ_TEREDO,     "Teredo (2001::/32, RFC 4380)" },
+	{ { 0x20, 0x01, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 128, DW_REJ_ANYCAST, "Port Control Protocol anycast (2001:1::1/128, RFC 7723)" },
+	{ { 0x20, 0x01, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 }, 128, DW_REJ_ANYCAST, "TURN anycast (2001:1::2/128, RFC 8155)" },
+	{ { 0x20, 0x01, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 }, 128, DW_REJ_ANYCAST, "DNS-SD service registration anycast (2001:1::3/128, RFC 9665)" },
+	{ { 0x20, 0x01, 0, 2, 0, 0 },                          48, DW_REJ_BENCHMARK,  "benchmarking (2001:2::/48, RFC 5180)" },
+	{ { 0x20, 0x01, 0, 3 },                                32, DW_REJ_ANYCAST,    "AMT relay anycast (2001:3::/32, RFC 7450)" },
+	{ { 0x20, 0x01, 0, 4, 0x01, 0x12 },                    48, DW_REJ_ANYCAST,    "AS112 anycast (2001:4:112::/48, RFC 7535)" },
+	{ { 0x20, 0x01, 0, 0x10 },                             28, DW_REJ_IDENTIFIER, "ORCHID (2001:10::/28, deprecated, RFC 4843)" },
+	{ { 0x20, 0x01, 0, 0x20 },                             28, DW_REJ_IDENTIFIER, "ORCHIDv2 (2001:20::/28, RFC 7343)" },
+	{ { 0x20, 0x01, 0, 0x30 },                             28, DW_REJ_IDENTIFIER, "drone remote ID entity tags (2001:30::/28, RFC 9374)" },
+	{ { 0x20, 0x01, 0x0d, 0xb8 },                          32, DW_REJ_DOC,        "documentation (2001:db8::/32, RFC 3849)" },
+	{ { 0x20, 0x02 },                                      16, DW_REJ_6TO4,       "6to4 (2002::/16, RFC 3056)" },
+	{ { 0x26, 0x20, 0, 0x4f, 0x80, 0x00 },                 48, DW_REJ_ANYCAST,    "AS112 direct delegation (2620:4f:8000::/48, RFC 7534)" },
+	{ { 0x3f, 0xff },                                      20, DW_REJ_DOC,        "documentation (3fff::/20, RFC 9637)" },
+	{ { 0x5f, 0x00 },                                      16, DW_REJ_SRV6,       "SRv6 segment identifiers (5f00::/16, RFC 9602)" },
+	{ { 0xfc },                                             7, DW_REJ_ULA,        "unique local (fc00::/7, RFC 4193)" },
+	{ { 0xfe, 0x80 },                                      10, DW_REJ_LINKLOCAL,  "link-local (fe80::/10, RFC 4291)" },
+	{ { 0xfe, 0xc0 },                                      10, DW_REJ_RESERVED,   "site-local (fec0::/10, deprecated by RFC 3879)" },
+	{ { 0xff },                                             8, DW_REJ_MULTICAST,  "multicast (ff00::/8, RFC 4291)" },
 };
 
-static enum dw_reject classify_range(const struct dw_ip *ip)
+static const char v6_outside_text[] =
+	"reserved by the IETF (outside global unicast 2000::/3, RFC 4291)";
+
+/* The most specific row holding ip, or NULL. */
+static const struct range *range_of(const struct dw_ip *ip)
 {
 	const struct range *r = ip->family == DW_FAM_V6 ? v6_ranges : v4_ranges;
 	size_t n = ip->family == DW_FAM_V6 ? sizeof(v6_ranges) / sizeof(v6_ranges[0])
 	                                   : sizeof(v4_ranges) / sizeof(v4_ranges[0]);
+	const struct range *best = NULL;
 	for (size_t i = 0; i < n; i++)
-		if (bits_equal(r[i].bytes, ip->bytes, r[i].len))
-			return r[i].why;
-	/* IANA allocates IPv6 global unicast from 2000::/3 only; the rest of
-	 * the space (e.g. NAT64 64:ff9b::/96) is never a host's own address. */
-	if (ip->family == DW_FAM_V6 && (ip->bytes[0] & 0xE0u) != 0x20u)
+		if (bits_equal(r[i].bytes, ip->bytes, r[i].len) && (best == NULL || r[i].len > best->len))
+			best = &r[i];
+	return best;
+}
+
+/* The IPv4 addresses a 6to4 or Teredo address carries: 6to4 its gateway
+ * (bits 16-47); Teredo its server (bits 32-63) and its client (the last 32
+ * bits, inverted).  Returns how many were written to out (0, 1 or 2). */
+static size_t wrapped_v4(const struct dw_ip *ip, enum dw_reject outer, struct dw_ip out[2],
+                         const char *role[2])
+{
+	memset(out, 0, 2 * sizeof(out[0]));
+	out[0].family = out[1].family = DW_FAM_V4;
+	if (outer == DW_REJ_6TO4) {
+		memcpy(out[0].bytes, ip->bytes + 2, 4);
+		role[0] = "6to4 gateway";
+		return 1;
+	}
+	if (outer == DW_REJ_TEREDO) {
+		memcpy(out[0].bytes, ip->bytes + 4, 4);
+		role[0] = "Teredo server";
+		for (size_t i = 0; i < 4; i++)
+			out[1].bytes[i] = (uint8_t)~ip->bytes[12 + i];
+		role[1] = "Teredo client";
+		return 2;
+	}
+	return 0;
+}
+
+/* The classification without looking inside 6to4 and Teredo. */
+static enum dw_reject classify_plain(const struct dw_ip *ip, const char **reason)
+{
+	const struct range *r = range_of(ip);
+	if (r != NULL) {
+		if (reason != NULL)
+			*reason = r->text;
+		return r->why;
+	}
+	/* IANA allocates IPv6 global unicast from 2000::/3 only. */
+	if (ip->family == DW_FAM_V6 && (ip->bytes[0] & 0xE0u) != 0x20u) {
+		if (reason != NULL)
+			*reason = v6_outside_text;
 		return DW_REJ_RESERVED;
+	}
+	if (reason != NULL)
+		*reason = "global unicast";
 	return DW_REJ_NONE;
 }
 
-/* Which accept bit lifts a range rejection (0: none can). */
-static unsigned accept_bit(enum dw_reject r)
+/* The first wrapped IPv4 address that is not global (its index), or -1. */
+static int bad_wrapped(const struct dw_ip *ip, enum dw_reject outer, struct dw_ip v4[2],
+                       const char *role[2])
+{
+	size_t n = wrapped_v4(ip, outer, v4, role);
+	for (size_t i = 0; i < n; i++)
+		if (classify_plain(&v4[i], NULL) != DW_REJ_NONE)
+			return (int)i;
+	return -1;
+}
+
+enum dw_reject dw_addr_classify(const struct dw_ip *ip, const char **reason)
+{
+	enum dw_reject r = classify_plain(ip, reason);
+	if (r == DW_REJ_6TO4 || r == DW_REJ_TEREDO) {
+		struct dw_ip v4[2];
+		const char *role[2] = { NULL, NULL };
+		if (bad_wrapped(ip, r, v4, role) >= 0) {
+			if (reason != NULL)
+				*reason = r == DW_REJ_6TO4
+				          ? "6to4 address (2002::/16, RFC 3056) wrapping a non-global IPv4 address"
+				          : "Teredo address (2001::/32, RFC 4380) wrapping a non-global IPv4 address";
+			return DW_REJ_WRAPPED;
+		}
+	}
+	return r;
+}
+
+/* snprintf that may truncate (messages): the result stays terminated. */
+static void fmt_into(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fmt_into(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		buf[0] = '\0';
+}
+
+const char *dw_addr_describe(const struct dw_ip *ip, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return buf;
+	const char *reason = NULL;
+	enum dw_reject r = classify_plain(ip, &reason);
+	struct dw_ip v4[2];
+	const char *role[2] = { NULL, NULL };
+	int bad = (r == DW_REJ_6TO4 || r == DW_REJ_TEREDO) ? bad_wrapped(ip, r, v4, role) : -1;
+	if (bad < 0) {
+		fmt_into(buf, cap, "%s", reason);
+		return buf;
+	}
+	const char *inner = NULL;
+	classify_plain(&v4[bad], &inner);
+	char a[DW_IP_STRLEN];
+	fmt_into(buf, cap, "%s whose %s is %s: %s", reason, role[bad], dw_ip_format(&v4[bad], a),
+	         inner);
+	return buf;
+}
+
+const char *dw_reject_explain(const struct dw_ip *ip, enum dw_reject r, char *buf, size_t cap)
+{
+	if (r != DW_REJ_NONE && cap > 0 && dw_addr_classify(ip, NULL) == r)
+		return dw_addr_describe(ip, buf, cap);
+	return dw_reject_str(r);
+}
+
+unsigned dw_accept_bit(enum dw_reject r)
 {
 	switch (r) {
 	case DW_REJ_LOOPBACK:  return DW_ACCEPT_LOOPBACK;
 	case DW_REJ_LINKLOCAL: return DW_ACCEPT_LINKLOCAL;
 	case DW_REJ_ULA:       return DW_ACCEPT_ULA;
 	case DW_REJ_PRIVATE:   return DW_ACCEPT_PRIVATE;
+	case DW_REJ_CGN:       return DW_ACCEPT_CGN;
 	case DW_REJ_DOC:       return DW_ACCEPT_DOC;
 	case DW_REJ_TEMPORARY: return DW_ACCEPT_TEMPORARY;
+	case DW_REJ_6TO4:      return DW_ACCEPT_6TO4;
+	case DW_REJ_TEREDO:    return DW_ACCEPT_TEREDO;
 	default:               return 0;
 	}
 }
@@ -338,14 +509,14 @@ enum dw_reject dw_addr_check(const struct dw_ifaddr *a, enum dw_family fam,
 	if (ifname != NULL && strncmp(a->ifname, ifname, sizeof(a->ifname)) != 0)
 		return DW_REJ_IFACE;
 
-	enum dw_reject r = classify_range(&a->ip);
+	enum dw_reject r = dw_addr_classify(&a->ip, NULL);
 	/* The kernel's scope is authoritative when it is narrower than the
 	 * address suggests (e.g. "ip addr add ... scope link"). */
 	if (r == DW_REJ_NONE && a->scope == DW_SCOPE_HOST)
 		r = DW_REJ_LOOPBACK;
 	else if (r == DW_REJ_NONE && a->scope == DW_SCOPE_LINK)
 		r = DW_REJ_LINKLOCAL;
-	if (r != DW_REJ_NONE && (accept_bit(r) == 0 || (p->accept & accept_bit(r)) == 0))
+	if (r != DW_REJ_NONE && (dw_accept_bit(r) == 0 || (p->accept & dw_accept_bit(r)) == 0))
 		return r;
 
 	if (p->has_match && !dw_prefix_contains(&p->match, &a->ip))

@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "dw_build.h"
 #include "lib/log.h"
@@ -67,8 +69,13 @@ void dw_cli_list_providers(FILE *out)
 	for (size_t i = 0; dw_provider_table[i] != NULL; i++) {
 		const struct dw_provider_ops *o = dw_provider_table[i];
 		bool txt = (o->caps & DW_CAP_TXT) && o->txt_add != NULL && o->txt_del != NULL;
-		fprintf(out, "%-10s %s%s%s  %s\n", o->type, (o->caps & DW_CAP_A) ? "A " : "",
-		        (o->caps & DW_CAP_AAAA) ? "AAAA " : "", txt ? "TXT" : "",
-		        o->summary != NULL ? o->summary : "");
+		char types[16];
+		snprintf(types, sizeof(types), "%s%s%s", (o->caps & DW_CAP_A) ? "A " : "",
+		         (o->caps & DW_CAP_AAAA) ? "AAAA " : "", txt ? "TXT" : "");
+		size_t n = strlen(types);
+		if (n > 0 && types[n - 1] == ' ')
+			types[n - 1] = '\0';
+		/* Fixed columns: the summaries line up whatever the types. */
+		fprintf(out, "%-10s %-10s  %s\n", o->type, types, o->summary != NULL ? o->summary : "");
 	}
 }

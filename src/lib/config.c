@@ -97,6 +97,31 @@ int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
 	if (path[0] == '\0')
 		return dw_conf_error(ctx, key, "empty path");
 	struct dw_diag d;
+	if (ctx->secrets & DW_CONF_SECRETS_SKIP) {
+		if (ctx->unread != NULL)
+			(*ctx->unread)++;
+		return DW_OK;   /* a command that publishes nothing */
+	}
+	if ((ctx->secrets & DW_CONF_SECRETS_PEEK) && access(path, R_OK) != 0 && errno == EACCES) {
+		/* Not ours to read (root-only secrets, "check" as a user): check
+		 * what can be seen without reading. */
+		bool seen = false;
+		int ret = dw_secret_check(path, &seen, &d);
+		if (ret != DW_OK) {
+			dw_conf_error(ctx, key, "%s", d.msg);
+			return ret;
+		} else if (!seen) {
+			log_notice("%s:%d: %s: %s; not checked", ctx->file, dw_conf_line(ctx, key), key,
+			           d.msg);
+		} else {
+			log_notice("%s:%d: %s: %s is not readable by uid %u: its type and mode were "
+			           "checked, its content was not", ctx->file, dw_conf_line(ctx, key), key,
+			           path, (unsigned)getuid());
+		}
+		if (ctx->unread != NULL)
+			(*ctx->unread)++;
+		return DW_OK;
+	}
 	int ret = dw_secret_load(path, flags, out, &d);
 	if (ret != DW_OK) {
 		dw_conf_error(ctx, key, "%s", d.msg);
@@ -585,6 +610,7 @@ static int conf_source(const struct dw_config *cfg, struct dw_conf_ctx *ctx,
 	char ttlkey[16];
 	snprintf(ttlkey, sizeof(ttlkey), "%s-ttl", key);
 	int ret = dw_conf_uint(ctx, ttlkey, 1, 604800, ttl, &src->ttl);
+	src->ttl_set = dw_conf_get(ctx, ttlkey) != NULL || dw_conf_get(ctx, "ttl") != NULL;
 	if (ret != DW_OK)
 		return ret;
 	if ((ret = conf_policy(ctx, fam, &src->policy)) != DW_OK)
@@ -698,16 +724,18 @@ struct dw_record *dw_config_find_record(const struct dw_config *cfg, const char 
 	return NULL;
 }
 
-int dw_config_parse(const char *file, const char *text, size_t len, bool check_only,
+int dw_config_parse(const char *file, const char *text, size_t len, unsigned flags,
                     struct dw_config **out, struct dw_diag *diag)
 {
-	return dw_config_parse_ext(file, text, len, check_only, NULL, out, diag);
+	return dw_config_parse_ext(file, text, len, flags, NULL, out, diag);
 }
 
-int dw_config_parse_ext(const char *file, const char *text, size_t len, bool check_only,
+int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned flags,
                         const struct dw_config_ext *ext, struct dw_config **out,
                         struct dw_diag *diag)
 {
+	bool check_only = (flags & DW_CONF_OFFLINE) != 0;
+	unsigned secrets = flags & (DW_CONF_SECRETS_PEEK | DW_CONF_SECRETS_SKIP);
 	*out = NULL;
 	struct parse_ctx pc = { .file = file, .buf = text, .len = len, .diag = diag };
 	struct dw_config *cfg = calloc(1, sizeof(*cfg));
@@ -777,7 +805,8 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 		if (strcmp(pc.secs[i].kind, ext->kind) != 0)
 			continue;
 		struct dw_conf_ctx ctx = { .file = file, .sec = &pc.secs[i], .diag = diag,
-		                           .check_only = check_only };
+		                           .check_only = check_only, .secrets = secrets,
+		                           .unread = &cfg->secrets_unread };
 		ret = ext->section(ext->arg, &ctx);
 		if (ret == DW_OK)
 			ret = check_unused(&ctx);
@@ -791,7 +820,8 @@ int dw_config_parse_ext(const char *file, const char *text, size_t len, bool che
 			if (strcmp(pc.secs[i].kind, order[o]) != 0)
 				continue;
 			struct dw_conf_ctx ctx = { .file = file, .sec = &pc.secs[i], .diag = diag,
-			                           .check_only = check_only };
+			                           .check_only = check_only, .secrets = secrets,
+			                           .unread = &cfg->secrets_unread };
 			if (o == 0) {
 				if (pc.secs[i].name[0] != '\0') {
 					ret = dw_conf_error(&ctx, NULL, "[dnsward] takes no name");
@@ -823,13 +853,13 @@ out:
 	return DW_OK;
 }
 
-int dw_config_load(const char *path, bool check_only, struct dw_config **out,
+int dw_config_load(const char *path, unsigned flags, struct dw_config **out,
                    struct dw_diag *diag)
 {
-	return dw_config_load_ext(path, check_only, NULL, out, diag);
+	return dw_config_load_ext(path, flags, NULL, out, diag);
 }
 
-int dw_config_load_ext(const char *path, bool check_only, const struct dw_config_ext *ext,
+int dw_config_load_ext(const char *path, unsigned flags, const struct dw_config_ext *ext,
                        struct dw_config **out, struct dw_diag *diag)
 {
 	*out = NULL;
@@ -852,7 +882,7 @@ int dw_config_load_ext(const char *path, bool check_only, const struct dw_config
 		ret = dw_diag_set(diag, DW_ECONFIG, "configuration %s is larger than %d bytes",
 		                  path, CONF_FILE_MAX);
 	else
-		ret = dw_config_parse_ext(path, buf, len, check_only, ext, out, diag);
+		ret = dw_config_parse_ext(path, buf, len, flags, ext, out, diag);
 	free(buf);
 	return ret;
 }

@@ -46,12 +46,29 @@ struct dw_section {
 	size_t nkv;
 };
 
+/* How dw_config_load() treats the network and secret files (flags). */
+enum {
+	/* Touch no network while configuring (the old bool check_only: true
+	 * is this flag). */
+	DW_CONF_OFFLINE = 0x1,
+	/* "dnsward check": read a secret file when the user running it may,
+	 * and otherwise check what stat() shows (regular file, mode, size)
+	 * without its content. */
+	DW_CONF_SECRETS_PEEK = 0x2,
+	/* Commands that publish nothing (addr, status): every key naming a
+	 * secret file must be there, but no such file is opened or even
+	 * looked at.  Secrets are then empty: nothing may be sent. */
+	DW_CONF_SECRETS_SKIP = 0x4,
+};
+
 /* Handed to provider callbacks so they read their keys with uniform errors. */
 struct dw_conf_ctx {
 	const char *file;
 	struct dw_section *sec;
 	struct dw_diag *diag;
 	bool check_only;   /* "dnsward check": validate, but touch no network */
+	unsigned secrets;  /* 0 (read), DW_CONF_SECRETS_PEEK or _SKIP */
+	unsigned *unread;  /* counts secret files left unread (may be NULL) */
 };
 
 /* Value of key in the section (marks it used), or NULL when absent. */
@@ -63,7 +80,10 @@ int dw_conf_line(const struct dw_conf_ctx *ctx, const char *key);
 int dw_conf_error(struct dw_conf_ctx *ctx, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Reads a required (or optional, when required is false) secret from the file
- * named by key.  An absent optional key leaves out zeroed and returns 0. */
+ * named by key.  An absent optional key leaves out zeroed and returns 0.
+ * With ctx->secrets SKIP, or PEEK and a file this user may not read, out is
+ * left zeroed (data NULL) and 0 returned: providers must then not look
+ * inside (they are never asked to publish in those modes). */
 int dw_conf_secret(struct dw_conf_ctx *ctx, const char *key, bool required,
                    enum dw_secret_flags flags, struct dw_secret *out);
 /* Unsigned integer in [min, max]; absent -> def. */
@@ -107,6 +127,7 @@ struct dw_source {
 	struct dw_ip addr;               /* DW_SRC_STATIC */
 	struct dw_addr_policy policy;    /* DW_SRC_IFACE; also checks fetched addresses */
 	uint32_t ttl;
+	bool ttl_set;                    /* ttl or ipv4-ttl/ipv6-ttl was given */
 	/* DW_SRC_IFACE, IPv6 only: publish the chosen address's prefix with this
 	 * host part ("ipv6-suffix"). */
 	bool has_suffix;
@@ -181,15 +202,19 @@ struct dw_config {
 	uint32_t max_interval_s;         /* "max-interval": re-assert published records; 0 never */
 	uint32_t verify_interval_s;      /* "verify-interval": drift checks; 0 never */
 	char control_socket[108];        /* "control-socket"; "" = the default place */
+	/* Secret files not read while loading (DW_CONF_SECRETS_PEEK: not
+	 * readable by this user; _SKIP: all of them). */
+	unsigned secrets_unread;
 };
 
-/* Loads and validates path, reading every secret file.  check_only is passed
- * to providers (no network).  On error returns DW_ECONFIG (or DW_ESECRET,
+/* Loads and validates path, reading every secret file unless flags say
+ * otherwise (DW_CONF_*; DW_CONF_OFFLINE is passed to providers as
+ * check_only: no network).  On error returns DW_ECONFIG (or DW_ESECRET,
  * DW_EIO) with the first problem in diag and *out NULL. */
-int dw_config_load(const char *path, bool check_only, struct dw_config **out,
+int dw_config_load(const char *path, unsigned flags, struct dw_config **out,
                    struct dw_diag *diag);
 /* Same, from text already in memory (file is only used in messages). */
-int dw_config_parse(const char *file, const char *text, size_t len, bool check_only,
+int dw_config_parse(const char *file, const char *text, size_t len, unsigned flags,
                     struct dw_config **out, struct dw_diag *diag);
 void dw_config_free(struct dw_config *cfg);
 
@@ -205,9 +230,9 @@ struct dw_config_ext {
 	bool allow_no_records;
 };
 /* dw_config_load / dw_config_parse with an extension (ext may be NULL). */
-int dw_config_load_ext(const char *path, bool check_only, const struct dw_config_ext *ext,
+int dw_config_load_ext(const char *path, unsigned flags, const struct dw_config_ext *ext,
                        struct dw_config **out, struct dw_diag *diag);
-int dw_config_parse_ext(const char *file, const char *text, size_t len, bool check_only,
+int dw_config_parse_ext(const char *file, const char *text, size_t len, unsigned flags,
                         const struct dw_config_ext *ext, struct dw_config **out,
                         struct dw_diag *diag);
 

@@ -961,6 +961,48 @@ int dw_dns_parse_reply(const uint8_t *wire, size_t len, struct dw_dns_reply *out
 	return DW_OK;
 }
 
+int dw_dns_reply_answers(const uint8_t *wire, size_t len, struct dw_dns_rr *q,
+                         struct dw_dns_rr *an, size_t cap, size_t *nan, struct dw_diag *diag)
+{
+	struct dw_dns_reply rep;
+	int ret = dw_dns_parse_reply(wire, len, &rep, diag);
+	if (ret != DW_OK)
+		return ret;
+	*nan = 0;
+	if (rep.qdcount == 0 && q != NULL)
+		return dw_diag_set(diag, DW_EPARSE, "DNS reply without a question");
+	if (rep.ancount > cap)
+		return dw_diag_set(diag, DW_ETOOBIG, "DNS reply with %u answers (at most %zu)",
+		                   (unsigned)rep.ancount, cap);
+	/* The walk cannot fail: dw_dns_parse_reply() checked the same bytes. */
+	struct cur c = { wire, len, DNS_HDR, false };
+	char name[DW_DNS_NAME_MAX];
+	for (unsigned i = 0; i < rep.qdcount && !c.err; i++) {
+		get_name(&c, name, sizeof(name));
+		uint16_t type = get16(&c);
+		uint16_t klass = get16(&c);
+		if (i == 0 && q != NULL) {
+			memset(q, 0, sizeof(*q));
+			memcpy(q->owner, name, sizeof(q->owner));
+			q->type = type;
+			q->klass = klass;
+		}
+	}
+	for (unsigned i = 0; i < rep.ancount && !c.err; i++) {
+		struct dw_dns_rr *rr = &an[i];
+		get_name(&c, rr->owner, sizeof(rr->owner));
+		rr->type = get16(&c);
+		rr->klass = get16(&c);
+		rr->ttl = get32(&c);
+		rr->rdlen = get16(&c);
+		rr->rdata = getn(&c, rr->rdlen);
+	}
+	if (c.err)
+		return dw_diag_set(diag, DW_EPARSE, "truncated or malformed DNS reply");
+	*nan = rep.ancount;
+	return DW_OK;
+}
+
 /* ------------------------------------------------------------------- TSIG */
 
 /* Uncompressed wire form of a validated presentation name ("" = root). */

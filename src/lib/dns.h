@@ -137,6 +137,24 @@ struct dw_dns_reply {
 int dw_dns_parse_reply(const uint8_t *wire, size_t len, struct dw_dns_reply *out,
                        struct dw_diag *diag);
 
+/* One resource record of a reply, pointing into the parsed buffer. */
+struct dw_dns_rr {
+	char owner[DW_DNS_NAME_MAX];   /* lower case, no trailing dot, "" = root */
+	uint16_t type, klass;
+	uint32_t ttl;                  /* 0 for a question */
+	const uint8_t *rdata;          /* exactly rdlen bytes; NULL for a question */
+	uint16_t rdlen;
+};
+
+/* The first question and the answer records of wire[0..len), a reply that
+ * must also pass dw_dns_parse_reply() (checked here too).  q (may be NULL)
+ * receives the question (DW_EPARSE when there is none); an[0..cap) the
+ * answers in order, *nan their number.  A reply with more than cap answers
+ * is DW_ETOOBIG.  Pure; fuzzed through its callers.  Returns 0, DW_EPARSE
+ * or DW_ETOOBIG with diag. */
+int dw_dns_reply_answers(const uint8_t *wire, size_t len, struct dw_dns_rr *q,
+                         struct dw_dns_rr *an, size_t cap, size_t *nan, struct dw_diag *diag);
+
 /* Verifies the TSIG of a parsed reply to a request whose MAC was req_mac,
  * with the key and the current time now.  Returns 0 when the MAC matches and
  * the time is within the fudge, DW_ETSIG otherwise (diag says why).  Pure. */

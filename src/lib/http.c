@@ -10,11 +10,14 @@
  * same scheme, host and port, so credentials never leave their origin. */
 #include "lib/http.h"
 #include "lib/log.h"
+#include "lib/text.h"
 
 #include "dw_build.h"
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,14 +25,28 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <arpa/inet.h>
 
 #define DW_HTTP_REDIRECTS_MAX 3
 #define DW_HTTP_DEFAULT_TIMEOUT_MS 20000L
 #define DW_HTTP_CONNECT_TIMEOUT_MS 10000L
 #define DW_HTTP_RETRY_AFTER_MAX 2147483647L
 
+/* What the certificate check saw, for messages (printable ASCII only). */
+struct http_tls_seen {
+	int err;                   /* first X509_V_ERR_*, 0 = none */
+	int depth;                 /* of the certificate it concerns */
+	char subject[160];         /* that certificate's subject ... */
+	char issuer[160];          /* ... its issuer (RFC 2253) */
+	char not_before[32], not_after[32];
+	bool leaf;                 /* the server's own certificate was seen: */
+	char leaf_issuer[160];
+	char leaf_names[200];      /* its DNS/IP subject alternative names, or CN */
+};
+
 /* State of one transfer, filled by the callbacks. */
 struct http_xfer {
+	struct http_tls_seen tls;
 	char *body;             /* malloc'd, NUL-terminated */
 	size_t len, cap;
 	bool too_big;
@@ -43,9 +60,212 @@ struct http_xfer {
 _Static_assert(sizeof(((struct http_xfer *)0)->content_type) ==
                sizeof(((struct dw_http_resp *)0)->content_type), "content_type sizes differ");
 
+/* SSL_CTX ex-data slot that carries the transfer to the verify callback. */
+static int http_ex_idx = -1;
+
 int dw_http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? DW_OK : DW_ENOMEM;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return DW_ENOMEM;
+	if (http_ex_idx < 0)
+		http_ex_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	return DW_OK;
+}
+
+/* ---- What a refused certificate looked like ---------------------------- */
+
+/* Copies text, keeping printable ASCII (the certificate is the server's:
+ * its names are untrusted bytes). */
+static void tls_copy(const char *s, size_t n, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	dw_text_sample(s, n, cap - 1, out, cap);
+}
+
+static void tls_name(const X509_NAME *nm, char *out, size_t cap)
+{
+	out[0] = '\0';
+	BIO *b = BIO_new(BIO_s_mem());
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		char *p = NULL;
+		long n = BIO_get_mem_data(b, &p);
+		if (n > 0 && p != NULL)
+			tls_copy(p, (size_t)n, out, cap);
+	}
+	BIO_free(b);
+}
+
+static void tls_time(const ASN1_TIME *t, char *out, size_t cap)
+{
+	struct tm tm;
+	out[0] = '\0';
+	if (t != NULL && ASN1_TIME_to_tm(t, &tm) == 1)
+		strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* Appends s to out (capacity cap, at position *o) with ", " between. */
+static void tls_append(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+	if (*o + (*o > 0 ? 2 : 0) + n + 1 > cap)
+		return;
+	if (*o > 0) {
+		memcpy(out + *o, ", ", 2);
+		*o += 2;
+	}
+	tls_copy(s, n, out + *o, cap - *o);
+	*o += strlen(out + *o);
+}
+
+/* The names a certificate is for: DNS and IP subject alternative names,
+ * else its common name. */
+static void tls_names(X509 *cert, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_DNS) {
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+			tls_append(out, cap, &o, (const char *)d, (size_t)ASN1_STRING_length(g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			int n = ASN1_STRING_length(g->d.iPAddress);
+			char a[INET6_ADDRSTRLEN];
+			if ((n == 4 || n == 16) &&
+			    inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress),
+			              a, sizeof(a)) != NULL)
+				tls_append(out, cap, &o, a, strlen(a));
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	if (o == 0) {
+		char cn[128];
+		int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+		                                  cn, sizeof(cn));
+		if (n > 0)
+			tls_append(out, cap, &o, cn, (size_t)n);
+	}
+}
+
+/* OpenSSL's verify callback: records what it saw and changes nothing
+ * (returns OpenSSL's own verdict). */
+static int http_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct http_xfer *x = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), http_ex_idx)
+	                                  : NULL;
+	if (x == NULL)
+		return ok;
+	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
+	int depth = X509_STORE_CTX_get_error_depth(sctx);
+	if (cert != NULL && depth == 0 && !x->tls.leaf) {
+		x->tls.leaf = true;
+		tls_name(X509_get_issuer_name(cert), x->tls.leaf_issuer, sizeof(x->tls.leaf_issuer));
+		tls_names(cert, x->tls.leaf_names, sizeof(x->tls.leaf_names));
+	}
+	if (!ok && x->tls.err == 0) {
+		x->tls.err = X509_STORE_CTX_get_error(sctx);
+		x->tls.depth = depth;
+		if (cert != NULL) {
+			tls_name(X509_get_subject_name(cert), x->tls.subject, sizeof(x->tls.subject));
+			tls_name(X509_get_issuer_name(cert), x->tls.issuer, sizeof(x->tls.issuer));
+			tls_time(X509_get0_notBefore(cert), x->tls.not_before, sizeof(x->tls.not_before));
+			tls_time(X509_get0_notAfter(cert), x->tls.not_after, sizeof(x->tls.not_after));
+		}
+	}
+	return ok;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: keeps curl's verify mode, adds the callback
+ * above.  libcurl calls it after setting up verification itself. */
+static CURLcode http_ssl_ctx_cb(CURL *h, void *sslctx, void *arg)
+{
+	(void)h;
+	SSL_CTX *ctx = sslctx;
+	if (http_ex_idx >= 0 && SSL_CTX_set_ex_data(ctx, http_ex_idx, arg) == 1)
+		SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), http_verify_cb);
+	return CURLE_OK;
+}
+
+/* The host of a URL for messages ("" when it cannot be parsed). */
+static void http_host_of(const char *url, char *out, size_t cap)
+{
+	out[0] = '\0';
+	CURLU *u = curl_url();
+	char *host = NULL;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL)
+		tls_copy(host, strlen(host), out, cap);
+	curl_free(host);
+	curl_url_cleanup(u);
+}
+
+/* Classifies a TLS failure from what the verify callback saw, and formats
+ * what a user needs to know into diag. */
+static int http_tls_result(CURLcode c, const struct http_xfer *x, const struct dw_http_req *req,
+                           const char *url, const char *log_url, const char *why,
+                           enum dw_tls_problem *kind, struct dw_diag *diag)
+{
+	const struct http_tls_seen *t = &x->tls;
+	char host[256];
+	http_host_of(url, host, sizeof(host));
+	const char *store = req->ca_file != NULL ? req->ca_file : "the system's trust store";
+	const char *in = req->ca_file != NULL ? "the CA file " : "";
+	switch (t->err) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		*kind = DW_TLS_UNTRUSTED;
+		return dw_diag_set(diag, DW_ETLS,
+		                   "%s: TLS verification failed: the certificate of %s was issued by "
+		                   "\"%s\", a CA not in %s%s", log_url, host,
+		                   t->issuer[0] != '\0' ? t->issuer : "an unnamed CA", in, store);
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		*kind = DW_TLS_UNTRUSTED;
+		return dw_diag_set(diag, DW_ETLS,
+		                   "%s: TLS verification failed: the certificate of %s %s \"%s\", "
+		                   "which is not in %s%s", log_url, host,
+		                   t->depth == 0 ? "is self-signed by" : "comes from the self-signed CA",
+		                   t->subject[0] != '\0' ? t->subject : "an unnamed CA", in, store);
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		*kind = DW_TLS_EXPIRED;
+		return dw_diag_set(diag, DW_ETLS,
+		                   "%s: TLS verification failed: the %scertificate of %s (\"%s\", issued "
+		                   "by \"%s\") expired on %s", log_url, t->depth == 0 ? "" : "CA ", host,
+		                   t->subject, t->issuer, t->not_after);
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		*kind = DW_TLS_NOT_YET_VALID;
+		return dw_diag_set(diag, DW_ETLS,
+		                   "%s: TLS verification failed: the %scertificate of %s (\"%s\") is valid "
+		                   "only from %s", log_url, t->depth == 0 ? "" : "CA ", host, t->subject,
+		                   t->not_before);
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		break;   /* below, as when libcurl checks the name itself */
+	case 0:
+		if (c != CURLE_PEER_FAILED_VERIFICATION || !t->leaf) {
+			*kind = DW_TLS_HANDSHAKE;
+			return dw_diag_set(diag, DW_ETLS, "%s: TLS handshake failed: %s", log_url, why);
+		}
+		break;   /* the chain was fine: the name did not match */
+	default:
+		*kind = DW_TLS_CERT_OTHER;
+		return dw_diag_set(diag, DW_ETLS,
+		                   "%s: TLS verification failed: the certificate of %s (\"%s\", issued "
+		                   "by \"%s\") was refused: %s", log_url, host, t->subject, t->issuer,
+		                   X509_verify_cert_error_string(t->err));
+	}
+	*kind = DW_TLS_NAME;
+	return dw_diag_set(diag, DW_ETLS,
+	                   "%s: TLS verification failed: the certificate is for %s, not for %s "
+	                   "(issued by \"%s\")", log_url,
+	                   t->leaf_names[0] != '\0' ? t->leaf_names : "no name at all", host,
+	                   t->leaf_issuer);
 }
 
 void dw_http_global_cleanup(void)
@@ -257,6 +477,12 @@ static int http_easy_setup(CURL *h, const struct dw_http_req *req, const char *u
 		SET(CURLOPT_CAINFO, req->ca_file);
 		SET(CURLOPT_CAPATH, (char *)NULL);
 	}
+#undef SET
+	/* Only to explain a refused certificate (issuer, names, dates): a
+	 * TLS backend other than OpenSSL refuses the option, which is fine. */
+	if (c == CURLE_OK && curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_cb) == CURLE_OK)
+		c = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, x);
+#define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(h, opt, val); } while (0)
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
 	SET(CURLOPT_TIMEOUT_MS, total);
 	SET(CURLOPT_USERAGENT, "dnsward/" DW_VERSION);
@@ -365,7 +591,8 @@ static const char *http_safe_error(CURLcode c, struct http_xfer *x, const struct
 
 /* Maps a finished transfer to a dw_error with a diag naming log_url. */
 static int http_easy_result(CURLcode c, struct http_xfer *x, const struct dw_http_req *req,
-                            const char *url, const char *log_url, struct dw_diag *diag)
+                            const char *url, const char *log_url, enum dw_tls_problem *tls,
+                            struct dw_diag *diag)
 {
 	if (c == CURLE_OK)
 		return DW_OK;
@@ -378,7 +605,7 @@ static int http_easy_result(CURLcode c, struct http_xfer *x, const struct dw_htt
 	if (c == CURLE_OPERATION_TIMEDOUT)
 		return dw_diag_set(diag, DW_ETIMEOUT, "%s: timed out: %s", log_url, why);
 	if (http_is_tls_error(c))
-		return dw_diag_set(diag, DW_ETLS, "%s: TLS verification failed: %s", log_url, why);
+		return http_tls_result(c, x, req, url, log_url, why, tls, diag);
 	if (c == CURLE_UNSUPPORTED_PROTOCOL)
 		return dw_diag_set(diag, DW_EHTTP, "%s: refused: only https:// URLs are allowed (%s)",
 		                   log_url, why);
@@ -498,7 +725,7 @@ int dw_http_request(const struct dw_http_req *req, struct dw_http_resp *resp,
 		}
 		log_debug("HTTP %s %s%s", method, log_url, redirected ? " (after redirect)" : "");
 		CURLcode c = curl_easy_perform(h);
-		ret = http_easy_result(c, &x, req, cur_url, log_url, diag);
+		ret = http_easy_result(c, &x, req, cur_url, log_url, &resp->tls, diag);
 		if (ret != DW_OK) {
 			log_debug("HTTP %s %s failed: %s", method, log_url, dw_strerror(ret));
 			goto out;

@@ -33,8 +33,22 @@ struct dw_http_req {
 	int ip_version;              /* 4 or 6: connect over that family only; 0 = either */
 };
 
+/* What was wrong with the server's certificate when a request failed with
+ * DW_ETLS (DW_TLS_NONE otherwise).  Every value but DW_TLS_HANDSHAKE is a
+ * certificate the client refused: it will not fix itself on a retry. */
+enum dw_tls_problem {
+	DW_TLS_NONE = 0,
+	DW_TLS_HANDSHAKE,      /* not the certificate: protocol, reset, cipher ... */
+	DW_TLS_UNTRUSTED,      /* issuer not in the trust store (or self-signed) */
+	DW_TLS_NAME,           /* valid, but for other names than the URL's host */
+	DW_TLS_EXPIRED,        /* past its notAfter */
+	DW_TLS_NOT_YET_VALID,  /* before its notBefore */
+	DW_TLS_CERT_OTHER,     /* refused for another reason (revoked, purpose, signature) */
+};
+
 struct dw_http_resp {
 	long status;                 /* HTTP status of the last response */
+	enum dw_tls_problem tls;     /* with DW_ETLS: the kind of failure */
 	char *body;                  /* NUL-terminated; owned, free with dw_http_resp_free */
 	size_t len;
 	long retry_after_s;          /* Retry-After in seconds (delta or date), -1 if absent */
@@ -47,8 +61,12 @@ void dw_http_global_cleanup(void);
 
 /* Performs the request.  Returns 0 when an HTTP response arrived (whatever its
  * status), else DW_EHTTP, DW_ETLS, DW_ETIMEOUT, DW_ETOOBIG or DW_EREDIRECT
- * with a diag naming log_url (never url).  resp must be released with
- * dw_http_resp_free() in every case. */
+ * with a diag naming log_url (never url).  With DW_ETLS, resp->tls says what
+ * kind of failure and the diag says what was seen: who issued the
+ * certificate (and what trust store refused it), the names it is for, or
+ * its validity dates; it names no configuration key (callers do, as they
+ * know which one applies).  resp must be released with dw_http_resp_free()
+ * in every case. */
 int dw_http_request(const struct dw_http_req *req, struct dw_http_resp *resp,
                     struct dw_diag *diag);
 void dw_http_resp_free(struct dw_http_resp *resp);

@@ -9,6 +9,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What a secret file must be, as far as its metadata tells. */
+static int check_stat(const char *path, const struct stat *st, struct dw_diag *diag)
+{
+	if (!S_ISREG(st->st_mode))
+		return dw_diag_set(diag, DW_ESECRET, "secret file %s is not a regular file", path);
+	if ((st->st_mode & (S_IRWXO | S_IWGRP)) != 0)
+		return dw_diag_set(diag, DW_ESECRET,
+		                   "secret file %s is accessible by others (mode %04o); "
+		                   "fix with: chmod 600 %s",
+		                   path, (unsigned)(st->st_mode & 07777), path);
+	if (st->st_size <= 0)
+		return dw_diag_set(diag, DW_ESECRET, "secret file %s is empty", path);
+	if (st->st_size > DW_SECRET_MAX)
+		return dw_diag_set(diag, DW_ESECRET, "secret file %s is larger than %d bytes",
+		                   path, DW_SECRET_MAX);
+	return DW_OK;
+}
+
+int dw_secret_check(const char *path, bool *seen, struct dw_diag *diag)
+{
+	struct stat st;
+	*seen = false;
+	if (stat(path, &st) != 0) {
+		if (errno == EACCES) {
+			dw_diag_set(diag, DW_OK, "cannot look at secret file %s: %s", path, strerror(errno));
+			return DW_OK;
+		}
+		return dw_diag_set(diag, DW_ESECRET, "cannot open secret file %s: %s", path,
+		                   strerror(errno));
+	}
+	int ret = check_stat(path, &st, diag);
+	*seen = ret == DW_OK;
+	return ret;
+}
+
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag)
 {
@@ -31,26 +66,8 @@ int dw_secret_load(const char *path, enum dw_secret_flags flags,
 		                  path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = dw_diag_set(diag, DW_ESECRET, "secret file %s is not a regular file", path);
+	if ((ret = check_stat(path, &st, diag)) != DW_OK)
 		goto out;
-	}
-	if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-		ret = dw_diag_set(diag, DW_ESECRET,
-		                  "secret file %s is accessible by others (mode %04o); "
-		                  "fix with: chmod 600 %s",
-		                  path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
-	if (st.st_size <= 0) {
-		ret = dw_diag_set(diag, DW_ESECRET, "secret file %s is empty", path);
-		goto out;
-	}
-	if (st.st_size > DW_SECRET_MAX) {
-		ret = dw_diag_set(diag, DW_ESECRET, "secret file %s is larger than %d bytes",
-		                  path, DW_SECRET_MAX);
-		goto out;
-	}
 
 	size_t cap = (size_t)st.st_size + 1;
 	buf = sodium_malloc(cap);

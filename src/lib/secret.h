@@ -6,6 +6,7 @@
  * the configuration. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/error.h"
@@ -32,6 +33,13 @@ enum dw_secret_flags {
  * On success out owns the memory; release it with dw_secret_clear(). */
 int dw_secret_load(const char *path, enum dw_secret_flags flags,
                    struct dw_secret *out, struct dw_diag *diag);
+
+/* The checks of dw_secret_load() that need no read access, from stat():
+ * regular file, mode, size.  Returns 0 with *seen true when they pass, 0
+ * with *seen false when the file cannot even be looked at (a directory on
+ * the way is not searchable: diag says so), or DW_ESECRET with diag (no
+ * such file, or it fails a check). */
+int dw_secret_check(const char *path, bool *seen, struct dw_diag *diag);
 
 /* Wipes and frees; safe on a zeroed or already-cleared secret. */
 void dw_secret_clear(struct dw_secret *s);

@@ -5,6 +5,7 @@
  * fuzz target; the fetchers only move bytes and apply the agreement rule
  * described in source.h. */
 #include "lib/source.h"
+#include "lib/dns.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/text.h"
@@ -73,6 +74,14 @@ static int parse_addr(const char *s, size_t n, enum dw_family fam, struct dw_ip 
 		return parse_err(why, whylen, "no address", s, n);
 	if (n >= sizeof(buf))
 		return parse_err(why, whylen, "not an address (too long)", s, n);
+	/* inet_pton stops at a NUL: "9.9.9.9\0junk" must not pass as 9.9.9.9. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\0')
+			return parse_err(why, whylen, "not an address (holds a NUL byte)", s, n);
+		if (ch <= 0x20 || ch >= 0x7f)
+			return parse_err(why, whylen, "not an address", s, n);
+	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	if (dw_ip_parse(buf, fam, out) == DW_OK)
@@ -103,8 +112,24 @@ int dw_source_parse_echo(const char *body, size_t len, enum dw_family fam, struc
 
 	const char *nl = memchr(body, '\n', len);
 	size_t first = nl != NULL ? (size_t)(nl - body) : len;
-	if (memchr(body, '=', first) == NULL)
-		return dw_source_parse_cmd(body, len, fam, out, why, whylen);
+	if (memchr(body, '=', first) == NULL) {
+		/* One address, then only blank space and line ends (any number:
+		 * services differ in what they append). */
+		size_t n = len;
+		while (n > 0 && is_blank(body[n - 1]))
+			n--;
+		if (n == 0) {
+			why_set(why, whylen, "no address in the answer");
+			return DW_EPARSE;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (body[i] == '\n')
+				return parse_err(why, whylen, "more than one line", body, len);
+			if (is_blank(body[i]))
+				return parse_err(why, whylen, "not exactly one address", body, len);
+		}
+		return parse_addr(body, n, fam, out, why, whylen);
+	}
 
 	/* key=value lines: every line is one, and exactly one key is "ip". */
 	bool found = false;
@@ -221,6 +246,59 @@ int dw_source_dns_query(enum dw_echo_kind kind, enum dw_family fam, uint16_t id,
 	return ret;
 }
 
+/* The echo's name as dw_dns_reply_answers() presents owners. */
+static const char *echo_owner(enum dw_echo_kind kind)
+{
+	switch (kind) {
+	case DW_ECHO_OPENDNS:    return "myip.opendns.com";
+	case DW_ECHO_CLOUDFLARE: return "whoami.cloudflare";
+	case DW_ECHO_GOOGLE:     return "o-o.myaddr.l.google.com";
+	}
+	return "invalid";
+}
+
+#define ECHO_ANSWERS_MAX 16
+
+/* One TXT answer's character-strings, each exactly inside rdata: every
+ * address found must equal *out (set on the first).  Returns 0, 1 when no
+ * string was an address, or DW_EPARSE with why. */
+static int echo_txt(enum dw_echo_kind kind, enum dw_family fam, const uint8_t *d, size_t dn,
+                    struct dw_ip *out, bool *have, char *why, size_t whylen)
+{
+	if (dn == 0) {
+		why_set(why, whylen, "malformed TXT record (no string)");
+		return DW_EPARSE;
+	}
+	for (size_t o = 0; o < dn;) {
+		size_t sn = d[o];
+		if (sn > dn - o - 1) {
+			why_set(why, whylen, "malformed TXT record (a string longer than its record)");
+			return DW_EPARSE;
+		}
+		const char *s = (const char *)d + o + 1;
+		o += 1 + sn;
+		/* Google adds this one when asked through a resolver that sends
+		 * a client subnet: not the address. */
+		static const char ecs[] = "edns0-client-subnet ";
+		if (kind == DW_ECHO_GOOGLE && sn >= sizeof(ecs) - 1 &&
+		    memcmp(s, ecs, sizeof(ecs) - 1) == 0)
+			continue;
+		struct dw_ip ip;
+		int r = parse_addr(s, sn, fam, &ip, why, whylen);
+		if (r != DW_OK)
+			return r;
+		if (*have && !dw_ip_equal(&ip, out)) {
+			char a[DW_IP_STRLEN], b[DW_IP_STRLEN];
+			why_set(why, whylen, "the reply gives two addresses, %s and %s",
+			        dw_ip_format(out, a), dw_ip_format(&ip, b));
+			return DW_EPARSE;
+		}
+		*out = ip;
+		*have = true;
+	}
+	return DW_OK;
+}
+
 int dw_source_parse_dns(enum dw_echo_kind kind, enum dw_family fam, uint16_t id,
                         const uint8_t *wire, size_t len, struct dw_ip *out,
                         char *why, size_t whylen)
@@ -229,96 +307,69 @@ int dw_source_parse_dns(enum dw_echo_kind kind, enum dw_family fam, uint16_t id,
 		why_set(why, whylen, "unknown echo kind");
 		return DW_EPARSE;
 	}
-	ldns_pkt *p = NULL;
-	if (len < 12 || ldns_wire2pkt(&p, wire, len) != LDNS_STATUS_OK || p == NULL) {
-		why_set(why, whylen, "malformed DNS reply (%zu bytes)", len);
+	/* Strict wire parsing: every RDLENGTH must hold exactly its data and
+	 * nothing may follow the last record. */
+	struct dw_dns_reply rep;
+	struct dw_dns_rr q, an[ECHO_ANSWERS_MAX];
+	size_t nan = 0;
+	struct dw_diag d = { "" };
+	if (dw_dns_parse_reply(wire, len, &rep, &d) != DW_OK ||
+	    dw_dns_reply_answers(wire, len, &q, an, ECHO_ANSWERS_MAX, &nan, &d) != DW_OK) {
+		why_set(why, whylen, "malformed DNS reply (%s)", d.msg);
 		return DW_EPARSE;
 	}
-	int ret = DW_EPARSE;
-	ldns_rdf *qname = ldns_dname_new_frm_str(echo_qname(kind));
-	ldns_rr_type qtype = echo_qtype(kind, fam);
-	ldns_rr_class qclass = echo_qclass(kind);
-	bool have = false;
-	if (qname == NULL) {
-		why_set(why, whylen, "out of memory");
-		ret = DW_ENOMEM;
-		goto out;
-	}
-	if (ldns_pkt_id(p) != id || !ldns_pkt_qr(p) || ldns_pkt_get_opcode(p) != LDNS_PACKET_QUERY) {
+	uint16_t qtype = (uint16_t)echo_qtype(kind, fam);
+	uint16_t qclass = (uint16_t)echo_qclass(kind);
+	const char *owner = echo_owner(kind);
+	if (rep.id != id || !rep.qr || rep.opcode != 0) {
 		why_set(why, whylen, "not a reply to our query");
-		goto out;
+		return DW_EPARSE;
 	}
-	if (ldns_pkt_tc(p)) {
+	if (rep.tc) {
 		why_set(why, whylen, "truncated reply");
-		goto out;
+		return DW_EPARSE;
 	}
-	if (ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR) {
-		why_set(why, whylen, "DNS error %d", (int)ldns_pkt_get_rcode(p));
-		goto out;
+	if (rep.rcode != 0) {
+		why_set(why, whylen, "DNS error %d", rep.rcode);
+		return DW_EPARSE;
 	}
-	ldns_rr_list *q = ldns_pkt_question(p);
-	if (ldns_rr_list_rr_count(q) != 1 ||
-	    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(q, 0)), qname) != 0 ||
-	    ldns_rr_get_type(ldns_rr_list_rr(q, 0)) != qtype ||
-	    ldns_rr_get_class(ldns_rr_list_rr(q, 0)) != qclass) {
+	if (rep.qdcount != 1 || strcmp(q.owner, owner) != 0 || q.type != qtype || q.klass != qclass) {
 		why_set(why, whylen, "the reply does not repeat our question");
-		goto out;
+		return DW_EPARSE;
 	}
-	ldns_rr_list *an = ldns_pkt_answer(p);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (ldns_dname_compare(ldns_rr_owner(rr), qname) != 0 ||
-		    ldns_rr_get_type(rr) != qtype || ldns_rr_get_class(rr) != qclass)
+	bool have = false;
+	for (size_t i = 0; i < nan; i++) {
+		const struct dw_dns_rr *rr = &an[i];
+		if (strcmp(rr->owner, owner) != 0 || rr->type != qtype || rr->klass != qclass)
 			continue;   /* other names or types cannot be our answer */
-		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
-			ldns_rdf *rd = ldns_rr_rdf(rr, k);
-			const uint8_t *d = ldns_rdf_data(rd);
-			size_t dn = ldns_rdf_size(rd);
-			struct dw_ip ip = { .family = fam };
-			if (qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_AAAA) {
-				size_t want = fam == DW_FAM_V4 ? 4 : 16;
-				if (dn != want) {
-					why_set(why, whylen, "malformed address record");
-					goto out;
-				}
-				memcpy(ip.bytes, d, want);
-			} else {
-				/* A TXT character-string: length byte, then text. */
-				if (dn < 1 || (size_t)d[0] + 1 != dn) {
-					why_set(why, whylen, "malformed TXT record");
-					goto out;
-				}
-				const char *s = (const char *)d + 1;
-				size_t sn = d[0];
-				/* Google adds this one when asked through a resolver
-				 * that sends a client subnet: not the address. */
-				static const char ecs[] = "edns0-client-subnet ";
-				if (kind == DW_ECHO_GOOGLE && sn >= sizeof(ecs) - 1 &&
-				    memcmp(s, ecs, sizeof(ecs) - 1) == 0)
-					continue;
-				int r = parse_addr(s, sn, fam, &ip, why, whylen);
-				if (r != DW_OK)
-					goto out;
-			}
-			if (have && !dw_ip_equal(&ip, out)) {
-				char a[DW_IP_STRLEN], b[DW_IP_STRLEN];
-				why_set(why, whylen, "the reply gives two addresses, %s and %s",
-				        dw_ip_format(out, a), dw_ip_format(&ip, b));
-				goto out;
-			}
-			*out = ip;
-			have = true;
+		if (qtype == LDNS_RR_TYPE_TXT) {
+			int r = echo_txt(kind, fam, rr->rdata, rr->rdlen, out, &have, why, whylen);
+			if (r != DW_OK)
+				return r;
+			continue;
 		}
+		size_t want = fam == DW_FAM_V4 ? 4 : 16;
+		if (rr->rdlen != want) {
+			why_set(why, whylen, "malformed %s record (RDLENGTH %u, not %zu)",
+			        dw_family_rrtype(fam), (unsigned)rr->rdlen, want);
+			return DW_EPARSE;
+		}
+		struct dw_ip ip = { .family = fam };
+		memcpy(ip.bytes, rr->rdata, want);
+		if (have && !dw_ip_equal(&ip, out)) {
+			char a[DW_IP_STRLEN], b[DW_IP_STRLEN];
+			why_set(why, whylen, "the reply gives two addresses, %s and %s",
+			        dw_ip_format(out, a), dw_ip_format(&ip, b));
+			return DW_EPARSE;
+		}
+		*out = ip;
+		have = true;
 	}
 	if (!have) {
 		why_set(why, whylen, "no matching answer in the reply");
-		goto out;
+		return DW_EPARSE;
 	}
-	ret = DW_OK;
-out:
-	ldns_rdf_deep_free(qname);
-	ldns_pkt_free(p);
-	return ret;
+	return DW_OK;
 }
 
 int dw_source_agree(const struct dw_ip *votes, const bool *ok, size_t nanswered,
@@ -418,9 +469,9 @@ static int check_policy(const struct dw_source *src, enum dw_family fam, const s
 	enum dw_reject r = dw_addr_check(&a, fam, NULL, &src->policy);
 	if (r == DW_REJ_NONE)
 		return DW_OK;
-	char s[DW_IP_STRLEN];
+	char s[DW_IP_STRLEN], text[256];
 	why_set(why, whylen, "%s gave %s, which is not publishable: %s", from, dw_ip_format(ip, s),
-	        dw_reject_str(r));
+	        dw_reject_explain(ip, r, text, sizeof(text)));
 	return DW_ENOTFOUND;
 }
 
@@ -456,7 +507,7 @@ static int fetch_agree(const struct dw_source *src, enum dw_family fam, size_t n
 	int win = -1;
 	int last_err = DW_ENOTFOUND;
 	for (size_t i = 0; i < n && i < DW_SRC_LIST_MAX; i++) {
-		char label[DW_SRC_URL_MAX + 16], w[256] = "";
+		char label[DW_SRC_URL_MAX + 16], w[512] = "";
 		int r = ask(src, fam, i, &votes[i], label, sizeof(label), w, sizeof(w));
 		asked++;
 		if (r == DW_OK) {
@@ -509,7 +560,12 @@ static int ask_web(const struct dw_source *src, enum dw_family fam, size_t i,
 		size_t ul = strlen(src->urls[i]);
 		if (strncmp(m, src->urls[i], ul) == 0 && m[ul] == ':')
 			m += ul + 1 + (m[ul + 1] == ' ');
-		why_set(why, whylen, "%s", m);
+		const char *fix = "";
+		if (ret == DW_ETLS && resp.tls == DW_TLS_UNTRUSTED)
+			fix = "; if you trust that CA, set web-ca-file to a PEM file holding its certificate";
+		else if (ret == DW_ETLS && resp.tls == DW_TLS_NAME)
+			fix = "; check the host in that URL";
+		why_set(why, whylen, "%s%s", m, fix);
 	} else if (resp.status != 200) {
 		why_set(why, whylen, "HTTP status %ld", resp.status);
 		ret = DW_EHTTP;

@@ -74,11 +74,13 @@ int dw_source_parse_cmd(const char *text, size_t len, enum dw_family fam, struct
 int dw_source_dns_query(enum dw_echo_kind kind, enum dw_family fam, uint16_t id,
                         uint8_t *wire, size_t cap, size_t *len);
 
-/* Parses a reply to that query: ID, QR, opcode, RCODE NOERROR, the question
- * echoed, and answers at the queried name: A/AAAA records (OpenDNS) or TXT
- * strings (Cloudflare, Google) that are addresses of fam.  Every such answer
- * must give the same address, and there must be at least one.  Returns 0 or
- * DW_EPARSE with why. */
+/* Parses a reply to that query: the wire strictly (every RDLENGTH exactly
+ * its data, no byte after the last record: dw_dns_reply_answers), ID, QR,
+ * opcode, RCODE NOERROR, the question echoed, and answers at the queried
+ * name: A/AAAA records of exactly 4/16 bytes (OpenDNS) or TXT strings
+ * (Cloudflare, Google) each exactly one address of fam, printable with no
+ * NUL or blank.  Every such answer must give the same address, and there
+ * must be at least one.  Returns 0 or DW_EPARSE with why. */
 int dw_source_parse_dns(enum dw_echo_kind kind, enum dw_family fam, uint16_t id,
                         const uint8_t *wire, size_t len, struct dw_ip *out,
                         char *why, size_t whylen);

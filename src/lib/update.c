@@ -10,31 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *dw_outcome_str(enum dw_outcome o)
-{
-	switch (o) {
-	case DW_OUT_DONE:      return "done";
-	case DW_OUT_UNCHANGED: return "unchanged";
-	case DW_OUT_RETRY:     return "retry";
-	case DW_OUT_RATELIMIT: return "rate-limited";
-	case DW_OUT_FATAL:     return "fatal";
-	}
-	return "unknown";
-}
-
-void dw_result_set(struct dw_result *res, enum dw_outcome o, long retry_after_s,
-                   const char *fmt, ...)
-{
-	res->outcome = o;
-	res->retry_after_s = retry_after_s;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		res->msg[0] = '\0';
-}
-
 const char *dw_verify_str(enum dw_verify_status s)
 {
 	switch (s) {
@@ -62,11 +37,61 @@ int dw_update_state_path(const struct dw_config *cfg, char *buf, size_t cap)
 	return (n < 0 || (size_t)n >= cap) ? DW_ETOOBIG : DW_OK;
 }
 
+/* When every IPv4 address on the interface is a DS-Lite B4 or CGN one (or
+ * link-local), and at least one of them is: the reason that says so, in
+ * why, and true.  A host behind DS-Lite has no public IPv4 address of its
+ * own, now or later: nothing a retry could change. */
+static bool carrier_only(const struct dw_source *src, enum dw_family fam,
+                         const struct dw_addr_list *addrs, const enum dw_reject *reasons,
+                         char *why, size_t whylen)
+{
+	if (fam != DW_FAM_V4 || addrs == NULL)
+		return false;
+	const struct dw_ifaddr *carrier = NULL;
+	enum dw_reject kind = DW_REJ_NONE;
+	for (size_t i = 0; i < addrs->n; i++) {
+		enum dw_reject r = reasons[i];
+		if (r == DW_REJ_FAMILY || r == DW_REJ_IFACE || r == DW_REJ_LINKLOCAL)
+			continue;
+		if (r != DW_REJ_DSLITE && r != DW_REJ_CGN)
+			return false;
+		if (carrier == NULL || (r == DW_REJ_DSLITE && kind != DW_REJ_DSLITE)) {
+			carrier = &addrs->v[i];
+			kind = r;
+		}
+	}
+	if (carrier == NULL)
+		return false;
+	char a[DW_IP_STRLEN];
+	dw_ip_format(&carrier->ip, a);
+	if (kind == DW_REJ_DSLITE)
+		snprintf(why, whylen,
+		         "no public IPv4 address on %s: it has only the DS-Lite address %s (192.0.0.0/29, "
+		         "RFC 6333): IPv4 leaves through the provider's tunnel and shares its public "
+		         "address; set ipv4 = off, or ipv4 = web to publish that shared address",
+		         src->ifname, a);
+	else
+		snprintf(why, whylen,
+		         "no public IPv4 address on %s: it has only the carrier-grade NAT address %s "
+		         "(100.64.0.0/10, RFC 6598): the public address is the provider's NAT; set "
+		         "ipv4 = off, or ipv4 = web to publish the NAT's address", src->ifname, a);
+	return true;
+}
+
 int dw_update_desired(const struct dw_record *r, enum dw_family fam,
                       const struct dw_addr_list *addrs, struct dw_ip *ip,
                       char *why, size_t whylen)
 {
+	return dw_update_desired_ex(r, fam, addrs, ip, why, whylen, NULL);
+}
+
+int dw_update_desired_ex(const struct dw_record *r, enum dw_family fam,
+                         const struct dw_addr_list *addrs, struct dw_ip *ip,
+                         char *why, size_t whylen, bool *steady)
+{
 	const struct dw_source *src = &r->src[fam];
+	if (steady != NULL)
+		*steady = false;
 	switch (src->kind) {
 	case DW_SRC_OFF:
 		snprintf(why, whylen, "disabled");
@@ -97,6 +122,13 @@ int dw_update_desired(const struct dw_record *r, enum dw_family fam,
 			return dw_source_apply_suffix(&addrs->v[idx].ip, addrs->v[idx].prefixlen,
 			                              &src->suffix, ip, why, whylen);
 		return DW_OK;
+	}
+
+	if (carrier_only(src, fam, addrs, reasons, why, whylen)) {
+		free(reasons);
+		if (steady != NULL)
+			*steady = true;
+		return DW_ENOTFOUND;
 	}
 
 	/* Explain with every rejected address on that interface, in address
@@ -174,8 +206,8 @@ void dw_update_plan(const struct dw_record *r, const struct dw_addr_list *addrs,
 		pl->active = r->src[f].kind != DW_SRC_OFF;
 		if (!pl->active)
 			continue;
-		if (dw_update_desired(r, (enum dw_family)f, addrs, &pl->addr, pl->why,
-		                      sizeof(pl->why)) != DW_OK)
+		if (dw_update_desired_ex(r, (enum dw_family)f, addrs, &pl->addr, pl->why,
+		                         sizeof(pl->why), &pl->steady) != DW_OK)
 			continue;
 		pl->have_addr = true;
 		char addr[DW_IP_STRLEN];
@@ -304,16 +336,51 @@ void dw_update_verify(const struct dw_record *r, const struct dw_ip *addr,
 		verify_by_dns(r, addr, auth, out);
 }
 
-/* Reports one family's outcome of a pass and updates sum and st. */
+/* Keeps the family's result in the state (lib/state.h) and saves when it
+ * changed: "dnsward status" shows it without a daemon. */
+static void keep_result(struct dw_record *r, enum dw_family fam, struct dw_state *st,
+                        const char *state_path, const char *outcome, const char *addr,
+                        const char *msg, bool save_anyway)
+{
+	/* Messages never hold secrets; the redactor is the last line of
+	 * defence here as in the log. */
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	dw_log_redact(m, sizeof(m));
+	bool changed = false;
+	struct dw_diag d = { "out of memory" };
+	if (dw_state_set_result(st, r->fqdn, fam, r->provider->name, outcome, addr, m,
+	                        (int64_t)time(NULL), &changed) != DW_OK ||
+	    ((changed || save_anyway) && dw_state_save(st, state_path, &d) != DW_OK)) {
+		if (save_anyway)
+			log_error("%s %s: published, but the state could not be saved: %s", r->fqdn,
+			          dw_family_rrtype(fam), d.msg);
+		else
+			log_warning("%s %s: the result could not be kept in the state file: %s",
+			            r->fqdn, dw_family_rrtype(fam), d.msg);
+	}
+}
+
+/* Reports one family's outcome of a pass and updates sum and st.  steady:
+ * the family has no address for a steady, expected reason (pl->steady)
+ * and the record's other family was published: a notice, not a failure. */
 static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan *pl,
-                   const struct dw_result *res, bool dry_run, struct dw_state *st,
+                   const struct dw_result *res, bool dry_run, bool steady, struct dw_state *st,
                    const char *state_path, struct dw_update_summary *sum, FILE *out)
 {
 	const char *type = dw_family_rrtype(fam);
 	if (!pl->have_addr) {
 		fprintf(out, "no-address %s %s (%s)\n", r->fqdn, type, pl->why);
-		log_warning("%s %s: %s", r->fqdn, type, pl->why);
-		sum->no_address++;
+		if (steady) {
+			log_notice("%s %s: %s (%s published: nothing to do)", r->fqdn, type, pl->why,
+			           dw_family_rrtype(fam == DW_FAM_V4 ? DW_FAM_V6 : DW_FAM_V4));
+			sum->steady++;
+		} else {
+			log_warning("%s %s: %s", r->fqdn, type, pl->why);
+			sum->no_address++;
+		}
+		if (!dry_run)
+			keep_result(r, fam, st, state_path, "no-address", NULL, pl->why, false);
 		return;
 	}
 	char addr[DW_IP_STRLEN];
@@ -323,6 +390,14 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 		log_debug("%s %s: %s already published through %s", r->fqdn, type, addr,
 		          r->provider->name);
 		sum->unchanged++;
+		/* Rewrites the file only when an earlier run ended otherwise. */
+		const struct dw_state_result *prev =
+			dw_state_get_result(st, r->fqdn, fam, r->provider->name);
+		bool was_ok = prev != NULL && (strcmp(prev->outcome, "done") == 0 ||
+		                               strcmp(prev->outcome, "unchanged") == 0);
+		if (!dry_run && !was_ok)
+			keep_result(r, fam, st, state_path, dw_outcome_str(DW_OUT_UNCHANGED), addr,
+			            "already published", false);
 		return;
 	}
 	if (dry_run) {
@@ -340,36 +415,68 @@ static void report(struct dw_record *r, enum dw_family fam, const struct dw_plan
 			sum->unchanged++;
 		/* Save after every success so a crash later in the pass never
 		 * causes this record to be sent again. */
-		struct dw_diag d = { "out of memory" };
-		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK ||
-		    dw_state_save(st, state_path, &d) != DW_OK) {
-			log_error("%s %s: published, but the state could not be saved: %s",
-			          r->fqdn, type, d.msg);
-		}
+		if (dw_state_set(st, r->fqdn, fam, r->provider->name, addr, (int64_t)time(NULL)) != DW_OK)
+			log_error("%s %s: published, but the state could not be saved: out of memory",
+			          r->fqdn, type);
+		else
+			keep_result(r, fam, st, state_path, dw_outcome_str(res->outcome), addr, res->msg,
+			            true);
 		return;
 	}
 
 	fprintf(out, "failed %s %s %s %s\n", r->fqdn, type, addr, dw_outcome_str(res->outcome));
+	keep_result(r, fam, st, state_path, dw_outcome_str(res->outcome), addr, res->msg, false);
+	/* The message never states the delay (provider.h): said here once. */
+	char wait[48] = " (will retry)";
+	if (res->retry_after_s >= 0)
+		snprintf(wait, sizeof(wait), ": retry after %ld s", res->retry_after_s);
 	switch (res->outcome) {
 	case DW_OUT_FATAL:
 		log_error("%s %s via %s: %s (needs your action; not retried)", r->fqdn, type,
 		          r->provider->name, res->msg);
 		sum->fatal++;
 		break;
-	case DW_OUT_RATELIMIT:
-		if (res->retry_after_s >= 0)
-			log_error("%s %s via %s: rate-limited, retry after %ld s: %s", r->fqdn, type,
-			          r->provider->name, res->retry_after_s, res->msg);
-		else
-			log_error("%s %s via %s: rate-limited: %s", r->fqdn, type,
-			          r->provider->name, res->msg);
-		sum->retry++;
+	case DW_OUT_ACTION:
+		log_error("%s %s via %s: %s (needs your action)", r->fqdn, type, r->provider->name,
+		          res->msg);
+		sum->fatal++;
 		break;
 	default:
-		log_error("%s %s via %s: %s (will retry)", r->fqdn, type, r->provider->name, res->msg);
+		log_error("%s %s via %s: %s%s", r->fqdn, type, r->provider->name, res->msg, wait);
 		sum->retry++;
 		break;
 	}
+}
+
+/* A provider's note for r from an earlier run (lib/state.h memos). */
+static void memo_give(struct dw_record *r, struct dw_state *st)
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	const char *m = dw_state_get_memo(st, r->fqdn, r->provider->name);
+	if (ops->memo_set != NULL && m != NULL)
+		ops->memo_set(r, m);
+}
+
+/* Keeps the provider's note for r; saves the state when it changed. */
+static void memo_keep(struct dw_record *r, struct dw_state *st, const char *state_path)
+{
+	const struct dw_provider_ops *ops = r->provider->ops;
+	if (ops->memo_get == NULL)
+		return;
+	char buf[DW_STATE_MEMO_MAX + 1];
+	bool has = ops->memo_get(r, buf, sizeof(buf));
+	bool changed = false;
+	struct dw_diag d = { "out of memory" };
+	if (dw_state_set_memo(st, r->fqdn, r->provider->name, has ? buf : NULL, &changed) != DW_OK ||
+	    (changed && dw_state_save(st, state_path, &d) != DW_OK))
+		log_warning("%s: the provider's note could not be kept in the state file: %s", r->fqdn,
+		            d.msg);
+}
+
+/* Whether family f of a pass ended well (published, or already there). */
+static bool family_ok(const struct dw_plan *pl, const struct dw_result *res, bool dry_run)
+{
+	return pl->active && pl->have_addr && (!pl->publish || dry_run || dw_outcome_ok(res->outcome));
 }
 
 int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
@@ -407,11 +514,16 @@ int dw_update_pass(struct dw_config *cfg, const struct dw_update_opts *opts,
 		struct dw_plan plan[DW_FAM_COUNT];
 		struct dw_result res[DW_FAM_COUNT];
 		dw_update_plan(r, have_addrs ? &addrs : NULL, &st, opts->force, plan);
-		if (!opts->dry_run)
+		if (!opts->dry_run) {
+			memo_give(r, &st);
 			dw_update_publish(r, plan, cfg->cold_start_check ? &cold.cfg : NULL, res);
+			memo_keep(r, &st, state_path);
+		}
 		for (int f = 0; f < DW_FAM_COUNT; f++) {
+			int o = f == DW_FAM_V4 ? DW_FAM_V6 : DW_FAM_V4;
+			bool steady = plan[f].steady && family_ok(&plan[o], &res[o], opts->dry_run);
 			if (plan[f].active)
-				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, &st,
+				report(r, (enum dw_family)f, &plan[f], &res[f], opts->dry_run, steady, &st,
 				       state_path, sum, out);
 		}
 	}

@@ -29,21 +29,36 @@ struct dw_update_opts {
 
 struct dw_update_summary {
 	unsigned updated, unchanged, planned, no_address, retry, fatal;
+	/* Families without an address for a steady, expected reason (an
+	 * interface with only a DS-Lite or carrier-grade NAT IPv4 address)
+	 * while the record's other family was published: not a failure. */
+	unsigned steady;
 };
 
 /* The address a record should publish for fam, from a dump (addrs, may be
  * NULL when the source is static).  Returns 0 and fills ip, or DW_ENOTFOUND
- * with a human reason in why (e.g. "no usable address on eth0: ..."). */
+ * with a human reason in why (e.g. "no usable address on eth0: ...").  An
+ * interface whose only IPv4 addresses are DS-Lite B4 (192.0.0.0/29) or
+ * carrier-grade NAT (100.64/10) ones, not accepted, gets a reason that says
+ * so and what to set (ipv4 = off, or web). */
 int dw_update_desired(const struct dw_record *r, enum dw_family fam,
                       const struct dw_addr_list *addrs, struct dw_ip *ip,
                       char *why, size_t whylen);
+/* The same, also telling (steady, may be NULL) whether that reason is the
+ * steady carrier-side one. */
+int dw_update_desired_ex(const struct dw_record *r, enum dw_family fam,
+                         const struct dw_addr_list *addrs, struct dw_ip *ip,
+                         char *why, size_t whylen, bool *steady);
 
 /* What one record needs for one family, decided before publishing. */
 struct dw_plan {
 	bool active;               /* the family's source is not "off" */
 	bool have_addr;            /* a desired address was found ... */
 	struct dw_ip addr;         /* ... this one */
-	char why[256];             /* else: why not (human text) */
+	char why[512];             /* else: why not (human text) */
+	bool steady;               /* ... for a steady, expected reason: the
+	                            * interface has only carrier-side IPv4
+	                            * addresses (DS-Lite B4, CGN shared space) */
 	bool publish;              /* differs from the state, or forced */
 	char prev[DW_IP_STRLEN];   /* last published address, "" if none */
 };

@@ -78,11 +78,8 @@ void dw_acmedns_classify(long status, const char *body, size_t len, long retry_a
 		dw_result_set(res, DW_OUT_FATAL, -1, "acme-dns rejected the request (400 %s)%s",
 		              sample, err != NULL && strcmp(err, "bad_subdomain") == 0
 		                      ? ": check subdomain =" : "");
-	} else if (status == 429) {
-		dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-		              "acme-dns rate limit (HTTP 429)");
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "acme-dns server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "acme-dns", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "acme-dns refused the request (HTTP %ld %s)",
 		              status, sample);
@@ -203,8 +200,7 @@ static void acmedns_txt_add(struct dw_provider *p, const char *fqdn, const char 
 	log_debug("acme-dns: POST %s for subdomain %s (%s)", url, d->subdomain, fqdn);
 	int rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		dw_result_set(res, rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY, -1,
-		              "acme-dns request failed: %s", diag.msg);
+		dw_result_http_failure(res, p, "acme-dns", rc, &resp, &diag);
 		goto out;
 	}
 	dw_acmedns_classify(resp.status, resp.body, resp.len, resp.retry_after_s, value, res);

@@ -260,15 +260,8 @@ void dw_cf_classify_error(long status, const char *body, size_t len, long retry_
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "Cloudflare refused the credentials (HTTP %ld, %s): check %s; a token "
 		              "needs permission Zone:DNS:Edit on zone %s", status, msg, credkey, zone);
-	} else if (status == 429) {
-		if (retry_after_s >= 0)
-			dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-			              "Cloudflare rate limit (HTTP 429): retry after %ld s", retry_after_s);
-		else
-			dw_result_set(res, DW_OUT_RATELIMIT, -1,
-			              "Cloudflare rate limit (HTTP 429), no Retry-After given");
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "Cloudflare server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "Cloudflare", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "Cloudflare refused the request (HTTP %ld, %s)",
 		              status, msg);
@@ -585,9 +578,7 @@ static bool cf_do(const struct dw_provider *p, const char *method, const char *u
 	int rc = dw_http_request(&c.req, resp, &diag);
 	cf_call_done(&c);
 	if (rc != 0) {
-		/* A redirect to another origin means the API moved: the user must look. */
-		dw_result_set(res, rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY, -1,
-		              "Cloudflare request failed: %s", diag.msg);
+		dw_result_http_failure(res, p, "Cloudflare", rc, resp, &diag);
 		return false;
 	}
 	return true;
@@ -621,47 +612,56 @@ static int cf_zone_id(struct dw_provider *p, const char *zone, char id[DW_CF_ID_
 	return ret;
 }
 
-/* Finds the zone of fqdn: the hint when given, else the longest proper
- * suffix of two labels or more, then the name itself.  Returns true with
- * zone_out (malloc) and id set, false with res set. */
+struct cf_probe {
+	struct dw_provider *p;
+	char *id;   /* DW_CF_ID_MAX bytes */
+};
+
+/* One zone lookup for dw_zone_find(). */
+static enum dw_zone_probe cf_probe(void *arg, const char *zone, struct dw_result *res)
+{
+	struct cf_probe *c = arg;
+	int rc = cf_zone_id(c->p, zone, c->id, res);
+	return rc > 0 ? DW_ZONE_FOUND : rc == 0 ? DW_ZONE_ABSENT : DW_ZONE_FAILED;
+}
+
+/* Finds the zone of fqdn: the hint when given, else by probing
+ * (dw_zone_find).  Returns true with zone_out (malloc) and id set, false
+ * with res set. */
 static bool cf_find_zone(struct dw_provider *p, const char *fqdn, const char *hint,
                          char **zone_out, char id[DW_CF_ID_MAX], struct dw_result *res)
 {
-	const char *cand[128];
-	size_t ncand = 0;
+	struct cf_probe c = { p, id };
+	const char *zone = NULL;
+	int found;
 	if (hint != NULL) {
-		cand[ncand++] = hint;
+		enum dw_zone_probe pr = cf_probe(&c, hint, res);
+		found = pr == DW_ZONE_FOUND ? 1 : pr == DW_ZONE_FAILED ? -1 : 0;
+		zone = hint;
 	} else {
-		for (const char *s = strchr(fqdn, '.'); s != NULL && ncand < 127; s = strchr(s + 1, '.')) {
-			if (strchr(s + 1, '.') != NULL)
-				cand[ncand++] = s + 1;
-		}
-		cand[ncand++] = fqdn;
+		found = dw_zone_find(fqdn, cf_probe, &c, &zone, NULL, res);
 	}
-	for (size_t i = 0; i < ncand; i++) {
-		int rc = cf_zone_id(p, cand[i], id, res);
-		if (rc < 0)
-			return false;
-		if (rc == 0)
-			continue;
-		*zone_out = strdup(cand[i]);
-		if (*zone_out == NULL) {
-			dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
-			return false;
-		}
-		if (hint == NULL)
-			log_info("Cloudflare: %s is in zone %s", fqdn, *zone_out);
-		return true;
+	if (found < 0)
+		return false;
+	if (found == 0) {
+		if (hint != NULL)
+			dw_result_set(res, DW_OUT_FATAL, -1,
+			              "Cloudflare: zone %s not found, or the token cannot read it (it "
+			              "needs Zone:Zone:Read or Zone:DNS:Edit on that zone)", hint);
+		else
+			dw_result_set(res, DW_OUT_FATAL, -1,
+			              "Cloudflare: no zone of %s found that these credentials can see "
+			              "(set zone = to name it)", fqdn);
+		return false;
 	}
-	if (hint != NULL)
-		dw_result_set(res, DW_OUT_FATAL, -1,
-		              "Cloudflare: zone %s not found, or the token cannot read it (it needs "
-		              "Zone:Zone:Read or Zone:DNS:Edit on that zone)", hint);
-	else
-		dw_result_set(res, DW_OUT_FATAL, -1,
-		              "Cloudflare: no zone of %s found that these credentials can see "
-		              "(set zone = to name it)", fqdn);
-	return false;
+	*zone_out = strdup(zone);
+	if (*zone_out == NULL) {
+		dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
+		return false;
+	}
+	if (hint == NULL)
+		log_info("Cloudflare: %s is in zone %s", fqdn, *zone_out);
+	return true;
 }
 
 /* Lists every record of name and type, following result_info.total_pages.
@@ -953,7 +953,7 @@ static void cf_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_cloudflare = {
 	.type = "cloudflare",
 	.summary = "Cloudflare API v4 (scoped API token)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = "https://api.cloudflare.com/client/v4",
 	.configure = cf_configure,
 	.configure_record = cf_configure_record,

@@ -341,15 +341,11 @@ void dw_custom_classify(const struct dw_custom_rule *rule, long status, const ch
 			              "reply does not match the success rule (HTTP %ld): \"%s\"", status,
 			              sample);
 	} else if (status == 429) {
-		if (retry_after_s >= 0)
-			dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-			              "rate limit (HTTP 429): retry after %ld s", retry_after_s);
-		else
-			dw_result_set(res, DW_OUT_RATELIMIT, -1, "rate limit (HTTP 429), no Retry-After given");
+		dw_result_http_wait(res, "custom", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "refused (HTTP %ld): \"%s\"", status, sample);
 	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "server error (HTTP %ld)", status);
+		dw_result_http_wait(res, "custom", status, retry_after_s, -1, NULL);
 	} else {
 		dw_result_set(res, DW_OUT_RETRY, -1, "unexpected HTTP status %ld", status);
 	}
@@ -701,8 +697,7 @@ static void custom_send(struct dw_provider *p, const struct dw_record *r,
 	}
 	rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		dw_result_set(res, rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY, -1,
-		              "request failed: %s", diag.msg);
+		dw_result_http_failure(res, p, "custom", rc, &resp, &diag);
 		goto out;
 	}
 	dw_custom_classify(&d->rule, resp.status, resp.body, resp.len, resp.retry_after_s, res);
@@ -770,7 +765,7 @@ static void custom_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_custom = {
 	.type = "custom",
 	.summary = "any HTTP API, described by URL, header and body templates",
-	.caps = DW_CAP_A | DW_CAP_AAAA,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TTL,   /* through {ttl} */
 	.configure = custom_configure,
 	.update = custom_update,
 	.update_multi = custom_update_multi,

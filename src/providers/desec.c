@@ -36,16 +36,6 @@ struct dw_provider_data {
 
 /* ---- Pure classifiers and builders ---- */
 
-static void desec_ratelimit(long retry_after_s, struct dw_result *res)
-{
-	if (retry_after_s >= 0)
-		dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-		              "deSEC rate limit (HTTP 429): retry after %ld s", retry_after_s);
-	else
-		dw_result_set(res, DW_OUT_RATELIMIT, -1,
-		              "deSEC rate limit (HTTP 429), no Retry-After given");
-}
-
 void dw_desec_classify_update(long status, const char *body, size_t len, long retry_after_s,
                               const char *host, const char *credkey, struct dw_result *res)
 {
@@ -73,10 +63,8 @@ void dw_desec_classify_update(long status, const char *body, size_t len, long re
 	} else if (status == 404) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "deSEC does not know host %s (HTTP 404): check the record name", host);
-	} else if (status == 429) {
-		desec_ratelimit(retry_after_s, res);
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "deSEC server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "deSEC", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC refused the update (HTTP %ld): \"%s\"",
 		              status, sample);
@@ -270,10 +258,8 @@ void dw_desec_classify_rest(long status, const char *body, size_t len, long retr
 	} else if (status == 404) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "deSEC: domain %s not found in this account (HTTP 404)", domain);
-	} else if (status == 429) {
-		desec_ratelimit(retry_after_s, res);
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "deSEC server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "deSEC", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC refused the request (HTTP %ld, %s)", status,
 		              detail);
@@ -340,6 +326,7 @@ static int desec_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 /* ---- Requests ---- */
 
 struct desec_call {
+	const struct dw_provider *p;
 	struct dw_http_req req;
 	char auth_hdr[DW_SECRET_MAX + 32];
 };
@@ -348,6 +335,7 @@ static void desec_call_init(struct desec_call *c, const struct dw_provider *p, b
                             const char *user, const char *method, const char *url)
 {
 	memset(c, 0, sizeof(*c));
+	c->p = p;
 	c->req.method = method;
 	c->req.url = url;
 	c->req.ca_file = p->ca_file;
@@ -371,8 +359,7 @@ static bool desec_do(struct desec_call *c, struct dw_http_resp *resp, struct dw_
 	int rc = dw_http_request(&c->req, resp, &diag);
 	explicit_bzero(c->auth_hdr, sizeof(c->auth_hdr));
 	if (rc != 0) {
-		dw_result_set(res, rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY, -1,
-		              "deSEC request failed: %s", diag.msg);
+		dw_result_http_failure(res, c->p, "deSEC", rc, resp, &diag);
 		return false;
 	}
 	return true;
@@ -489,45 +476,44 @@ static bool desec_rest(struct dw_provider *p, const char *method, const char *ur
 	return desec_do(&c, resp, res);
 }
 
+/* One GET /domains/D/ for dw_zone_find(). */
+static enum dw_zone_probe desec_probe(void *arg, const char *cand, struct dw_result *res)
+{
+	struct dw_provider *p = arg;
+	char url[DESEC_URL_MAX];
+	struct dw_http_resp resp;
+	if (!desec_rest_url(url, sizeof(url), p, cand, NULL, false)) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "deSEC URL too long");
+		return DW_ZONE_FAILED;
+	}
+	if (!desec_rest(p, "GET", url, NULL, &resp, res)) {
+		dw_http_resp_free(&resp);
+		return DW_ZONE_FAILED;
+	}
+	long st = resp.status;
+	if (st != 200 && st != 404)
+		dw_desec_classify_rest(st, resp.body, resp.len, resp.retry_after_s, cand, res);
+	dw_http_resp_free(&resp);
+	return st == 200 ? DW_ZONE_FOUND : st == 404 ? DW_ZONE_ABSENT : DW_ZONE_FAILED;
+}
+
 /* The deSEC domain of fqdn: the configured zone when fqdn is inside it, else
- * the longest suffix (two labels or more, then fqdn) that GET /domains/D/
- * finds.  Returns a malloc'd name, or NULL with res set. */
+ * the one dw_zone_find() finds.  Returns a malloc'd name, or NULL with res
+ * set. */
 static char *desec_find_domain(struct dw_provider *p, const char *fqdn, struct dw_result *res)
 {
-	const char *cand[128];
-	size_t ncand = 0;
 	const char *z = p->data->zone;
 	size_t fl = strlen(fqdn), zl = z != NULL ? strlen(z) : 0;
 	if (z != NULL && (strcmp(fqdn, z) == 0 ||
 	                  (fl > zl + 1 && fqdn[fl - zl - 1] == '.' && strcmp(fqdn + fl - zl, z) == 0)))
 		return strdup(z);
-	for (const char *s = strchr(fqdn, '.'); s != NULL && ncand < 127; s = strchr(s + 1, '.')) {
-		if (strchr(s + 1, '.') != NULL)
-			cand[ncand++] = s + 1;
-	}
-	cand[ncand++] = fqdn;
-	for (size_t i = 0; i < ncand; i++) {
-		char url[DESEC_URL_MAX];
-		struct dw_http_resp resp;
-		if (!desec_rest_url(url, sizeof(url), p, cand[i], NULL, false)) {
-			dw_result_set(res, DW_OUT_FATAL, -1, "deSEC URL too long");
-			return NULL;
-		}
-		if (!desec_rest(p, "GET", url, NULL, &resp, res)) {
-			dw_http_resp_free(&resp);
-			return NULL;
-		}
-		long st = resp.status;
-		if (st != 200 && st != 404)
-			dw_desec_classify_rest(st, resp.body, resp.len, resp.retry_after_s, cand[i], res);
-		dw_http_resp_free(&resp);
-		if (st == 200)
-			return strdup(cand[i]);
-		if (st != 404)
-			return NULL;
-	}
-	dw_result_set(res, DW_OUT_FATAL, -1,
-	              "deSEC: no domain of %s in this account (set zone = to name it)", fqdn);
+	const char *zone = NULL;
+	int found = dw_zone_find(fqdn, desec_probe, p, &zone, NULL, res);
+	if (found > 0)
+		return strdup(zone);
+	if (found == 0)
+		dw_result_set(res, DW_OUT_FATAL, -1,
+		              "deSEC: no domain of %s in this account (set zone = to name it)", fqdn);
 	return NULL;
 }
 

@@ -101,16 +101,9 @@ static bool duck_common(long status, const char *body, size_t len, long retry_af
                         const char *what, struct duck_lines *l, struct dw_result *res)
 {
 	char sample[DUCK_SAMPLE_MAX + 1];
-	if (status == 429) {
-		long wait = retry_after_s >= 0 ? retry_after_s : DUCK_RATELIMIT_S;
-		dw_result_set(res, DW_OUT_RATELIMIT, wait, "DuckDNS rate limit (HTTP 429): retry after %ld s",
-		              wait);
-		return true;
-	}
-	if (status >= 500 && status <= 599) {
-		long wait = retry_after_s > DUCK_RETRY_S ? retry_after_s : DUCK_RETRY_S;
-		dw_result_set(res, DW_OUT_RETRY, wait, "DuckDNS server error (HTTP %ld): retry after %ld s",
-		              status, wait);
+	if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "DuckDNS", status, retry_after_s,
+		                    status == 429 ? DUCK_RATELIMIT_S : DUCK_RETRY_S, NULL);
 		return true;
 	}
 	if (status >= 400 && status <= 499) {
@@ -311,7 +304,7 @@ static bool duck_get(struct dw_provider *p, const char *sub, const struct dw_ip 
 		.ca_file = p->ca_file,
 		.timeout_ms = p->timeout_ms,
 	};
-	ok = dw_dyn_request(&req, resp, "DuckDNS", res);
+	ok = dw_dyn_request(p, &req, resp, "DuckDNS", res);
 out:
 	dw_dyn_url_free(&u);
 	return ok;

@@ -157,16 +157,13 @@ bool dw_dyn_is_https(const char *url)
 	return url != NULL && strncasecmp(url, "https://", 8) == 0 && url[8] != '\0';
 }
 
-bool dw_dyn_request(const struct dw_http_req *req, struct dw_http_resp *resp, const char *who,
-                    struct dw_result *res)
+bool dw_dyn_request(const struct dw_provider *p, const struct dw_http_req *req,
+                    struct dw_http_resp *resp, const char *who, struct dw_result *res)
 {
 	struct dw_diag diag = { { 0 } };
 	int rc = dw_http_request(req, resp, &diag);
 	if (rc == DW_OK)
 		return true;
-	/* A cross-origin redirect means the endpoint moved: the user must look.
-	 * Transport, TLS and size failures may pass. */
-	enum dw_outcome o = rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY;
-	dw_result_set(res, o, -1, "%s request failed: %s", who, diag.msg);
+	dw_result_http_failure(res, p, who, rc, resp, &diag);
 	return false;
 }

@@ -49,7 +49,7 @@ void dw_dyn_scrub(char *msg, size_t cap, const char *secret);
 /* True for an https:// URL with something after the scheme. */
 bool dw_dyn_is_https(const char *url);
 
-/* Performs req; on a transport failure fills res (retry, or fatal for a
- * redirect to another origin) naming who, and returns false. */
-bool dw_dyn_request(const struct dw_http_req *req, struct dw_http_resp *resp, const char *who,
-                    struct dw_result *res);
+/* Performs req for provider p; on a transport failure fills res
+ * (dw_result_http_failure) naming who, and returns false. */
+bool dw_dyn_request(const struct dw_provider *p, const struct dw_http_req *req,
+                    struct dw_http_resp *resp, const char *who, struct dw_result *res);

@@ -175,9 +175,11 @@ static int dd2_rank(enum dw_outcome o)
 	case DW_OUT_DONE: return 1;
 	case DW_OUT_RETRY: return 2;
 	case DW_OUT_RATELIMIT: return 3;
-	case DW_OUT_FATAL: return 4;
+	case DW_OUT_ACTION: return 4;
+	case DW_OUT_FATAL: return 5;
+	case DW_OUT_COUNT: break;
 	}
-	return 4;
+	return 5;
 }
 
 static long dd2_retry_s(const struct dw_dyndns2_expect *ex)
@@ -305,16 +307,16 @@ static void dd2_line(const char *line, size_t n, size_t i, const struct dw_dyndn
 			break;
 		case DW_OUT_RATELIMIT: {
 			long wait = retry_after_s >= 0 ? retry_after_s : dd2_interval_s(ex);
-			dw_result_set(res, DW_OUT_RATELIMIT, wait, "%s%s: %s (\"%s\"): retry after %ld s",
-			              pre, ex->who, fix, c->word, wait);
+			dw_result_set(res, DW_OUT_RATELIMIT, wait, "%s%s: %s (\"%s\")", pre, ex->who,
+			              fix, c->word);
 			break;
 		}
 		default: {
 			long wait = dd2_retry_s(ex);
 			if (retry_after_s > wait)
 				wait = retry_after_s;
-			dw_result_set(res, DW_OUT_RETRY, wait, "%s%s: %s (\"%s\"): retry after %ld s",
-			              pre, ex->who, fix, c->word, wait);
+			dw_result_set(res, DW_OUT_RETRY, wait, "%s%s: %s (\"%s\")", pre, ex->who, fix,
+			              c->word);
 			break;
 		}
 		}
@@ -374,18 +376,9 @@ void dw_dyndns2_classify(long status, const char *body, size_t len, long retry_a
 		dd2_body(body, len, retry_after_s, ex, &known, res);
 		return;
 	}
-	if (status == 429) {
-		long wait = retry_after_s >= 0 ? retry_after_s : dd2_interval_s(ex);
-		dw_result_set(res, DW_OUT_RATELIMIT, wait, "%s rate limit (HTTP 429): retry after %ld s%s",
-		              ex->who, wait, retry_after_s >= 0 ? "" : " (no Retry-After given)");
-		return;
-	}
-	if (status >= 500 && status <= 599) {
-		long wait = dd2_retry_s(ex);
-		if (retry_after_s > wait)
-			wait = retry_after_s;
-		dw_result_set(res, DW_OUT_RETRY, wait, "%s server error (HTTP %ld): retry after %ld s",
-		              ex->who, status, wait);
+	if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, ex->who, status, retry_after_s,
+		                    status == 429 ? dd2_interval_s(ex) : dd2_retry_s(ex), NULL);
 		return;
 	}
 	if (status >= 400 && status <= 499) {
@@ -663,7 +656,7 @@ static void dd2_send(struct dw_provider *p, const struct dw_record *r,
 		.ca_file = p->ca_file,
 		.timeout_ms = p->timeout_ms,
 	};
-	if (dw_dyn_request(&req, &resp, pd->title, res)) {
+	if (dw_dyn_request(p, &req, &resp, pd->title, res)) {
 		const char *const *hp = (const char *const *)rd->hosts;
 		struct dw_dyndns2_expect ex = {
 			.who = pd->title,

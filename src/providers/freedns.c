@@ -94,15 +94,8 @@ static bool freedns_addr_word(const struct freedns_word *w, const struct dw_ip *
 static void freedns_http_status(long status, long retry_after_s, const char *key,
                                 struct dw_result *res)
 {
-	if (status == 429) {
-		if (retry_after_s >= 0)
-			dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-			              "FreeDNS rate limit (HTTP 429): retry after %ld s", retry_after_s);
-		else
-			dw_result_set(res, DW_OUT_RATELIMIT, -1,
-			              "FreeDNS rate limit (HTTP 429), no Retry-After given");
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "FreeDNS server error (HTTP %ld)", status);
+	if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "FreeDNS", status, retry_after_s, -1, NULL);
 	} else if (status == 401 || status == 403) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "FreeDNS refused the token (HTTP %ld): check %s", status, key);
@@ -381,10 +374,7 @@ static void freedns_update(struct dw_provider *p, const struct dw_record *r,
 	};
 	int rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		/* A cross-origin redirect means the endpoint moved: the user must
-		 * look.  Transport, TLS and size failures may pass. */
-		enum dw_outcome o = rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY;
-		dw_result_set(res, o, -1, "FreeDNS request failed: %s", diag.msg);
+		dw_result_http_failure(res, p, "FreeDNS", rc, &resp, &diag);
 	} else {
 		dw_freedns_classify(resp.status, resp.body, resp.len, resp.retry_after_s, r->fqdn,
 		                    addr, res);

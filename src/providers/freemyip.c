@@ -28,16 +28,9 @@ struct dw_record_data {
 void dw_freemyip_classify(long status, const char *body, size_t len, long retry_after_s,
                           struct dw_result *res)
 {
-	if (status == 429) {
-		long wait = retry_after_s >= 0 ? retry_after_s : FMI_RATELIMIT_S;
-		dw_result_set(res, DW_OUT_RATELIMIT, wait, "freemyip rate limit (HTTP 429): retry after %ld s",
-		              wait);
-		return;
-	}
-	if (status >= 500 && status <= 599) {
-		long wait = retry_after_s > FMI_RETRY_S ? retry_after_s : FMI_RETRY_S;
-		dw_result_set(res, DW_OUT_RETRY, wait, "freemyip server error (HTTP %ld): retry after %ld s",
-		              status, wait);
+	if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "freemyip", status, retry_after_s,
+		                    status == 429 ? FMI_RATELIMIT_S : FMI_RETRY_S, NULL);
 		return;
 	}
 	if (status >= 400 && status <= 499) {
@@ -134,7 +127,7 @@ static void fmi_update(struct dw_provider *p, const struct dw_record *r, const s
 		.ca_file = p->ca_file,
 		.timeout_ms = p->timeout_ms,
 	};
-	if (dw_dyn_request(&req, &resp, "freemyip", res))
+	if (dw_dyn_request(p, &req, &resp, "freemyip", res))
 		dw_freemyip_classify(resp.status, resp.body, resp.len, resp.retry_after_s, res);
 	dw_dyn_scrub(res->msg, sizeof(res->msg), rd->token.data);
 	log_debug("freemyip %s %s %s: %s", r->fqdn, dw_family_rrtype(addr->family), ip,

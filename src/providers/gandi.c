@@ -29,6 +29,9 @@ struct dw_provider_data {
 struct dw_record_data {
 	char *zone;               /* configured, or found by probing (cached) */
 	char *name;               /* relative to zone, "@" for the apex */
+	bool probed;              /* zone found by probing (now or in an earlier run,
+	                           * through the state file's memo): a 404 on
+	                           * write means it moved, so probe again */
 };
 
 /* ---- Pure parsers ---- */
@@ -124,15 +127,8 @@ void dw_gandi_classify_error(long status, const char *body, size_t len, long ret
 	} else if (status == 404) {
 		dw_result_set(res, DW_OUT_FATAL, -1,
 		              "Gandi: zone %s not found / not in this organisation (404)", zone);
-	} else if (status == 429) {
-		if (retry_after_s >= 0)
-			dw_result_set(res, DW_OUT_RATELIMIT, retry_after_s,
-			              "Gandi rate limit (HTTP 429): retry after %ld s", retry_after_s);
-		else
-			dw_result_set(res, DW_OUT_RATELIMIT, -1,
-			              "Gandi rate limit (HTTP 429), no Retry-After given");
-	} else if (status >= 500 && status <= 599) {
-		dw_result_set(res, DW_OUT_RETRY, -1, "Gandi server error (HTTP %ld)", status);
+	} else if (status == 429 || (status >= 500 && status <= 599)) {
+		dw_result_http_wait(res, "Gandi", status, retry_after_s, -1, NULL);
 	} else if (status >= 400 && status <= 499) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi refused the request (HTTP %ld): %s",
 		              status, msg);
@@ -470,12 +466,6 @@ static bool gandi_url(char *buf, size_t cap, const struct dw_provider *p, const 
 	return true;
 }
 
-static void gandi_transport_error(int rc, const struct dw_diag *diag, struct dw_result *res)
-{
-	/* A redirect to another origin means the API moved: the user must look. */
-	enum dw_outcome o = rc == DW_EREDIRECT ? DW_OUT_FATAL : DW_OUT_RETRY;
-	dw_result_set(res, o, -1, "Gandi request failed: %s", diag->msg);
-}
 
 static void gandi_req_init(struct dw_http_req *req, const struct dw_provider *p,
                            const char *method, const char *url)
@@ -489,77 +479,78 @@ static void gandi_req_init(struct dw_http_req *req, const struct dw_provider *p,
 	req->timeout_ms = p->timeout_ms;
 }
 
-/* Finds the zone of r by probing its proper suffixes, longest first, down to
- * two labels, then the name itself (an apex record).  Returns true with
+/* One GET /domains/{candidate} for dw_zone_find(). */
+static enum dw_zone_probe gandi_probe(void *arg, const char *cand, struct dw_result *res)
+{
+	struct dw_provider *p = arg;
+	char url[GANDI_URL_MAX];
+	struct dw_http_req req;
+	struct dw_http_resp resp;
+	struct dw_diag diag = { { 0 } };
+	if (!gandi_url(url, sizeof(url), p, cand, NULL, NULL)) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi URL too long for %s", cand);
+		return DW_ZONE_FAILED;
+	}
+	gandi_req_init(&req, p, "GET", url);
+	int rc = dw_http_request(&req, &resp, &diag);
+	if (rc != 0) {
+		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
+		dw_http_resp_free(&resp);
+		return DW_ZONE_FAILED;
+	}
+	enum dw_gandi_probe pr = dw_gandi_after_probe(resp.status, resp.body, resp.len,
+	                                              resp.retry_after_s, cand, res);
+	dw_http_resp_free(&resp);
+	switch (pr) {
+	case DW_GANDI_PROBE_FOUND:     return DW_ZONE_FOUND;
+	case DW_GANDI_PROBE_NEXT:      return DW_ZONE_ABSENT;
+	case DW_GANDI_PROBE_FORBIDDEN: return DW_ZONE_FORBIDDEN;
+	case DW_GANDI_PROBE_FINAL:     break;
+	}
+	return DW_ZONE_FAILED;
+}
+
+/* Finds the zone of r by probing (dw_zone_find).  Returns true with
  * rd->zone and rd->name set, or false with res set. */
 static bool gandi_find_zone(struct dw_provider *p, const struct dw_record *r,
                             struct dw_record_data *rd, struct dw_result *res)
 {
-	char url[GANDI_URL_MAX];
-	char forbidden[256] = "";
-	const char *fqdn = r->fqdn;
-	size_t ncand = 0;
-	const char *cand[128];
-
-	for (const char *s = strchr(fqdn, '.'); s != NULL && ncand < 127; s = strchr(s + 1, '.')) {
-		if (strchr(s + 1, '.') != NULL)   /* at least two labels */
-			cand[ncand++] = s + 1;
+	const char *zone = NULL, *forbidden = NULL;
+	int found = dw_zone_find(r->fqdn, gandi_probe, p, &zone, &forbidden, res);
+	if (found <= 0) {
+		if (found < 0)
+			return false;
+		if (forbidden != NULL)
+			dw_result_set(res, DW_OUT_FATAL, -1,
+			              "Gandi: token expired or lacks permission 'Manage technical "
+			              "configuration' for zone %s (403)", forbidden);
+		else
+			dw_result_set(res, DW_OUT_FATAL, -1,
+			              "Gandi: no zone of %s found in this organisation (set zone = to "
+			              "name it)", r->fqdn);
+		return false;
 	}
-	cand[ncand++] = fqdn;
-
-	for (size_t i = 0; i < ncand; i++) {
-		struct dw_http_req req;
-		struct dw_http_resp resp;
-		struct dw_diag diag = { { 0 } };
-		if (!gandi_url(url, sizeof(url), p, cand[i], NULL, NULL)) {
-			dw_result_set(res, DW_OUT_FATAL, -1, "Gandi URL too long for %s", cand[i]);
-			return false;
-		}
-		gandi_req_init(&req, p, "GET", url);
-		int rc = dw_http_request(&req, &resp, &diag);
-		if (rc != 0) {
-			dw_http_resp_free(&resp);
-			gandi_transport_error(rc, &diag, res);
-			return false;
-		}
-		enum dw_gandi_probe pr = dw_gandi_after_probe(resp.status, resp.body, resp.len,
-		                                              resp.retry_after_s, cand[i], res);
-		dw_http_resp_free(&resp);
-		if (pr == DW_GANDI_PROBE_FINAL)
-			return false;
-		if (pr == DW_GANDI_PROBE_FORBIDDEN && forbidden[0] == '\0')
-			snprintf(forbidden, sizeof(forbidden), "%s", cand[i]);
-		if (pr != DW_GANDI_PROBE_FOUND)
-			continue;
-		char *z = strdup(cand[i]);
-		if (z == NULL) {
-			dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
-			return false;
-		}
+	char *z = strdup(zone);
+	if (z == NULL) {
+		dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
+		return false;
+	}
+	free(rd->zone);
+	rd->zone = z;
+	if (!gandi_set_name(rd, r->fqdn, rd->zone)) {
+		dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
 		free(rd->zone);
-		rd->zone = z;
-		if (!gandi_set_name(rd, fqdn, rd->zone)) {
-			dw_result_set(res, DW_OUT_RETRY, -1, "out of memory");
-			free(rd->zone);
-			rd->zone = NULL;
-			return false;
-		}
-		log_info("Gandi: %s is in zone %s (record name %s)", fqdn, rd->zone, rd->name);
-		return true;
+		rd->zone = NULL;
+		return false;
 	}
-	if (forbidden[0] != '\0')
-		dw_result_set(res, DW_OUT_FATAL, -1,
-		              "Gandi: token expired or lacks permission 'Manage technical "
-		              "configuration' for zone %s (403)", forbidden);
-	else
-		dw_result_set(res, DW_OUT_FATAL, -1,
-		              "Gandi: no zone of %s found in this organisation (set zone = to name it)",
-		              fqdn);
-	return false;
+	log_info("Gandi: %s is in zone %s (record name %s)", r->fqdn, rd->zone, rd->name);
+	return true;
 }
 
-static void gandi_update(struct dw_provider *p, const struct dw_record *r,
-                         const struct dw_ip *addr, struct dw_result *res)
+/* GET the record set, PUT it when it differs.  Returns the PUT's HTTP
+ * status (0 when none was sent); res holds the outcome. */
+static long gandi_write(struct dw_provider *p, const struct dw_record *r,
+                        const struct dw_ip *addr, struct dw_result *res)
 {
 	struct dw_record_data *rd = r->data;
 	const char *rrtype = dw_family_rrtype(addr->family);
@@ -570,15 +561,9 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 	struct dw_diag diag = { { 0 } };
 	char *body = NULL;
 	json_t *doc = NULL;
+	long put = 0;
 
-	if (rd == NULL || p->data == NULL || p->data->token.data == NULL) {
-		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi provider not configured");
-		return;
-	}
-	if (rd->zone == NULL && !gandi_find_zone(p, r, rd, res))
-		return;
 	dw_ip_format(addr, ip);
-
 	/* Gandi refuses TTLs under 300; configure_record() warned about it. */
 	uint32_t ttl = r->src[addr->family].ttl;
 	if (ttl < DW_GANDI_MIN_TTL)
@@ -586,13 +571,13 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 
 	if (!gandi_url(url, sizeof(url), p, rd->zone, rd->name, rrtype)) {
 		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi URL too long for %s", r->fqdn);
-		return;
+		return 0;
 	}
 
 	gandi_req_init(&req, p, "GET", url);
 	int rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		gandi_transport_error(rc, &diag, res);
+		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
 		goto out;
 	}
 	if (dw_gandi_after_get(resp.status, resp.body, resp.len, resp.retry_after_s, rd->zone,
@@ -612,15 +597,81 @@ static void gandi_update(struct dw_provider *p, const struct dw_record *r,
 	req.body_len = strlen(body);
 	rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		gandi_transport_error(rc, &diag, res);
+		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
 		goto out;
 	}
+	put = resp.status;
 	dw_gandi_after_put(resp.status, resp.body, resp.len, resp.retry_after_s, rd->zone, addr, res);
 out:
 	log_debug("Gandi %s %s %s: %s", r->fqdn, rrtype, ip, dw_outcome_str(res->outcome));
 	dw_http_resp_free(&resp);
 	free(body);
 	json_decref(doc);
+	return put;
+}
+
+static void gandi_forget_zone(struct dw_record_data *rd)
+{
+	free(rd->zone);
+	free(rd->name);
+	rd->zone = rd->name = NULL;
+	rd->probed = false;
+}
+
+static void gandi_update(struct dw_provider *p, const struct dw_record *r,
+                         const struct dw_ip *addr, struct dw_result *res)
+{
+	struct dw_record_data *rd = r->data;
+	if (rd == NULL || p->data == NULL || p->data->token.data == NULL) {
+		dw_result_set(res, DW_OUT_FATAL, -1, "Gandi provider not configured");
+		return;
+	}
+	if (rd->zone == NULL) {
+		if (!gandi_find_zone(p, r, rd, res))
+			return;
+		rd->probed = true;
+	}
+	/* A zone found earlier (this run or a memo) that is not there any
+	 * more: look for it once more, then write again. */
+	if (gandi_write(p, r, addr, res) == 404 && rd->probed) {
+		log_info("Gandi: zone %s of %s not found any more: looking for it again", rd->zone,
+		         r->fqdn);
+		gandi_forget_zone(rd);
+		if (!gandi_find_zone(p, r, rd, res))
+			return;
+		rd->probed = true;
+		gandi_write(p, r, addr, res);
+	}
+}
+
+/* The memo is the zone found by probing ("zone=NAME"); a configured zone
+ * needs none. */
+static bool gandi_memo_get(const struct dw_record *r, char *buf, size_t cap)
+{
+	const struct dw_record_data *rd = r->data;
+	if (rd == NULL || !rd->probed || rd->zone == NULL)
+		return false;
+	int n = snprintf(buf, cap, "zone=%s", rd->zone);
+	return n > 0 && (size_t)n < cap;
+}
+
+static void gandi_memo_set(struct dw_record *r, const char *memo)
+{
+	struct dw_record_data *rd = r->data;
+	if (rd == NULL || rd->zone != NULL || strncmp(memo, "zone=", 5) != 0)
+		return;   /* configured, or not a memo of ours */
+	char *z = strdup(memo + 5);
+	if (z == NULL || dw_fqdn_normalize(z) != DW_OK) {
+		free(z);
+		return;
+	}
+	rd->zone = z;
+	if (!gandi_set_name(rd, r->fqdn, rd->zone)) {
+		gandi_forget_zone(rd);   /* not a zone of this name: probe */
+		return;
+	}
+	rd->probed = true;
+	log_debug("Gandi: %s is in zone %s (remembered)", r->fqdn, rd->zone);
 }
 
 static void gandi_verify(struct dw_provider *p, const struct dw_record *r,
@@ -638,9 +689,12 @@ static void gandi_verify(struct dw_provider *p, const struct dw_record *r,
 		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Gandi provider not configured");
 		return;
 	}
-	if (rd->zone == NULL && !gandi_find_zone(p, r, rd, &res)) {
-		dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
-		return;
+	if (rd->zone == NULL) {
+		if (!gandi_find_zone(p, r, rd, &res)) {
+			dw_verify_set(out, DW_VERIFY_UNKNOWN, "%s", res.msg);
+			return;
+		}
+		rd->probed = true;   /* kept as the record's memo, like a publish's */
 	}
 	if (!gandi_url(url, sizeof(url), p, rd->zone, rd->name, rrtype)) {
 		dw_verify_set(out, DW_VERIFY_UNKNOWN, "Gandi URL too long for %s", r->fqdn);
@@ -697,7 +751,7 @@ static void gandi_txt(struct dw_provider *p, const char *fqdn, const char *value
 	gandi_req_init(&req, p, "GET", url);
 	int rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		gandi_transport_error(rc, &diag, res);
+		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
 		goto out;
 	}
 	if (resp.status != 200 && resp.status != 404) {
@@ -730,7 +784,7 @@ static void gandi_txt(struct dw_provider *p, const char *fqdn, const char *value
 	}
 	rc = dw_http_request(&req, &resp, &diag);
 	if (rc != 0) {
-		gandi_transport_error(rc, &diag, res);
+		dw_result_http_failure(res, p, "Gandi", rc, &resp, &diag);
 		goto out;
 	}
 	if ((nafter == 0 && resp.status >= 200 && resp.status < 400) ||
@@ -788,11 +842,13 @@ static void gandi_free(struct dw_provider *p)
 const struct dw_provider_ops dw_provider_gandi = {
 	.type = "gandi",
 	.summary = "Gandi LiveDNS v5 (Personal Access Token)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = "https://api.gandi.net/v5/livedns",
 	.configure = gandi_configure,
 	.configure_record = gandi_configure_record,
 	.update = gandi_update,
+	.memo_get = gandi_memo_get,
+	.memo_set = gandi_memo_set,
 	.txt_add = gandi_txt_add,
 	.txt_del = gandi_txt_del,
 	.verify = gandi_verify,

@@ -179,12 +179,11 @@ static void gw_nic_line(const char *line, size_t n, long retry_after_s, const ch
 		}
 		if (c->outcome == DW_OUT_RETRY) {
 			long wait = gw_retry_wait(retry_after_s);
-			dw_result_set(res, DW_OUT_RETRY, wait, "%s%s (\"%s\"): retry after %ld s", pre,
-			              c->fix, c->word, wait);
+			dw_result_set(res, DW_OUT_RETRY, wait, "%s%s (\"%s\")", pre, c->fix, c->word);
 		} else if (c->outcome == DW_OUT_RATELIMIT) {
 			long wait = gw_rate_wait(retry_after_s);
-			dw_result_set(res, DW_OUT_RATELIMIT, wait, "%s%s (\"%s\"): retry after %ld s", pre,
-			              c->fix, c->word, wait);
+			dw_result_set(res, DW_OUT_RATELIMIT, wait, "%s%s (\"%s\")", pre, c->fix,
+			              c->word);
 		} else {
 			dw_result_set(res, DW_OUT_FATAL, -1, "%s%s (\"%s\")", pre, c->fix, c->word);
 		}
@@ -224,24 +223,24 @@ void dw_gateway_classify_nic(long status, const char *body, size_t len, long ret
 		if (is_abuse)
 			dw_result_set(res, DW_OUT_RATELIMIT, wait,
 			              "%sthe gateway locked this address out after repeated bad tokens "
-			              "(HTTP 429): retry after %ld s", pre, wait);
+			              "(HTTP 429)", pre);
 		else
 			dw_result_set(res, DW_OUT_RATELIMIT, wait,
-			              "%sover the gateway's rate limit (HTTP 429): retry after %ld s%s", pre,
-			              wait, retry_after_s >= 0 ? "" : " (no Retry-After given)");
+			              "%sover the gateway's rate limit (HTTP 429)%s", pre,
+			              retry_after_s >= 0 ? "" : " (no Retry-After given)");
 		return;
 	}
 	if (status == 503) {
 		long wait = gw_retry_wait(retry_after_s);
 		dw_result_set(res, DW_OUT_RETRY, wait,
 		              "%sthe gateway cannot take the change now (HTTP 503: its database, or a "
-		              "proxy in front of it): retry after %ld s", pre, wait);
+		              "proxy in front of it)", pre);
 		return;
 	}
 	if (status >= 500 && status <= 599) {
 		long wait = gw_retry_wait(retry_after_s);
 		dw_result_set(res, DW_OUT_RETRY, wait,
-		              "%sgateway error (HTTP %ld): retry after %ld s", pre, status, wait);
+		              "%sgateway error (HTTP %ld)", pre, status);
 		return;
 	}
 	switch (status) {
@@ -320,8 +319,7 @@ void dw_gateway_classify_txt(long status, const char *body, size_t len, long ret
 	case 429: {
 		long wait = gw_rate_wait(retry_after_s);
 		dw_result_set(res, DW_OUT_RATELIMIT, wait,
-		              "%sthe gateway asks to wait (HTTP 429 on %s: \"%s\"): retry after %ld s",
-		              pre, what, sample, wait);
+		              "%sthe gateway asks to wait (HTTP 429 on %s: \"%s\")", pre, what, sample);
 		return;
 	}
 	case 424:
@@ -400,6 +398,8 @@ static int gw_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 	int rc = dw_conf_secret(ctx, "token-file", true, DW_SECRET_LINE, &d->token);
 	if (rc != 0)
 		return rc;
+	if (d->token.data == NULL)
+		return 0;   /* not read: a command that publishes nothing */
 	if (d->token.len == 0 || d->token.len > GW_TOKEN_MAX)
 		return dw_conf_error(ctx, "token-file", "the file must hold the host's token");
 	for (size_t i = 0; i < d->token.len; i++) {
@@ -494,7 +494,7 @@ static void gw_send_nic(struct dw_provider *p, const struct dw_record *r,
 		.ca_file = p->ca_file,
 		.timeout_ms = p->timeout_ms,
 	};
-	if (dw_dyn_request(&req, &resp, "the gateway", res)) {
+	if (dw_dyn_request(p, &req, &resp, "the gateway", res)) {
 		const struct dw_ip *const sent[DW_FAM_COUNT] = { addr[DW_FAM_V4], addr[DW_FAM_V6] };
 		dw_gateway_classify_nic(resp.status, resp.body, resp.len, resp.retry_after_s, NULL,
 		                        sent, res);
@@ -574,7 +574,7 @@ static void gw_txt(struct dw_provider *p, const char *fqdn, const char *value, b
 		.timeout_ms = p->timeout_ms,
 	};
 	log_debug("gateway %s: POST %s for %s", p->name, url, name);
-	if (dw_dyn_request(&req, &resp, "the gateway", res))
+	if (dw_dyn_request(p, &req, &resp, "the gateway", res))
 		dw_gateway_classify_txt(resp.status, resp.body, resp.len, resp.retry_after_s, present,
 		                        NULL, res);
 	dw_dyn_scrub(res->msg, sizeof(res->msg), d->token.data);

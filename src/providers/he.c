@@ -176,7 +176,7 @@ static void he_send(struct dw_provider *p, const char *host, const struct dw_sec
 		.ca_file = p->ca_file,
 		.timeout_ms = p->timeout_ms,
 	};
-	if (dw_dyn_request(&req, &resp, HE_TITLE, res))
+	if (dw_dyn_request(p, &req, &resp, HE_TITLE, res))
 		dw_he_classify(resp.status, resp.body, resp.len, resp.retry_after_s, host, sent, res);
 	dw_dyn_scrub(res->msg, sizeof(res->msg), key->data);
 	log_debug(HE_TITLE " %s %s: %s", host, sent != NULL ? ip : "TXT", dw_outcome_str(res->outcome));

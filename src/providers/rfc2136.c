@@ -113,6 +113,12 @@ static int rfc2136_configure(struct dw_provider *p, struct dw_conf_ctx *ctx)
 	ret = dw_conf_secret(ctx, "key-file", true, DW_SECRET_FILE, &file);
 	if (ret != DW_OK)
 		goto out;
+	if (file.data == NULL) {
+		/* Not read (a command that publishes nothing): the key's name
+		 * and algorithm stay unknown. */
+		ret = DW_OK;
+		goto out;
+	}
 	ret = dw_tsig_key_parse(file.data, file.len, d->key_file, key_name, &d->key, &diag);
 	dw_secret_clear(&file);
 	if (ret != DW_OK) {
@@ -554,7 +560,7 @@ static void rfc2136_verify(struct dw_provider *p, const struct dw_record *r,
 const struct dw_provider_ops dw_provider_rfc2136 = {
 	.type = "rfc2136",
 	.summary = "RFC 2136 dynamic update with TSIG to your own server (Knot, BIND, ...)",
-	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT,
+	.caps = DW_CAP_A | DW_CAP_AAAA | DW_CAP_TXT | DW_CAP_TTL,
 	.default_base_url = NULL,
 	.configure = rfc2136_configure,
 	.configure_record = rfc2136_configure_record,

@@ -1,8 +1,8 @@
-/* Fuzz target: DNS replies as they come off the wire, then TSIG
- * verification of whatever TSIG record they carry (with a fixed key, so the
- * MAC never matches: this exercises the parser and the verifier's checks),
- * then the comparison of the answer with expected A and TXT RRsets (what
- * confirms an UPDATE). */
+/* Fuzz target: DNS replies as they come off the wire, the record walk of
+ * dw_dns_reply_answers(), then TSIG verification of whatever TSIG record
+ * they carry (with a fixed key, so the MAC never matches: this exercises
+ * the parser and the verifier's checks), then the comparison of the answer
+ * with expected A and TXT RRsets (what confirms an UPDATE). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +26,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dw_dns_reply rep;
 	if (dw_dns_parse_reply(data, size, &rep, &diag) != DW_OK)
 		return 0;
+	/* Every accepted reply also yields its records, each inside the buffer. */
+	struct dw_dns_rr q, an[8];
+	size_t nan = 0;
+	int r = dw_dns_reply_answers(data, size, &q, an, 8, &nan, &diag);
+	if (r == DW_OK) {
+		if (nan > 8 || nan != rep.ancount)
+			__builtin_trap();
+		for (size_t i = 0; i < nan; i++)
+			if (an[i].rdata < data || an[i].rdata + an[i].rdlen > data + size)
+				__builtin_trap();
+	} else if (r != DW_ETOOBIG && !(r == DW_EPARSE && rep.qdcount == 0)) {
+		__builtin_trap();   /* parse_reply accepted what the walk refused */
+	}
 	if (rep.has_tsig) {
 		if (rep.tsig_offset >= size || rep.tsig_mac_len > size || rep.tsig_other_len > size)
 			__builtin_trap();

@@ -85,6 +85,21 @@ def test_present_cleanup_two_values_at_one_name(ws, knot):
     assert not (ws.state_dir / "acme-pending").exists()
 
 
+def test_hook_success_is_silent_unless_verbose(ws, knot):
+    """ACME clients treat a hook's stderr as trouble; success says nothing
+    without -v, and still says what happened with it."""
+    cfg = acme_config(ws, knot)
+    env = {"CERTBOT_DOMAIN": "host.example.test", "CERTBOT_VALIDATION": V1}
+    p = ws.run("acme", "certbot-auth", config=cfg, env=env, check=0)
+    assert (p.stdout, p.stderr) == ("", ""), p.stderr
+    p = ws.run("acme", "certbot-cleanup", config=cfg, env=env, check=0)
+    assert (p.stdout, p.stderr) == ("", ""), p.stderr
+    p = ws.run("-v", "acme", "present", CHALLENGE, V1, config=cfg, check=0)
+    assert f"acme: added {V1} at {CHALLENGE} via" in p.stderr, p.stderr
+    p = ws.run("acme", "cleanup", CHALLENGE, V1, config=cfg, check=0)
+    assert p.stderr == ""
+
+
 def test_present_returns_only_once_served(ws, knot):
     cfg = acme_config(ws, knot)
     p = ws.run("-v", "acme", "present", CHALLENGE, V1, config=cfg, check=0)
@@ -281,9 +296,10 @@ def test_acmedns_through_cname(ws, knot, acmedns_emulator, pki):
     assert emu.values("sub1") == [V2, "C" * 42 + "g"]
     # cleanup: no delete in acme-dns, success without a request
     n = len(emu.requests)
-    p = ws.run("acme", "cleanup", "_acme-challenge.dele.example.test.", V2, config=cfg, check=0)
+    p = ws.run("-v", "acme", "cleanup", "_acme-challenge.dele.example.test.", V2, config=cfg,
+               check=0)
     assert len(emu.requests) == n
-    assert "no delete" in p.stderr
+    assert "no delete" in p.stderr   # said with -v only: hooks succeed in silence
     req = emu.take_requests()[0]
     assert req.header("X-Api-User") == "0f1e2d3c-user"
     assert req.json() == {"subdomain": "sub1", "txt": V1}
@@ -492,17 +508,23 @@ def test_certbot_issues(ws, knot, pebble, pki):
     cleanup.write_text(f"#!/bin/sh\nexec {binary('dnsward')} -c {cfg} acme certbot-cleanup\n")
     for f in (auth, cleanup):
         os.chmod(f, 0o755)
-    run_client(["certbot", "certonly", "--manual", "--preferred-challenges", "dns",
-                "--manual-auth-hook", str(auth), "--manual-cleanup-hook", str(cleanup),
-                "--server", pebble.directory, "--agree-tos",
-                "--register-unsafely-without-email", "--non-interactive",
-                "--config-dir", str(base / "config"), "--work-dir", str(base / "work"),
-                "--logs-dir", str(base / "logs"),
-                "-d", "host.example.test", "-d", "*.host.example.test"],
-               {"REQUESTS_CA_BUNDLE": pki.ca_file}, ws.path)
+    p = run_client(["certbot", "certonly", "--manual", "--preferred-challenges", "dns",
+                    "--manual-auth-hook", str(auth), "--manual-cleanup-hook", str(cleanup),
+                    "--server", pebble.directory, "--agree-tos",
+                    "--register-unsafely-without-email", "--non-interactive",
+                    "--config-dir", str(base / "config"), "--work-dir", str(base / "work"),
+                    "--logs-dir", str(base / "logs"),
+                    "-d", "host.example.test", "-d", "*.host.example.test"],
+                   {"REQUESTS_CA_BUNDLE": pki.ca_file}, ws.path)
     check_certificate(base / "config" / "live" / "host.example.test" / "cert.pem",
                       ["host.example.test", "*.host.example.test"], pebble)
     assert txt(knot) == []
+    # A hook that succeeds says nothing: certbot reports any output on
+    # stderr as "Hook ... ran with error output" on every renewal.
+    log = (base / "logs" / "letsencrypt.log").read_text()
+    for text in (p.stdout, p.stderr, log):
+        assert "error output" not in text, text[-3000:]
+    assert "dnsward" not in p.stderr, p.stderr
 
 
 def test_dehydrated_issues(ws, knot, pebble, pki):

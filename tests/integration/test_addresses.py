@@ -16,6 +16,8 @@ ADDR_RE = re.compile(
     r"^address (?P<ifname>\S+) (?P<addr>[0-9a-f:.]+)/(?P<plen>\d+) (?P<family>ipv4|ipv6) "
     r"scope=(?P<scope>\S+) flags=(?P<flags>\S+) preferred=(?P<preferred>\d+|forever) "
     r"valid=(?P<valid>\d+|forever) verdict=(?P<verdict>\S+)$")
+DEFAULT_RE = re.compile(r"^default (?P<ifname>\S+) (?P<type>A|AAAA) "
+                        r"(?:publish (?P<publish>\S+)|(?P<none>no-address))$")
 REC_RE = re.compile(
     r"^record (?P<fqdn>\S+) (?P<type>A|AAAA) iface=(?P<iface>\S+) "
     r"(?:publish (?P<publish>\S+)|(?P<none>no-address)|"
@@ -34,6 +36,8 @@ def parse(stdout):
             d["flags"] = set() if d["flags"] == "none" else set(d["flags"].split(","))
             addrs[(d["ifname"], d["addr"])] = d
             continue
+        if DEFAULT_RE.match(line):
+            continue                                 # defaults() reads these
         m = REC_RE.match(line)
         assert m, f"unexpected line: {line!r}"
         r = recs.setdefault((m["fqdn"], m["type"]), {"iface": m["iface"], "publish": None,
@@ -45,6 +49,16 @@ def parse(stdout):
         else:
             r["rejects"][m["addr"]] = m["why"]
     return addrs, recs
+
+
+def defaults(stdout):
+    """The "default IFNAME TYPE ..." lines: (ifname, type) -> address or None."""
+    out = {}
+    for line in stdout.splitlines():
+        m = DEFAULT_RE.match(line)
+        if m:
+            out[(m["ifname"], m["type"])] = m["publish"]
+    return out
 
 
 def key_file(ws):
@@ -288,3 +302,55 @@ def test_unknown_interface_and_usage(ws, netns):
     assert "nosuchif0" in p.stderr and p.stdout == ""
     p = ws.run("addr", "dw0", "dw1", netns=netns.name, check=2)
     assert "usage" in p.stderr
+
+
+def test_without_configuration_says_what_the_default_policy_publishes(ws, netns, populated):
+    """The README promises that `dnsward addr IFACE` shows which address
+    would be chosen; without a configuration that is the default policy."""
+    p = ws.run("addr", "dw0", netns=netns.name, check=0)
+    d = defaults(p.stdout)
+    assert d == {("dw0", "A"): "81.2.69.10", ("dw0", "AAAA"): "2a01:4f8:1:2::10"}, p.stdout
+    # Every interface listed gets its lines, the loopback one no address.
+    d = defaults(ws.run("addr", netns=netns.name, check=0).stdout)
+    assert d[("lo", "A")] is None and d[("lo", "AAAA")] is None
+    assert d[("dw0", "A")] == "81.2.69.10"
+    assert ("dw1", "AAAA") in d
+    # With a configuration the record lines say it instead.
+    conf = config(ws, f"""[record {FQDN}]
+provider = p
+ipv4 = iface:dw0
+""")
+    assert defaults(ws.run("addr", "dw0", config=conf, netns=netns.name, check=0).stdout) == {}
+
+
+def test_special_purpose_ranges_on_an_interface(ws, netns):
+    """Each special-purpose range gets its own verdict from the kernel's
+    own addresses; private does not lift DS-Lite or CGN."""
+    ns = netns
+    for a in ("192.0.0.2/29", "100.64.1.2/10", "198.18.0.5/15", "10.0.0.5/24"):
+        ns.add(a)
+    for a in ("2002:a00:1::1/64", "2002:5102:450a::1/64", "64:ff9b::1/96"):
+        ns.add(a, flags=("nodad",))
+    conf = config(ws, f"""[record {FQDN}]
+provider = p
+ipv4 = iface:dw0
+ipv6 = iface:dw0
+ipv4-accept = private
+""")
+    p = ws.run("addr", "dw0", config=conf, netns=ns.name, check=0)
+    addrs, recs = parse(p.stdout)
+    verdicts = {a: d["verdict"] for (i, a), d in addrs.items() if i == "dw0"}
+    assert verdicts["192.0.0.2"] == "ds-lite"
+    assert verdicts["100.64.1.2"] == "cgn"
+    assert verdicts["198.18.0.5"] == "benchmarking"
+    assert verdicts["2002:a00:1::1"] == "wrapped"       # 6to4 around 10.0.0.1
+    assert verdicts["2002:5102:450a::1"] == "6to4"
+    assert verdicts["64:ff9b::1"] == "nat64"
+    a = recs[(FQDN, "A")]
+    assert a["publish"] == "10.0.0.5", a             # private, and only that, lifted
+    assert a["rejects"]["192.0.0.2"] == "ds-lite" and a["rejects"]["100.64.1.2"] == "cgn"
+    # The explanation is the registry row, with the wrapped IPv4 for 6to4.
+    assert re.search(r"reject 192\.0\.0\.2/29 ds-lite \(DS-Lite B4 address \(192\.0\.0\.0/29, "
+                     r"RFC 6333", p.stdout), p.stdout
+    assert re.search(r"reject 2002:a00:1::1/64 wrapped \(6to4 \(2002::/16, RFC 3056\) whose 6to4 "
+                     r"gateway is 10\.0\.0\.1: private-use", p.stdout), p.stdout

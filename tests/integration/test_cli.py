@@ -35,8 +35,31 @@ def test_check_ok_summarises(ws):
     p = ws.run("check", config=conf, check=0)
     assert f"{conf}: OK, 1 provider, 1 record" in p.stdout
     assert "host.example.org via fd (freedns)" in p.stdout
-    assert "A static 81.2.69.160, ttl 300" in p.stdout
+    # FreeDNS sets its own TTL: none is shown where it would have no effect.
+    assert "  A static 81.2.69.160\n" in p.stdout, p.stdout
+    assert "ttl" not in p.stdout
     assert TOKEN not in p.stdout + p.stderr
+
+
+def test_check_says_when_a_ttl_has_no_effect(ws):
+    p = ws.run("check", config=freedns_conf(ws, "ttl = 60"), check=0)
+    assert "A static 81.2.69.160 (ttl 60 has no effect: type freedns sets its own)" in p.stdout
+    key = ws.secret("k.key", 'key "k" { algorithm hmac-sha256; secret '
+                    '"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; };')
+    conf = ws.config(f"""
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+key-file = {key}
+
+[record host.example.org]
+provider = own
+ipv4 = static:81.2.69.160
+ipv6-ttl = 120
+ipv6 = static:2a01:4f8::1
+""", name="own.conf")
+    p = ws.run("check", config=conf, check=0)
+    assert "A static 81.2.69.160, ttl 300" in p.stdout and "AAAA static 2a01:4f8::1, ttl 120" in p.stdout
 
 
 @pytest.mark.parametrize("extra,needle", [
@@ -87,6 +110,12 @@ def test_providers_lists_capabilities(ws):
     assert {"freedns", "gandi", "rfc2136"} <= set(lines)
     assert "AAAA" in lines["rfc2136"] and "TXT" in lines["rfc2136"]
     assert "TXT" not in lines["freedns"]
+    # Columns line up on every row, with or without TXT.
+    cols = set()
+    for name, line in lines.items():
+        summary = line[line.index("  ", 11):].lstrip()
+        cols.add(line.index(summary))
+    assert len(cols) == 1, p.stdout
 
 
 def test_dry_run_sends_nothing_and_saves_nothing(ws):
@@ -103,7 +132,10 @@ def test_unreachable_provider_is_retryable(ws):
     assert "failed host.example.org A 81.2.69.160 retry" in p.stdout
     assert "will retry" in p.stderr
     assert TOKEN not in p.stdout + p.stderr
-    assert not os.path.exists(ws.state_dir / "state.json")
+    # Nothing is recorded as published; the failure is kept for "status".
+    import json
+    st = json.loads((ws.state_dir / "state.json").read_text())
+    assert st["records"] == [] and st["results"][0]["outcome"] == "retry", st
 
 
 def test_corrupt_state_file_is_reported_not_discarded(ws):

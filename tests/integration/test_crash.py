@@ -53,6 +53,9 @@ def wait_for(pred, what, timeout=20.0, interval=0.02):
         time.sleep(interval)
 
 
+RESULT_KEYS = {"fqdn", "family", "provider", "outcome", "address", "message", "since"}
+
+
 def seed_of(name):
     s = os.environ.get("DNSWARD_CRASH_SEED")
     seed = int(s) if s else random.SystemRandom().randrange(1 << 32)
@@ -72,8 +75,17 @@ def read_state(state_dir):
         return {}
     text = p.read_text()
     data = json.loads(text)   # a torn file fails here
-    assert isinstance(data, dict) and set(data) == {"version", "records"}, text
+    # "results" and "memos" are optional (lib/state.h): the last result of
+    # each record and providers' notes.
+    assert isinstance(data, dict) and {"version", "records"} <= set(data) <= \
+        {"version", "records", "results", "memos"}, text
     assert data["version"] == 1 and isinstance(data["records"], list), text
+    for r in data.get("results", []):
+        assert isinstance(r, dict) and set(r) == RESULT_KEYS, r
+        assert r["family"] in ("ipv4", "ipv6") and isinstance(r["since"], int), r
+        assert r["address"] == "" or ipaddress.ip_address(r["address"]), r
+    for m in data.get("memos", []):
+        assert isinstance(m, dict) and set(m) == {"fqdn", "provider", "memo"}, m
     out = {}
     for e in data["records"]:
         assert isinstance(e, dict) and set(e) == STATE_KEYS, e

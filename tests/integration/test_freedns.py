@@ -224,16 +224,16 @@ def test_wrong_hostname_certificate_fails(ws, freedns_wrong_host, pki):
     s = Setup(ws, freedns_wrong_host, pki)
     tok = new_token()
     s.emu.add_record(tok, HOST, "A")
-    proc = s.run(s.config(token_a=tok), expect=1)
-    assert "TLS" in proc.stderr
+    proc = s.run(s.config(token_a=tok), expect=3)   # needs the user
+    assert "the certificate is for wrong.test" in proc.stderr and "base-url" in proc.stderr
     assert s.emu.requests == []          # no HTTP request ever reached it
 
 
 def test_untrusted_ca_fails(fd, pki):
     tok = new_token()
     fd.emu.add_record(tok, HOST, "A")
-    proc = fd.run(fd.config(token_a=tok, ca_file=pki.other_ca_file), expect=1)
-    assert "TLS" in proc.stderr
+    proc = fd.run(fd.config(token_a=tok, ca_file=pki.other_ca_file), expect=3)
+    assert "set ca-file in [provider" in proc.stderr
     assert fd.emu.requests == []
 
 

@@ -94,6 +94,40 @@ def test_zone_probe_goes_from_longest_suffix(g):
     ]
 
 
+def test_zone_found_by_probing_is_remembered_and_probed_again_on_404(g):
+    """A one-shot run keeps the zone it found in the state file: the next
+    run (a systemd timer's) sends no GET /domains/ZONE; when the zone is
+    gone (404 on write) it probes once more."""
+    cfg = g.config(ipv4="static:81.2.69.161")
+    g.run(cfg, expect=0)
+    assert ("GET", f"{P}/{ZONE}") in paths(g.emu.take_requests())
+    cfg = g.config()                                   # the address changed
+    g.run(cfg, expect=0)
+    assert paths(g.emu.take_requests()) == [
+        ("GET", f"{P}/{ZONE}/records/home/A"),
+        ("PUT", f"{P}/{ZONE}/records/home/A"),
+    ]
+    g.run(cfg, "--force", expect=0)                    # forced, still no probe
+    assert ("GET", f"{P}/{ZONE}") not in paths(g.emu.take_requests())
+    # The zone moves: home.example.org becomes a zone of its own.
+    del g.emu.zones[ZONE]
+    g.emu.add_zone(FQDN)
+    cfg = g.config(ipv4="static:81.2.69.162")
+    proc = g.run(cfg, expect=0)
+    assert f"updated {FQDN} A 81.2.69.162" in proc.stdout
+    assert paths(g.emu.take_requests()) == [
+        ("GET", f"{P}/{ZONE}/records/home/A"),
+        ("PUT", f"{P}/{ZONE}/records/home/A"),         # 404: the zone is gone
+        ("GET", f"{P}/{ZONE}"),                        # probed again (404)
+        ("GET", f"{P}/{FQDN}"),
+        ("GET", f"{P}/{FQDN}/records/@/A"),
+        ("PUT", f"{P}/{FQDN}/records/@/A"),
+    ]
+    assert g.emu.rrset(FQDN, "@", "A") == {"ttl": 300, "values": ["81.2.69.162"]}
+    g.run(cfg, "--force", expect=0)
+    assert paths(g.emu.take_requests())[0] == ("GET", f"{P}/{FQDN}/records/@/A")
+
+
 def test_configured_zone_skips_probe_and_apex_is_at(g):
     cfg = g.config(fqdn=ZONE, record_extra=f"zone = {ZONE}")
     proc = g.run(cfg, expect=0)
@@ -256,14 +290,14 @@ def test_wrong_hostname_certificate_fails(ws, gandi_wrong_host, pki):
     s = Setup(ws, gandi_wrong_host, pki)
     gandi_wrong_host.add_token(s.token)
     gandi_wrong_host.add_zone(ZONE)
-    proc = s.run(s.config(record_extra=f"zone = {ZONE}"), expect=1)
-    assert "TLS" in proc.stderr
+    proc = s.run(s.config(record_extra=f"zone = {ZONE}"), expect=3)   # needs the user
+    assert "the certificate is for wrong.test" in proc.stderr and "base-url" in proc.stderr
     assert gandi_wrong_host.requests == []
 
 
 def test_untrusted_ca_fails(g, pki):
-    proc = g.run(g.config(record_extra=f"zone = {ZONE}", ca_file=pki.other_ca_file), expect=1)
-    assert "TLS" in proc.stderr
+    proc = g.run(g.config(record_extra=f"zone = {ZONE}", ca_file=pki.other_ca_file), expect=3)
+    assert "set ca-file in [provider" in proc.stderr
     assert g.emu.requests == []
 
 

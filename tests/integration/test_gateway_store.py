@@ -181,9 +181,11 @@ def test_root_with_user_admin_commands_while_serving(ws, knot, pki, shared_dir):
 
 # ---- the systemd unit's set-up, without systemd ----------------------------------
 #
-# contrib/systemd/dnsward-gateway.service runs the gateway as a DynamicUser
-# with StateDirectory=dnsward-gateway (mode 0700) and its keys passed with
-# LoadCredential=.  No systemd runs here (PID 1 is not systemd, so
+# contrib/systemd/dnsward-gateway.service runs the gateway as the system user
+# dnsward-gateway with StateDirectory=dnsward-gateway (mode 0700) and its keys
+# passed with LoadCredential=; a unit with DynamicUser=yes (an older copy,
+# or an administrator's drop-in) gets systemd's private layout, the harder
+# case, reproduced here.  No systemd runs here (PID 1 is not systemd, so
 # systemd-run cannot start a unit): what the service manager sets up is
 # reproduced instead, as systemd 252 does it:
 #   - a uid from the dynamic range (61184-65519) without a passwd entry,

@@ -96,3 +96,118 @@ ipv6 = static:{V6}
         assert f"failed {rec} {V4}" in p.stdout, p.stdout
     procs.append(p)
     all_outputs_clean(procs, values)
+
+
+# ---- commands that publish nothing need no access to secrets ---------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+import pytest  # noqa: E402
+
+from conftest import binary  # noqa: E402
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def rootonly():
+    """A configuration nobody may read, naming secret files only root may
+    read (0600 root:root), in a directory nobody can traverse to."""
+    base = tempfile.mkdtemp(prefix="dnsward-rootonly-")
+    os.chmod(base, 0o755)
+    state = os.path.join(base, "state")
+    os.mkdir(state, 0o755)
+    tok = os.path.join(base, "fd.token")
+    with open(tok, "w") as f:
+        f.write("fd" + secrets.token_hex(16) + "\n")
+    os.chmod(tok, 0o600)
+    key = os.path.join(base, "own.key")
+    with open(key, "w") as f:
+        f.write('key "k" { algorithm hmac-sha256; secret '
+                '"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; };\n')
+    os.chmod(key, 0o600)
+    conf = os.path.join(base, "dnsward.conf")
+    with open(conf, "w") as f:
+        f.write(f"""[dnsward]
+state-dir = {state}
+
+[provider fd]
+type = freedns
+
+[provider own]
+type = rfc2136
+server = 127.0.0.1
+key-file = {key}
+
+[record fd.example.org]
+provider = fd
+ipv4 = static:{V4}
+ipv6 = off
+token-a-file = {tok}
+
+[record own.example.test]
+provider = own
+ipv4 = static:{V4}
+ipv6 = off
+""")
+    os.chmod(conf, 0o644)
+    try:
+        yield conf, tok, key
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def as_nobody(conf, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "STATE_DIRECTORY")}
+    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                           binary("dnsward"), "-c", conf, *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_read_only_commands_need_no_secret_access(rootonly):
+    conf, tok, key = rootonly
+    p = as_nobody(conf, "addr")
+    assert p.returncode == 0, p.stderr
+    assert "Permission denied" not in p.stderr
+    p = as_nobody(conf, "status")
+    assert p.returncode == 0, p.stderr
+    assert "daemon: not running" in p.stdout and "fd.example.org A" in p.stdout, p.stdout
+    p = as_nobody(conf, "status", "--json")
+    assert p.returncode == 0 and '"daemon": false' in p.stdout, p.stderr
+
+
+def test_check_as_a_user_checks_what_it_can_see(rootonly):
+    conf, tok, key = rootonly
+    p = as_nobody(conf, "check")
+    assert p.returncode == 0, p.stderr
+    assert "2 secret files not readable by this user: type and mode checked" in p.stdout, p.stdout
+    assert f"{tok} is not readable by uid {NOBODY}" in p.stderr, p.stderr
+    # What stat() can tell is still checked: a group- or world-writable
+    # file is refused although its content cannot be read.
+    os.chmod(tok, 0o602)
+    p = as_nobody(conf, "check")
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "accessible by others (mode 0602)" in p.stderr, p.stderr
+    os.chmod(tok, 0o600)
+    os.unlink(key)
+    p = as_nobody(conf, "check")
+    assert p.returncode == 2 and "No such file" in p.stderr, p.stderr
+
+
+def test_check_as_root_still_reads_every_secret(rootonly):
+    conf, tok, key = rootonly
+    with open(key, "w") as f:
+        f.write("not a key file\n")
+    p = subprocess.run([binary("dnsward"), "-c", conf, "check"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and "own.key" in p.stderr, p.stdout + p.stderr
+
+
+def test_publishing_commands_still_need_the_secrets(rootonly):
+    conf, tok, key = rootonly
+    p = as_nobody(conf, "update", "--dry-run")
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "Permission denied" in p.stderr and ("fd.token" in p.stderr or "own.key" in p.stderr)

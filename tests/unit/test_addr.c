@@ -116,6 +116,9 @@ static const struct {
 	{ "bogus", DW_EINVAL, 0 },
 	{ "ULA", DW_EINVAL, 0 },
 	{ "doc", DW_EINVAL, 0 },
+	{ "cgn,6to4,teredo", 0, DW_ACCEPT_CGN | DW_ACCEPT_6TO4 | DW_ACCEPT_TEREDO },
+	{ "shared", DW_EINVAL, 0 },
+	{ "ds-lite", DW_EINVAL, 0 },
 	{ "linklocal", DW_EINVAL, 0 },
 	{ "ulax", DW_EINVAL, 0 },
 };
@@ -214,7 +217,8 @@ static void test_prefix(void **state)
 /* ---- dw_addr_check ----------------------------------------------------- */
 
 #define ALL_ACCEPT (DW_ACCEPT_PRIVATE | DW_ACCEPT_ULA | DW_ACCEPT_TEMPORARY | \
-                    DW_ACCEPT_DOC | DW_ACCEPT_LINKLOCAL | DW_ACCEPT_LOOPBACK)
+                    DW_ACCEPT_DOC | DW_ACCEPT_LINKLOCAL | DW_ACCEPT_LOOPBACK | \
+                    DW_ACCEPT_CGN | DW_ACCEPT_6TO4 | DW_ACCEPT_TEREDO)
 
 static const struct {
 	const char *addr;
@@ -263,14 +267,14 @@ static const struct {
 	{ "0.1.2.3", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_RESERVED },
 	{ "240.0.0.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_RESERVED },
 	{ "255.255.255.255", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_RESERVED },
-	{ "198.18.0.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_RESERVED },
-	{ "198.19.255.255", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_RESERVED },
-	{ "::ffff:81.2.69.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
+	{ "198.18.0.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_BENCHMARK },
+	{ "198.19.255.255", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_BENCHMARK },
+	{ "::ffff:81.2.69.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_MAPPED },
 	{ "::81.2.69.1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
-	{ "100::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
-	{ "2001:2::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
+	{ "100::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_DISCARD },
+	{ "2001:2::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_BENCHMARK },
 	{ "fec0::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
-	{ "64:ff9b::5102:4501", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
+	{ "64:ff9b::5102:4501", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_NAT64 },
 	{ "4000::1", 0, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_RESERVED },
 	/* Link-local, by range and by kernel scope. */
 	{ "169.254.1.1", PERM, FOREVER, 253, 0, NULL, DW_FAM_V4, NULL, DW_REJ_LINKLOCAL },
@@ -287,18 +291,30 @@ static const struct {
 	{ "fc00::1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V6, NULL, DW_REJ_ULA },
 	{ "fdff:ffff::1", PERM, FOREVER, 0, ALL_ACCEPT & ~DW_ACCEPT_ULA, NULL, DW_FAM_V6, NULL, DW_REJ_ULA },
 	{ "fd12:3456::1", PERM, FOREVER, 0, DW_ACCEPT_ULA, NULL, DW_FAM_V6, NULL, DW_REJ_NONE },
-	/* IPv4 private, CGNAT, DS-Lite. */
+	/* IPv4 private, CGNAT, DS-Lite: each lifted only by its own word. */
 	{ "10.1.2.3", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
 	{ "172.16.0.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
 	{ "172.31.255.255", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
 	{ "192.168.1.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
-	{ "100.64.0.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
-	{ "100.127.255.255", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
-	{ "192.0.0.2", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
+	{ "100.64.0.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_CGN },
+	{ "100.127.255.255", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_CGN },
+	{ "192.0.0.2", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_DSLITE },
 	{ "10.1.2.3", PERM, FOREVER, 0, ALL_ACCEPT & ~DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
 	{ "10.1.2.3", PERM, FOREVER, 0, DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_NONE },
-	{ "192.0.0.2", PERM, FOREVER, 0, DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_NONE },
-	{ "100.64.0.1", PERM, FOREVER, 0, DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_NONE },
+	{ "192.0.0.2", PERM, FOREVER, 0, DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_DSLITE },
+	{ "192.0.0.2", PERM, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V4, NULL, DW_REJ_DSLITE },
+	{ "100.64.0.1", PERM, FOREVER, 0, DW_ACCEPT_PRIVATE, NULL, DW_FAM_V4, NULL, DW_REJ_CGN },
+	{ "100.64.0.1", PERM, FOREVER, 0, DW_ACCEPT_CGN, NULL, DW_FAM_V4, NULL, DW_REJ_NONE },
+	{ "10.1.2.3", PERM, FOREVER, 0, DW_ACCEPT_CGN, NULL, DW_FAM_V4, NULL, DW_REJ_PRIVATE },
+	/* 6to4 and Teredo: their own words, and the IPv4 inside must be global. */
+	{ "2002:5102:450a::1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V6, NULL, DW_REJ_6TO4 },
+	{ "2002:5102:450a::1", PERM, FOREVER, 0, DW_ACCEPT_6TO4, NULL, DW_FAM_V6, NULL, DW_REJ_NONE },
+	{ "2002:7f00:1::1", PERM, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_WRAPPED },
+	{ "2002:a00:1::1", PERM, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_WRAPPED },
+	{ "2001:0:5102:450a:0:fbff:aefd:baf5", PERM, FOREVER, 0, 0, NULL, DW_FAM_V6, NULL, DW_REJ_TEREDO },
+	{ "2001:0:5102:450a:0:fbff:aefd:baf5", PERM, FOREVER, 0, DW_ACCEPT_TEREDO, NULL, DW_FAM_V6, NULL, DW_REJ_NONE },
+	{ "2001:0:5102:450a:0:fbff:aefd:baf5", PERM, FOREVER, 0, DW_ACCEPT_6TO4, NULL, DW_FAM_V6, NULL, DW_REJ_TEREDO },
+	{ "2001:0:5102:450a:0:fbff:f5ff:fffa", PERM, FOREVER, 0, ALL_ACCEPT, NULL, DW_FAM_V6, NULL, DW_REJ_WRAPPED },
 	/* Documentation. */
 	{ "192.0.2.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_DOC },
 	{ "198.51.100.1", PERM, FOREVER, 0, 0, NULL, DW_FAM_V4, NULL, DW_REJ_DOC },
@@ -378,7 +394,7 @@ static void test_check(void **state)
 static void test_reject_names(void **state)
 {
 	(void)state;
-	for (int r = DW_REJ_NONE; r <= DW_REJ_RESERVED; r++) {
+	for (int r = DW_REJ_NONE; r <= DW_REJ_LAST; r++) {
 		const char *name = dw_reject_name((enum dw_reject)r);
 		const char *text = dw_reject_str((enum dw_reject)r);
 		assert_non_null(name);
@@ -394,6 +410,197 @@ static void test_reject_names(void **state)
 	assert_string_equal(dw_reject_str(DW_REJ_DEPRECATED), "deprecated (preferred lifetime 0)");
 	assert_string_equal(dw_reject_name((enum dw_reject)999), "unknown");
 	assert_non_null(dw_reject_str((enum dw_reject)999));
+}
+
+/* ---- dw_addr_classify: the IANA special-purpose registries --------------- */
+
+/* One row per registry entry (IPv4: RFC 6890 and updates; IPv6 likewise),
+ * with the first and last address of the range that no more specific row
+ * covers, its verdict and the one accept word that lifts it (0: none). */
+static const struct {
+	const char *first, *last;
+	enum dw_reject verdict;
+	unsigned accept;
+	const char *reason_has;   /* a piece of the reason (the range itself) */
+} registry[] = {
+	/* IPv4 */
+	{ "0.0.0.1", "0.255.255.255", DW_REJ_RESERVED, 0, "0.0.0.0/8" },
+	{ "0.0.0.0", "0.0.0.0", DW_REJ_UNSPECIFIED, 0, "0.0.0.0/32" },
+	{ "10.0.0.0", "10.255.255.255", DW_REJ_PRIVATE, DW_ACCEPT_PRIVATE, "10.0.0.0/8" },
+	{ "100.64.0.0", "100.127.255.255", DW_REJ_CGN, DW_ACCEPT_CGN, "100.64.0.0/10" },
+	{ "127.0.0.0", "127.255.255.255", DW_REJ_LOOPBACK, DW_ACCEPT_LOOPBACK, "127.0.0.0/8" },
+	{ "169.254.0.0", "169.254.255.255", DW_REJ_LINKLOCAL, DW_ACCEPT_LINKLOCAL, "169.254.0.0/16" },
+	{ "172.16.0.0", "172.31.255.255", DW_REJ_PRIVATE, DW_ACCEPT_PRIVATE, "172.16.0.0/12" },
+	{ "192.0.0.11", "192.0.0.255", DW_REJ_IETF, 0, "192.0.0.0/24" },
+	{ "192.0.0.0", "192.0.0.7", DW_REJ_DSLITE, 0, "192.0.0.0/29" },
+	{ "192.0.0.2", "192.0.0.2", DW_REJ_DSLITE, 0, "RFC 6333" },
+	{ "192.0.0.8", "192.0.0.8", DW_REJ_IETF, 0, "192.0.0.8/32" },
+	{ "192.0.0.9", "192.0.0.9", DW_REJ_ANYCAST, 0, "192.0.0.9/32" },
+	{ "192.0.0.10", "192.0.0.10", DW_REJ_ANYCAST, 0, "192.0.0.10/32" },
+	{ "192.0.0.170", "192.0.0.170", DW_REJ_NAT64, 0, "192.0.0.170/32" },
+	{ "192.0.0.171", "192.0.0.171", DW_REJ_NAT64, 0, "192.0.0.171/32" },
+	{ "192.0.2.0", "192.0.2.255", DW_REJ_DOC, DW_ACCEPT_DOC, "192.0.2.0/24" },
+	{ "192.31.196.0", "192.31.196.255", DW_REJ_ANYCAST, 0, "192.31.196.0/24" },
+	{ "192.52.193.0", "192.52.193.255", DW_REJ_ANYCAST, 0, "192.52.193.0/24" },
+	{ "192.88.99.0", "192.88.99.255", DW_REJ_ANYCAST, 0, "192.88.99.0/24" },
+	{ "192.168.0.0", "192.168.255.255", DW_REJ_PRIVATE, DW_ACCEPT_PRIVATE, "192.168.0.0/16" },
+	{ "192.175.48.0", "192.175.48.255", DW_REJ_ANYCAST, 0, "192.175.48.0/24" },
+	{ "198.18.0.0", "198.19.255.255", DW_REJ_BENCHMARK, 0, "198.18.0.0/15" },
+	{ "198.51.100.0", "198.51.100.255", DW_REJ_DOC, DW_ACCEPT_DOC, "198.51.100.0/24" },
+	{ "203.0.113.0", "203.0.113.255", DW_REJ_DOC, DW_ACCEPT_DOC, "203.0.113.0/24" },
+	{ "224.0.0.0", "239.255.255.255", DW_REJ_MULTICAST, 0, "224.0.0.0/4" },
+	{ "240.0.0.0", "255.255.255.254", DW_REJ_RESERVED, 0, "240.0.0.0/4" },
+	{ "255.255.255.255", "255.255.255.255", DW_REJ_RESERVED, 0, "255.255.255.255/32" },
+	/* the global space around them */
+	{ "1.0.0.0", "9.255.255.255", DW_REJ_NONE, 0, "global" },
+	{ "100.63.255.255", "100.128.0.0", DW_REJ_NONE, 0, "global" },
+	{ "192.0.1.255", "192.0.3.0", DW_REJ_NONE, 0, "global" },
+	{ "198.17.255.255", "198.20.0.0", DW_REJ_NONE, 0, "global" },
+	{ "223.255.255.255", "223.255.255.255", DW_REJ_NONE, 0, "global" },
+	/* IPv6 */
+	{ "::", "::", DW_REJ_UNSPECIFIED, 0, "::/128" },
+	{ "::1", "::1", DW_REJ_LOOPBACK, DW_ACCEPT_LOOPBACK, "::1/128" },
+	{ "::2", "::ffff:ffff", DW_REJ_RESERVED, 0, "::/96" },
+	{ "::ffff:0:0", "::ffff:ffff:ffff", DW_REJ_MAPPED, 0, "::ffff:0:0/96" },
+	{ "64:ff9b::", "64:ff9b::ffff:ffff", DW_REJ_NAT64, 0, "64:ff9b::/96" },
+	{ "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", DW_REJ_NAT64, 0, "64:ff9b:1::/48" },
+	{ "100::", "100::ffff:ffff:ffff:ffff", DW_REJ_DISCARD, 0, "100::/64" },
+	{ "100:0:0:1::", "100:0:0:1:ffff:ffff:ffff:ffff", DW_REJ_DISCARD, 0, "100:0:0:1::/64" },
+	{ "2001:1::", "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_IETF, 0, "2001::/23" },
+	{ "2001:1::4", "2001:1::ffff", DW_REJ_IETF, 0, "2001::/23" },
+	{ "2001::", "2001::ffff:ffff:ffff:ffff", DW_REJ_WRAPPED, 0, "2001::/32" },
+	{ "2001:1::1", "2001:1::1", DW_REJ_ANYCAST, 0, "2001:1::1/128" },
+	{ "2001:1::2", "2001:1::2", DW_REJ_ANYCAST, 0, "2001:1::2/128" },
+	{ "2001:1::3", "2001:1::3", DW_REJ_ANYCAST, 0, "2001:1::3/128" },
+	{ "2001:2::", "2001:2:0:ffff:ffff:ffff:ffff:ffff", DW_REJ_BENCHMARK, 0, "2001:2::/48" },
+	{ "2001:3::", "2001:3:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_ANYCAST, 0, "2001:3::/32" },
+	{ "2001:4:112::", "2001:4:112:ffff:ffff:ffff:ffff:ffff", DW_REJ_ANYCAST, 0, "2001:4:112::/48" },
+	{ "2001:10::", "2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_IDENTIFIER, 0, "2001:10::/28" },
+	{ "2001:20::", "2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_IDENTIFIER, 0, "2001:20::/28" },
+	{ "2001:30::", "2001:3f:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_IDENTIFIER, 0, "2001:30::/28" },
+	{ "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_DOC, DW_ACCEPT_DOC, "2001:db8::/32" },
+	{ "2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_WRAPPED, 0, "2002::/16" },
+	{ "2620:4f:8000::", "2620:4f:8000:ffff:ffff:ffff:ffff:ffff", DW_REJ_ANYCAST, 0, "2620:4f:8000::/48" },
+	{ "3fff::", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_DOC, DW_ACCEPT_DOC, "3fff::/20" },
+	{ "5f00::", "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_SRV6, 0, "5f00::/16" },
+	{ "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_ULA, DW_ACCEPT_ULA, "fc00::/7" },
+	{ "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_LINKLOCAL, DW_ACCEPT_LINKLOCAL, "fe80::/10" },
+	{ "fec0::", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_RESERVED, 0, "fec0::/10" },
+	{ "ff00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_MULTICAST, 0, "ff00::/8" },
+	{ "1::", "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_RESERVED, 0, "2000::/3" },
+	{ "4000::", "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_RESERVED, 0, "2000::/3" },
+	{ "e000::", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_RESERVED, 0, "2000::/3" },
+	/* the global space around them */
+	{ "2000::", "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_NONE, 0, "global" },
+	{ "2001:200::", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_NONE, 0, "global" },
+	{ "2001:db9::", "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_NONE, 0, "global" },
+	{ "2003::", "2620:4f:7fff:ffff:ffff:ffff:ffff:ffff", DW_REJ_NONE, 0, "global" },
+	{ "3fff:1000::", "3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", DW_REJ_NONE, 0, "global" },
+};
+
+/* 6to4 and Teredo carry IPv4 addresses: the verdict depends on them. */
+static const struct {
+	const char *addr;
+	enum dw_reject verdict;
+	const char *describe_has;   /* NULL: no check */
+} wrapped[] = {
+	/* 6to4: 2002:V4V4:V4V4::/48 */
+	{ "2002:5102:450a::1", DW_REJ_6TO4, "6to4 (2002::/16" },
+	{ "2002:0808:0808:1::5", DW_REJ_6TO4, NULL },
+	{ "2002:7f00:1::1", DW_REJ_WRAPPED, "6to4 gateway is 127.0.0.1: loopback (127.0.0.0/8" },
+	{ "2002:a00:5::1", DW_REJ_WRAPPED, "6to4 gateway is 10.0.0.5: private-use (10.0.0.0/8" },
+	{ "2002:c0a8:101::1", DW_REJ_WRAPPED, "6to4 gateway is 192.168.1.1: private-use" },
+	{ "2002:6440:1::1", DW_REJ_WRAPPED, "100.64.0.1: shared address space" },
+	{ "2002:c000:2::1", DW_REJ_WRAPPED, "192.0.0.2: DS-Lite" },
+	{ "2002:a9fe:101::1", DW_REJ_WRAPPED, "169.254.1.1: link-local" },
+	{ "2002:c000:201::1", DW_REJ_WRAPPED, "192.0.2.1: documentation" },
+	{ "2002:e000:1::1", DW_REJ_WRAPPED, "224.0.0.1: multicast" },
+	{ "2002::1", DW_REJ_WRAPPED, "0.0.0.0: unspecified" },
+	{ "2002:ffff:ffff::1", DW_REJ_WRAPPED, "255.255.255.255: limited broadcast" },
+	/* Teredo: 2001:0:SERVER:FLAGS:~PORT:~CLIENT */
+	{ "2001:0:5102:450a:0:fbff:aefd:baf5", DW_REJ_TEREDO, "Teredo (2001::/32" },
+	{ "2001:0:5102:450a:8000:fbff:f5ff:fffa", DW_REJ_WRAPPED,
+	  "Teredo client is 10.0.0.5: private-use (10.0.0.0/8" },
+	{ "2001:0:5102:450a:0:fbff:80ff:fffe", DW_REJ_WRAPPED, "Teredo client is 127.0.0.1: loopback" },
+	{ "2001:0:5102:450a:0:fbff:9b9f:ffbd", DW_REJ_WRAPPED, "Teredo client is 100.96.0.66: shared" },
+	{ "2001:0:a00:1:0:fbff:aefd:baf5", DW_REJ_WRAPPED, "Teredo server is 10.0.0.1: private-use" },
+	{ "2001:0:c000:201:0:fbff:aefd:baf5", DW_REJ_WRAPPED, "Teredo server is 192.0.2.1: documentation" },
+};
+
+static void check_one(const char *addr, enum dw_reject want, unsigned accept, const char *has)
+{
+	struct dw_ip ip;
+	if (dw_ip_parse_any(addr, &ip) != 0)
+		fail_msg("cannot parse %s", addr);
+	const char *reason = NULL;
+	enum dw_reject got = dw_addr_classify(&ip, &reason);
+	if (got != want)
+		fail_msg("%s: verdict %s, want %s (%s)", addr, dw_reject_name(got),
+		         dw_reject_name(want), reason != NULL ? reason : "no reason");
+	assert_non_null(reason);
+	assert_int_equal(dw_accept_bit(got), accept);
+	char text[256];
+	dw_addr_describe(&ip, text, sizeof(text));
+	if (has != NULL && strstr(text, has) == NULL && strstr(reason, has) == NULL)
+		fail_msg("%s: \"%s\" lacks \"%s\"", addr, text, has);
+	assert_null(dw_addr_classify(&ip, NULL) != got ? "NULL reason changes the verdict" : NULL);
+
+	/* Through the policy: published only when its own word is accepted. */
+	struct dw_ifaddr a;
+	memset(&a, 0, sizeof(a));
+	a.ip = ip;
+	a.prefixlen = ip.family == DW_FAM_V6 ? 64 : 24;
+	a.flags = PERM;
+	a.preferred_lft = a.valid_lft = FOREVER;
+	struct dw_addr_policy p;
+	memset(&p, 0, sizeof(p));
+	static const unsigned words[] = { DW_ACCEPT_PRIVATE, DW_ACCEPT_ULA, DW_ACCEPT_TEMPORARY,
+	                                  DW_ACCEPT_DOC, DW_ACCEPT_LINKLOCAL, DW_ACCEPT_LOOPBACK,
+	                                  DW_ACCEPT_CGN, DW_ACCEPT_6TO4, DW_ACCEPT_TEREDO };
+	for (size_t w = 0; w < N_ELEMS(words); w++) {
+		p.accept = ALL_ACCEPT & ~words[w];
+		enum dw_reject r = dw_addr_check(&a, ip.family, NULL, &p);
+		enum dw_reject exp = (want != DW_REJ_NONE && (accept == 0 || accept == words[w]))
+		                     ? want : DW_REJ_NONE;
+		if (r != exp)
+			fail_msg("%s accepting all but %#x: %s, want %s", addr, words[w],
+			         dw_reject_name(r), dw_reject_name(exp));
+		p.accept = words[w];
+		r = dw_addr_check(&a, ip.family, NULL, &p);
+		exp = want != DW_REJ_NONE && accept != words[w] ? want : DW_REJ_NONE;
+		if (r != exp)
+			fail_msg("%s accepting only %#x: %s, want %s", addr, words[w],
+			         dw_reject_name(r), dw_reject_name(exp));
+	}
+}
+
+static void test_classify_registry(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(registry); i++) {
+		check_one(registry[i].first, registry[i].verdict, registry[i].accept,
+		          registry[i].reason_has);
+		check_one(registry[i].last, registry[i].verdict, registry[i].accept,
+		          registry[i].reason_has);
+	}
+	for (size_t i = 0; i < N_ELEMS(wrapped); i++)
+		check_one(wrapped[i].addr, wrapped[i].verdict,
+		          dw_accept_bit(wrapped[i].verdict), wrapped[i].describe_has);
+}
+
+static void test_classify_dslite_reason(void **state)
+{
+	(void)state;
+	struct dw_ip ip;
+	const char *reason = NULL;
+	assert_int_equal(dw_ip_parse("192.0.0.2", DW_FAM_V4, &ip), 0);
+	assert_int_equal(dw_addr_classify(&ip, &reason), DW_REJ_DSLITE);
+	assert_non_null(strstr(reason, "DS-Lite"));
+	assert_non_null(strstr(reason, "RFC 6333"));
+	/* A describe buffer too small truncates but stays a string. */
+	char tiny[8];
+	assert_ptr_equal(dw_addr_describe(&ip, tiny, sizeof(tiny)), tiny);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
 }
 
 /* ---- dw_addr_select ---------------------------------------------------- */
@@ -640,6 +847,8 @@ int main(void)
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_reject_names),
+		cmocka_unit_test(test_classify_registry),
+		cmocka_unit_test(test_classify_dslite_reason),
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_select_null_policy),
 		cmocka_unit_test(test_list),

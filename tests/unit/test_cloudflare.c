@@ -273,7 +273,7 @@ static void test_classify_error(void **state)
 		{ "403", 403, "{\"success\":false,\"errors\":[{\"code\":9109,\"message\":"
 		  "\"Invalid access token\"}]}", DW_OUT_FATAL, "check token-file" },
 		{ "403-zone", 403, "", DW_OUT_FATAL, "Zone:DNS:Edit on zone example.org" },
-		{ "429", 429, "", DW_OUT_RATELIMIT, "retry after 42 s" },
+		{ "429", 429, "", DW_OUT_RATELIMIT, "Cloudflare rate limit (HTTP 429)" },
 		{ "500", 500, "<html>", DW_OUT_RETRY, "server error (HTTP 500)" },
 		{ "400", 400, "{\"success\":false,\"errors\":[{\"code\":81057,\"message\":"
 		  "\"Record already exists.\"}]}", DW_OUT_FATAL, "81057: Record already exists." },

@@ -77,7 +77,7 @@ static const struct vec vecs[] = {
 	/* Rate limits. */
 	{ "interval", 200, "interval", -1, 1, S4, DW_OUT_RATELIMIT, 300, "too frequent" },
 	{ "interval-retry-after", 200, "interval", 45, 1, S4, DW_OUT_RATELIMIT, 45, NULL },
-	{ "429", 429, "good " V4, 120, 1, S4, DW_OUT_RATELIMIT, 120, "120 s" },
+	{ "429", 429, "good " V4, 120, 1, S4, DW_OUT_RATELIMIT, 120, "rate limit (HTTP 429)" },
 	{ "429-no-hint", 429, "", -1, 1, S4, DW_OUT_RATELIMIT, 300, "no Retry-After" },
 
 	/* Other statuses: codes sent with 4xx count, successes do not. */

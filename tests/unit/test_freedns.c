@@ -53,7 +53,7 @@ static const struct vec vecs[] = {
 
 	/* HTTP status decides before the body. */
 	{ "429", 429, "Updated " HOST " from 192.0.2.1 to " V4, 120, V4, DW_OUT_RATELIMIT, 120,
-	  "120 s" },
+	  "FreeDNS rate limit (HTTP 429)" },
 	{ "429-no-hint", 429, "", -1, V4, DW_OUT_RATELIMIT, -1, "no Retry-After" },
 	{ "500", 500, "Updated " HOST " from 192.0.2.1 to " V4, -1, V4, DW_OUT_RETRY, -1, "500" },
 	{ "503", 503, "", 30, V4, DW_OUT_RETRY, -1, "503" },

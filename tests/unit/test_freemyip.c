@@ -27,7 +27,7 @@ static const struct vec vecs[] = {
 	{ "ok-more-lines", 200, "OK\nsomething else\n", -1, DW_OUT_DONE, -1, NULL },
 	{ "error", 200, "ERROR", -1, DW_OUT_FATAL, -1, "token-file" },
 	{ "error-newline", 200, "ERROR\n", -1, DW_OUT_FATAL, -1, NULL },
-	{ "429", 429, "OK", 90, DW_OUT_RATELIMIT, 90, "90 s" },
+	{ "429", 429, "OK", 90, DW_OUT_RATELIMIT, 90, "freemyip rate limit (HTTP 429)" },
 	{ "429-no-hint", 429, "", -1, DW_OUT_RATELIMIT, 600, NULL },
 	{ "500", 500, "OK", -1, DW_OUT_RETRY, 600, "500" },
 	{ "403", 403, "OK", -1, DW_OUT_FATAL, -1, "403" },

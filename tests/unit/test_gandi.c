@@ -86,7 +86,7 @@ static const struct get_vec get_vecs[] = {
 	  "\"cause\":\"Unauthorized\"}", V4, 300, 0, DW_OUT_FATAL, "check token-file" },
 	{ "403", 403, "{\"code\":403,\"message\":\"Forbidden\"}", V4, 300, 0, DW_OUT_FATAL,
 	  "Manage technical configuration' for zone example.org" },
-	{ "429", 429, "", V4, 300, 0, DW_OUT_RATELIMIT, "retry after 42 s" },
+	{ "429", 429, "", V4, 300, 0, DW_OUT_RATELIMIT, "Gandi rate limit (HTTP 429)" },
 	{ "500", 500, RRSET("300", "[\"" V4 "\"]"), V4, 300, 0, DW_OUT_RETRY, "500" },
 	{ "502-garbage", 502, "<html>bad gateway</html>", V4, 300, 0, DW_OUT_RETRY, "502" },
 	{ "400", 400, "{\"code\":400,\"message\":\"Bad name\"}", V4, 300, 0, DW_OUT_FATAL,

@@ -23,6 +23,11 @@ static void test_echo_table(void **state)
 		{ "81.2.69.160", DW_FAM_V4, "81.2.69.160" },
 		{ "81.2.69.160\n", DW_FAM_V4, "81.2.69.160" },
 		{ "81.2.69.160\r\n", DW_FAM_V4, "81.2.69.160" },
+		/* blank space and line ends after the address, as the manual says */
+		{ "81.2.69.160\n\n", DW_FAM_V4, "81.2.69.160" },
+		{ "81.2.69.160 \n", DW_FAM_V4, "81.2.69.160" },
+		{ "81.2.69.160\t\r\n\r\n  ", DW_FAM_V4, "81.2.69.160" },
+		{ "2a01:4f8::1   ", DW_FAM_V6, "2a01:4f8::1" },
 		{ "2a01:4f8:1:2::3\n", DW_FAM_V6, "2a01:4f8:1:2::3" },
 		{ "fl=123\nh=1.1.1.1\nip=81.2.69.160\nts=1.5\nvisit_scheme=https\n", DW_FAM_V4,
 		  "81.2.69.160" },
@@ -31,7 +36,10 @@ static void test_echo_table(void **state)
 		{ "", DW_FAM_V4, NULL },
 		{ "\n", DW_FAM_V4, NULL },
 		{ " 81.2.69.160", DW_FAM_V4, NULL },
-		{ "81.2.69.160\n\n", DW_FAM_V4, NULL },
+		{ "\n81.2.69.160", DW_FAM_V4, NULL },
+		{ "81.2.69.160\n\nx", DW_FAM_V4, NULL },
+		{ "81.2.69.160\v", DW_FAM_V4, NULL },
+		{ "81.2.69.160\f", DW_FAM_V4, NULL },
 		{ "81.2.69.160 81.2.69.161", DW_FAM_V4, NULL },
 		{ "81.2.69.160\n81.2.69.161\n", DW_FAM_V4, NULL },
 		{ "2a01:4f8::1", DW_FAM_V4, NULL },                  /* wrong family */
@@ -292,6 +300,74 @@ static void test_dns_replies(void **state)
 	                                     sizeof(why)), DW_EPARSE);
 }
 
+/* Answers a lenient decoder would take: a NUL inside a TXT string ends a C
+ * string early, and an A record's RDLENGTH says 5 where 4 bytes are the
+ * address (the fifth then rides along unread). */
+static void test_dns_reply_exact_lengths(void **state)
+{
+	(void)state;
+	uint8_t w[1024];
+	size_t qlen = 0, len;
+	struct dw_ip ip;
+	char why[200], a[DW_IP_STRLEN];
+	static const struct {
+		enum dw_echo_kind kind;
+		int fam;
+		uint16_t type, klass;
+		const char *rdata;
+		size_t rdlen;
+		const char *want;   /* NULL: refused */
+	} v[] = {
+		/* TXT "9.9.9.9\0": the string holds a NUL */
+		{ DW_ECHO_CLOUDFLARE, DW_FAM_V4, 16, 3, "\x08" "9.9.9.9\0", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x08" "9.9.9.9\0", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x08" "\0" "9.9.9.9", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x08" "9.9.9.9\n", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x08" "9.9.9.9 ", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x07" "9.9.9.9", 8, "9.9.9.9" },
+		/* TXT RDLENGTH longer than its strings, or a string longer than the RDATA */
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x07" "9.9.9.9" "\0", 9, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "\x09" "9.9.9.9", 8, NULL },
+		{ DW_ECHO_GOOGLE, DW_FAM_V4, 16, 1, "", 0, NULL },
+		/* A with RDLENGTH 5 or 3, AAAA with 17 or 15 */
+		{ DW_ECHO_OPENDNS, DW_FAM_V4, 1, 1, "\x09\x09\x09\x09\x00", 5, NULL },
+		{ DW_ECHO_OPENDNS, DW_FAM_V4, 1, 1, "\x09\x09\x09", 3, NULL },
+		{ DW_ECHO_OPENDNS, DW_FAM_V4, 1, 1, "\x09\x09\x09\x09", 4, "9.9.9.9" },
+		{ DW_ECHO_OPENDNS, DW_FAM_V6, 28, 1,
+		  "\x2a\x01\x04\xf8\0\0\0\0\0\0\0\0\0\0\0\x01\x00", 17, NULL },
+		{ DW_ECHO_OPENDNS, DW_FAM_V6, 28, 1,
+		  "\x2a\x01\x04\xf8\0\0\0\0\0\0\0\0\0\0\0", 15, NULL },
+		{ DW_ECHO_OPENDNS, DW_FAM_V6, 28, 1,
+		  "\x2a\x01\x04\xf8\0\0\0\0\0\0\0\0\0\0\0\x01", 16, "2a01:4f8::1" },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		enum dw_family fam = (enum dw_family)v[i].fam;
+		assert_int_equal(dw_source_dns_query(v[i].kind, fam, 77, w, sizeof(w), &qlen), DW_OK);
+		const char *rd[] = { v[i].rdata };
+		size_t rl[] = { v[i].rdlen };
+		len = make_reply(w, qlen, v[i].type, v[i].klass, rd, rl, 1, 0);
+		why[0] = '\0';
+		int r = dw_source_parse_dns(v[i].kind, fam, 77, w, len, &ip, why, sizeof(why));
+		if (v[i].want == NULL) {
+			if (r == DW_OK)
+				fail_msg("case %zu accepted as %s", i, dw_ip_format(&ip, a));
+			assert_true(why[0] != '\0');
+			continue;
+		}
+		if (r != DW_OK)
+			fail_msg("case %zu: %s", i, why);
+		assert_string_equal(dw_ip_format(&ip, a), v[i].want);
+	}
+	/* A trailing byte after the last record is not a reply either. */
+	assert_int_equal(dw_source_dns_query(DW_ECHO_OPENDNS, DW_FAM_V4, 9, w, sizeof(w), &qlen), DW_OK);
+	const char *rd[] = { "\x09\x09\x09\x09" };
+	size_t rl[] = { 4 };
+	len = make_reply(w, qlen, 1, 1, rd, rl, 1, 0);
+	w[len++] = 0;
+	assert_int_equal(dw_source_parse_dns(DW_ECHO_OPENDNS, DW_FAM_V4, 9, w, len, &ip, why,
+	                                     sizeof(why)), DW_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_agree_table),
 		cmocka_unit_test(test_suffix),
 		cmocka_unit_test(test_dns_replies),
+		cmocka_unit_test(test_dns_reply_exact_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
