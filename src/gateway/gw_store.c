@@ -563,6 +563,13 @@ int gw_db_begin(struct gw_db *db)
 	return q_exec(db, Q_BEGIN, NULL, 0);
 }
 
+int gw_db_begin_volatile(struct gw_db *db)
+{
+	db->tx_changes = 0;
+	db->locked_host = 0;
+	return q_exec(db, Q_BEGIN_VOLATILE, NULL, 0);
+}
+
 int gw_db_commit(struct gw_db *db)
 {
 	int ret = q_exec(db, Q_COMMIT, NULL, 0);

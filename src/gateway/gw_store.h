@@ -199,6 +199,13 @@ int gw_store_copy(struct gw_store *from, struct gw_store *to, int64_t counts[4],
 
 /* Transactions (SQLite: BEGIN IMMEDIATE so writers queue at the start). */
 int gw_db_begin(struct gw_db *db);
+/* A transaction whose loss in a crash of the machine is harmless (a
+ * lease's claim: what a crashed machine's processes held, nobody holds).
+ * SQLite, where every instance is on the machine that crashes, commits it
+ * without waiting for the disk (synchronous=NORMAL for it: one fsync less
+ * per upstream round); PostgreSQL, whose instances outlive a server's
+ * crash, commits it as any other. */
+int gw_db_begin_volatile(struct gw_db *db);
 int gw_db_commit(struct gw_db *db);
 void gw_db_rollback(struct gw_db *db);
 /* Message of the connection's last error. */

@@ -34,6 +34,7 @@
  * backends: each backend's table is indexed by these. */
 enum gw_q {
 	Q_BEGIN,            /* a write transaction (SQLite: BEGIN IMMEDIATE) */
+	Q_BEGIN_VOLATILE,   /* one whose loss in a crash of the machine is harmless */
 	Q_COMMIT,
 	Q_ROLLBACK,
 	Q_LOCK_HOST,        /* (host_id): serialises a host's writers; NULL text = no-op */

@@ -128,6 +128,8 @@ static const char *const migrations[GW_SCHEMA_VERSION] = {
  * parameters carry their types (they arrive as text). */
 static const char *const sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN",
+	/* Durable all the same: instances outlive a crash of the server. */
+	[Q_BEGIN_VOLATILE] = "BEGIN",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 	/* Writers of one host queue here (FOR NO KEY UPDATE: foreign key
@@ -693,7 +695,7 @@ static void cell(const PGresult *r, int row, int col, struct gw_val *v)
 
 static bool retryable(enum gw_q q)
 {
-	return q == Q_BEGIN || strncmp(sql[q], "SELECT", 6) == 0;
+	return q == Q_BEGIN || q == Q_BEGIN_VOLATILE || strncmp(sql[q], "SELECT", 6) == 0;
 }
 
 static int pg_exec(struct gw_db *db, enum gw_q q, const struct gw_val *args, size_t nargs,
@@ -733,7 +735,7 @@ static int pg_exec(struct gw_db *db, enum gw_q q, const struct gw_val *args, siz
 	bool was_idle = PQtransactionStatus(d->conn) == PQTRANS_IDLE || lost(d->conn);
 	for (int attempt = 0;; attempt++) {
 		PGresult *r = NULL;
-		if (q == Q_BEGIN || q == Q_COMMIT || q == Q_ROLLBACK) {
+		if (q == Q_BEGIN || q == Q_BEGIN_VOLATILE || q == Q_COMMIT || q == Q_ROLLBACK) {
 			r = PQexec(d->conn, sql[q]);
 		} else {
 			char name[16];

@@ -119,6 +119,7 @@ static const char *const migrations[GW_SCHEMA_VERSION] = {
 
 static const char *const sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_BEGIN_VOLATILE] = "BEGIN IMMEDIATE",   /* after synchronous = NORMAL (sq_exec) */
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_LOCK_HOST] = NULL,   /* BEGIN IMMEDIATE: one writer at a time already */
@@ -237,6 +238,7 @@ struct sq_db {
 	struct gw_db base;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q_COUNT];
+	bool volatile_tx;           /* synchronous = NORMAL until it ends */
 };
 
 static struct sq_store *sq_store(struct gw_store *st)
@@ -766,6 +768,9 @@ static void column(sqlite3_stmt *s, int i, struct gw_val *v)
 	}
 }
 
+static int run(struct sq_db *d, enum gw_q q, const struct gw_val *args, size_t nargs,
+               gw_row_cb cb, void *arg, int64_t *changes);
+
 static int sq_exec(struct gw_db *db, enum gw_q q, const struct gw_val *args, size_t nargs,
                    gw_row_cb cb, void *arg, int64_t *changes)
 {
@@ -774,6 +779,30 @@ static int sq_exec(struct gw_db *db, enum gw_q q, const struct gw_val *args, siz
 		*changes = 0;
 	if (sql[q] == NULL)
 		return DW_OK;   /* nothing to do in this engine */
+	/* A volatile transaction: its commit does not wait for the disk (in
+	 * WAL mode the next durable commit syncs its frames too). */
+	if (q == Q_BEGIN_VOLATILE && !d->volatile_tx) {
+		int rc = sqlite3_exec(d->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return db_fail(d, rc);
+		d->volatile_tx = true;
+	}
+	int ret = run(d, q, args, nargs, cb, arg, changes);
+	if (d->volatile_tx && sqlite3_get_autocommit(d->db)) {
+		/* Ended (committed, rolled back, or never begun): durable again. */
+		int rc = sqlite3_exec(d->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+		if (rc != SQLITE_OK && ret == DW_OK)
+			ret = db_fail(d, rc);
+		if (rc == SQLITE_OK)
+			d->volatile_tx = false;
+	}
+	return ret;
+}
+
+/* Runs one prepared statement (sq_exec's body). */
+static int run(struct sq_db *d, enum gw_q q, const struct gw_val *args, size_t nargs,
+               gw_row_cb cb, void *arg, int64_t *changes)
+{
 	sqlite3_stmt *s = stmt(d, q);
 	if (s == NULL)
 		return DW_EIO;

@@ -347,7 +347,9 @@ static int claim_and_read(struct gw_upstream *up, struct gw_db *db, int64_t host
 		rr->claimed = true;
 		return ret;
 	}
-	ret = gw_db_begin(db);
+	/* The claim need not survive a crash of the machine (see
+	 * gw_db_begin_volatile); the results recorded after the call must. */
+	ret = gw_db_begin_volatile(db);
 	if (ret == DW_OK)
 		ret = gw_db_lease_claim(db, host_id, up->owner, expires, now, &taken,
 		                        &rr->held_until);
