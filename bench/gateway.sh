@@ -15,6 +15,10 @@
 #
 #   bench/gateway.sh [SECONDS] [CONNECTIONS]     (default 10 s, 64)
 #
+# GW_BASELINE=/path/to/an/older/dnsward-gateway adds a nochg run of that
+# binary (same machine, same run, its own database) and the ratio of the
+# two nochg rates.
+#
 # Needs root (knotd runs as nobody).  DNSWARD_BUILD picks the meson build
 # directory (default build/).  The wrk threads share the machine with the
 # gateway: on 2 cores, wrk takes a large part of one.
@@ -34,11 +38,12 @@ gateway=$builddir/src/gateway/dnsward-gateway
 . "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-bench-gw.XXXXXX)
 gw_pid=""
+base_pid=""
 cleanup() {
-	if [ -n "$gw_pid" ]; then
-		kill "$gw_pid" 2>/dev/null || true
-		wait "$gw_pid" 2>/dev/null || true
-	fi
+	for p in $gw_pid $base_pid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	knot_stop
 	rm -rf "$work"
 }
@@ -77,17 +82,39 @@ port = $KNOT_PORT
 key-file = $work/host.key
 zone = bench.test
 CONF
-(umask 077 && "$gateway" -c "$work/gateway.conf" host add "$host" --provider knot >"$work/token")
-"$gateway" -c "$work/gateway.conf" serve >"$work/gw.out" 2>"$work/gw.log" &
-gw_pid=$!
-url=""
-for _ in $(seq 100); do
-	url=$(sed -n 's/^listening on \(https:[^ ]*\).*/\1/p' "$work/gw.out" | head -n1)
-	[ -n "$url" ] && break
-	kill -0 "$gw_pid" 2>/dev/null || { cat "$work/gw.log" >&2; exit 1; }
-	sleep 0.1   # polling with a deadline for the "listening on" line
-done
-[ -n "$url" ] || { echo "gateway did not start" >&2; exit 1; }
+# Builds from issue 10 on know zones (host add needs them); older ones do not.
+with_zones() {
+	if "$1" help | grep -q -- --allow-any-name; then
+		sed 's/^database = .*/&\nzones = bench.test/' "$2"
+	else
+		cat "$2"
+	fi
+}
+# start_gw BINARY NAME: serves with NAME.conf and NAME.db, sets $url, $started_pid
+start_gw() {
+	sed "s|$work/gateway.db|$work/$2.db|" "$work/gateway.conf" >"$work/$2.tmpl"
+	with_zones "$1" "$work/$2.tmpl" >"$work/$2.conf"
+	(umask 077 && "$1" -c "$work/$2.conf" host add "$host" --provider knot >"$work/$2.token")
+	"$1" -c "$work/$2.conf" serve >"$work/$2.out" 2>"$work/$2.log" &
+	started_pid=$!
+	url=""
+	for _ in $(seq 100); do
+		url=$(sed -n 's/^listening on \(https:[^ ]*\).*/\1/p' "$work/$2.out" | head -n1)
+		[ -n "$url" ] && break
+		kill -0 "$started_pid" 2>/dev/null || { cat "$work/$2.log" >&2; exit 1; }
+		sleep 0.1   # polling with a deadline for the "listening on" line
+	done
+	[ -n "$url" ] || { echo "gateway $1 did not start" >&2; exit 1; }
+}
+if [ -n "${GW_BASELINE:-}" ]; then
+	start_gw "$GW_BASELINE" base
+	base_pid=$started_pid
+	base_url=$url
+	base_token=$(cat "$work/base.token")
+fi
+start_gw "$gateway" gw
+gw_pid=$started_pid
+cp "$work/gw.token" "$work/token"
 
 export GW_USER=$host
 GW_TOKEN=$(cat "$work/token")
@@ -113,6 +140,22 @@ after=$(metric 'dnsward_gateway_requests_total{api="dyndns2",result="nochg"}')
 nochg=$(grep '^RESULT' "$work/wrk-nochg.txt")
 echo "nochg:   $nochg"
 echo "         gateway counted $((after - before)) nochg replies"
+if [ -n "${GW_BASELINE:-}" ]; then
+	curl -sS --cacert "$work/ca.pem" -u "$host:$base_token" \
+		"$base_url/nic/update?hostname=$host&myip=$nochg_ip" >/dev/null
+	b0=$(curl -sS --cacert "$work/ca.pem" "$base_url/metrics" |
+		awk 'index($0, "dnsward_gateway_requests_total{api=\"dyndns2\",result=\"nochg\"}") == 1 {print $2}')
+	GW_TOKEN=$base_token GW_MODE=nochg GW_IP=$nochg_ip wrk -t2 -c"$conns" -d"${secs}s" --latency \
+		-s "$root/bench/gateway.lua" "$base_url" >"$work/wrk-base.txt"
+	b1=$(curl -sS --cacert "$work/ca.pem" "$base_url/metrics" |
+		awk 'index($0, "dnsward_gateway_requests_total{api=\"dyndns2\",result=\"nochg\"}") == 1 {print $2}')
+	base_nochg=$(grep '^RESULT' "$work/wrk-base.txt")
+	echo "baseline nochg ($GW_BASELINE): $base_nochg"
+	echo "         baseline counted $((b1 - b0)) nochg replies"
+	kill "$base_pid" 2>/dev/null || true
+	wait "$base_pid" 2>/dev/null || true
+	base_pid=""
+fi
 
 # Optional: where the nochg time goes (GW_PROFILE=DIR keeps the reports).
 if [ -n "${GW_PROFILE:-}" ]; then
@@ -187,3 +230,8 @@ awk -v n="$n" -v s="$g_s" -v k="$stalls" -v d="$d_rps" 'BEGIN {
 n_secs=$(sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p' <<<"$nochg")
 n_rps=$(awk -v c="$((after - before))" -v s="$n_secs" 'BEGIN { printf "%.1f", c / s }')
 awk -v r="$n_rps" 'BEGIN { printf "ratio:   nochg requests/s to the 10000/s target = %.3f\n", r / 10000 }'
+if [ -n "${GW_BASELINE:-}" ]; then
+	b_secs=$(sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p' <<<"$base_nochg")
+	awk -v r="$n_rps" -v c="$((b1 - b0))" -v s="$b_secs" 'BEGIN {
+		printf "ratio:   nochg requests/s to the baseline build = %.3f (baseline %.1f/s)\n", r / (c / s), c / s }'
+fi

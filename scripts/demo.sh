@@ -87,6 +87,7 @@ listen = 127.0.0.1:0
 tls-cert = $work/gw.pem
 tls-key = $work/gw.key
 database = $work/gateway.db
+zones = demo.test
 
 [provider knot]
 type = rfc2136

@@ -7,7 +7,7 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   libcurl4-openssl-dev libjansson-dev libldns-dev libmnl-dev libinih-dev
-  libmicrohttpd-dev libsqlite3-dev libpq-dev
+  libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev
   libsodium-dev libssl-dev libseccomp-dev libsystemd-dev ca-certificates iproute2 knot knot-dnsutils
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl

@@ -39,6 +39,86 @@ static int parse_date(const char *s, int64_t *out)
 	return DW_OK;
 }
 
+/* Names a token may own.  A certificate for the _acme-challenge name of X
+ * is also valid for *.X, so ACME rights for X cover every name below it:
+ * no ACME host may have another host below it (in either order of adding;
+ * no option lifts this).  The zone apex (its ACME name validates *.zone,
+ * every host), names outside [gateway] zones and labels starting with '_'
+ * (_acme-challenge.B as a host, SRV-style names) are refused unless
+ * --allow-any-name is given; then each is warned about. */
+struct scope_ctx {
+	const struct gw_host *h;
+	char conflict[GW_FQDN_MAX];
+	bool conflict_acme;        /* the existing host is the ACME one (above h) */
+};
+
+static bool below(const char *name, const char *above)
+{
+	size_t n = strlen(name), m = strlen(above);
+	return n > m + 1 && name[n - m - 1] == '.' && strcmp(name + n - m, above) == 0;
+}
+
+static int scope_one(void *arg, const struct gw_host *o)
+{
+	struct scope_ctx *sc = arg;
+	if (sc->conflict[0] != '\0')
+		return DW_OK;
+	if (sc->h->acme && below(o->fqdn, sc->h->fqdn)) {
+		snprintf(sc->conflict, sizeof(sc->conflict), "%s", o->fqdn);
+		sc->conflict_acme = false;
+	} else if (o->acme && below(sc->h->fqdn, o->fqdn)) {
+		snprintf(sc->conflict, sizeof(sc->conflict), "%s", o->fqdn);
+		sc->conflict_acme = true;
+	}
+	return DW_OK;
+}
+
+/* 0, GW_EXIT_USAGE (refused, said why) or GW_EXIT_FAIL. */
+static int check_scope(const struct gw_conf *conf, struct gw_db *db, const struct gw_host *h,
+                       bool any_name)
+{
+	bool underscore = h->fqdn[0] == '_' || strstr(h->fqdn, "._") != NULL;
+	const char *zone = gw_conf_zone_of(conf, h->fqdn);
+	const char *problem = NULL;
+	char text[GW_FQDN_MAX + 128];
+	if (underscore)
+		problem = "has a label starting with '_' (service and _acme-challenge names are not hosts)";
+	if (zone != NULL && strcmp(zone, h->fqdn) == 0) {
+		snprintf(text, sizeof(text), "is the apex of zone %s (its ACME name would validate "
+		         "*.%s, every host)", zone, zone);
+		problem = text;
+	}
+	if (zone == NULL) {
+		snprintf(text, sizeof(text), "is outside the zones of [gateway] zones = (%s)",
+		         conf->nzones > 0 ? "set them" : "none set");
+		problem = text;
+	}
+	if (problem != NULL && !any_name) {
+		log_error("%s %s; refused (--allow-any-name overrides this, see "
+		          "dnsward-gateway(8))", h->fqdn, problem);
+		return GW_EXIT_USAGE;
+	}
+	if (problem != NULL)
+		log_warning("%s %s; added anyway (--allow-any-name)", h->fqdn, problem);
+	struct scope_ctx sc = { .h = h };
+	if (gw_db_host_list(db, scope_one, &sc) != DW_OK) {
+		log_error("cannot read the hosts: %s", gw_db_errmsg(db));
+		return GW_EXIT_FAIL;
+	}
+	if (sc.conflict[0] != '\0') {
+		if (sc.conflict_acme)
+			log_error("%s is below %s, which has ACME rights: a certificate %s can get "
+			          "would cover %s; refused (re-add %s without --acme first)", h->fqdn,
+			          sc.conflict, sc.conflict, h->fqdn, sc.conflict);
+		else
+			log_error("%s --acme: %s is a host below it, and a certificate %s could get "
+			          "would cover it; refused (add it without --acme)", h->fqdn,
+			          sc.conflict, h->fqdn);
+		return GW_EXIT_USAGE;
+	}
+	return DW_OK;
+}
+
 static int host_add(struct gw_conf *conf, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -47,8 +127,10 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 		{ "allow", required_argument, NULL, 'A' },
 		{ "expires", required_argument, NULL, 'e' },
 		{ "iid", required_argument, NULL, 'i' },
+		{ "allow-any-name", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool any_name = false;
 	struct gw_host h;
 	memset(&h, 0, sizeof(h));
 	const char *provider = NULL;
@@ -61,6 +143,9 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 			break;
 		case 'a':
 			h.acme = true;
+			break;
+		case 'N':
+			any_name = true;
 			break;
 		case 'A': {
 			struct gw_cidrs one;
@@ -100,7 +185,7 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 	}
 	if (optind + 1 != argc || provider == NULL) {
 		log_error("usage: host add FQDN --provider NAME [--acme] [--allow CIDR]... "
-		          "[--expires DATE] [--iid ::IID]");
+		          "[--expires DATE] [--iid ::IID] [--allow-any-name]");
 		return GW_EXIT_USAGE;
 	}
 	int n = snprintf(h.fqdn, sizeof(h.fqdn), "%s", argv[optind]);
@@ -128,8 +213,16 @@ static int host_add(struct gw_conf *conf, int argc, char **argv)
 	gw_token_new(&tok);
 	int rc = GW_EXIT_FAIL;
 	int ret = db != NULL ? gw_db_begin(db) : DW_EIO;
-	if (ret == DW_OK)
+	if (ret == DW_OK) {
+		/* Checked inside the write transaction: two admins adding at
+		 * once cannot both pass. */
+		int sc = check_scope(conf, db, &h, any_name);
+		if (sc != DW_OK) {
+			rc = sc;
+			goto out;
+		}
 		ret = gw_db_host_add(db, &h);
+	}
 	if (ret == DW_EINVAL) {
 		log_error("%s is already a host (use 'token rotate' for a new token)", h.fqdn);
 		rc = GW_EXIT_USAGE;

@@ -122,7 +122,7 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 	 * heartbeat and health probe.  Only as many as were in use at once are
 	 * ever opened. */
 	unsigned pool = gw_store_is_file(conf->database) ? conf->workers + 16
-	                                                 : conf->max_connections + conf->workers + 4;
+	                                                 : conf->request_workers + conf->workers + 4;
 	if (m == NULL || rate == NULL) {
 		log_error("out of memory");
 		goto out;

@@ -101,8 +101,13 @@ enum gw_dd_err gw_dd_parse(const struct gw_query *q, struct gw_dd_req *out)
 	}
 	if (out->has_prefix && out->has_ip[DW_FAM_V6])
 		return GW_DD_BADIP;   /* both an address and a prefix: which one? */
+	/* offline: yes/1 is read (and refused by the server: it would publish
+	 * nothing or the caller's address); anything but yes/1/no/0 is an
+	 * error rather than silently "no". */
 	const char *off = gw_query_get(q, "offline");
 	out->offline = off != NULL && (strcasecmp(off, "yes") == 0 || strcmp(off, "1") == 0);
+	if (off != NULL && !out->offline && strcasecmp(off, "no") != 0 && strcmp(off, "0") != 0)
+		return GW_DD_BADIP;
 	return GW_DD_OK;
 }
 

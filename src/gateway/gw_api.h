@@ -37,11 +37,12 @@ enum gw_dd_err {
 	GW_DD_OK = 0,
 	GW_DD_NOHOST,             /* no hostname parameter */
 	GW_DD_TOOMANY,            /* more than GW_DD_MAX_NAMES: "numhost" */
-	GW_DD_BADIP,              /* an address parameter is malformed */
+	GW_DD_BADIP,              /* an address parameter (or offline=) is malformed */
 };
 
 /* Reads hostname (comma list), myip (v4, v6 or "v4,v6"), myipv4, myipv6
- * (an address or the prefix form), ip6lanprefix, offline.  Other dyndns2
+ * (an address or the prefix form), ip6lanprefix, offline (yes/1/no/0, any
+ * other value is GW_DD_BADIP).  Other dyndns2
  * options (wildcard, mx, backmx, system, ...) are ignored. */
 enum gw_dd_err gw_dd_parse(const struct gw_query *q, struct gw_dd_req *out);
 

@@ -2,12 +2,14 @@
 #include "gateway/gw_conf.h"
 
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dw_build.h"
 #include "gateway/gw_store.h"
+#include "lib/log.h"
 #include "lib/sandbox.h"
 
 int gw_listen_parse(const char *s, struct gw_listen *out)
@@ -48,6 +50,14 @@ int gw_listen_parse(const char *s, struct gw_listen *out)
 	return DW_OK;
 }
 
+bool gw_listen_loopback(const struct gw_listen *l)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	if (l->ip.family == DW_FAM_V4)
+		return l->ip.bytes[0] == 127;
+	return memcmp(l->ip.bytes, v6_loopback, 16) == 0;
+}
+
 static int conf_listen(struct gw_conf *c, struct dw_conf_ctx *ctx)
 {
 	const char *v = dw_conf_get(ctx, "listen");
@@ -80,6 +90,44 @@ static int conf_listen(struct gw_conf *c, struct dw_conf_ctx *ctx)
 	return DW_OK;
 }
 
+const char *gw_conf_zone_of(const struct gw_conf *c, const char *fqdn)
+{
+	const char *best = NULL;
+	size_t n = strlen(fqdn);
+	for (size_t i = 0; i < c->nzones; i++) {
+		const char *z = c->zones[i];
+		size_t m = strlen(z);
+		bool in = strcmp(fqdn, z) == 0 ||
+		          (n > m + 1 && fqdn[n - m - 1] == '.' && strcmp(fqdn + n - m, z) == 0);
+		if (in && (best == NULL || m > strlen(best)))
+			best = z;
+	}
+	return best;
+}
+
+static int conf_zones(struct gw_conf *c, struct dw_conf_ctx *ctx)
+{
+	const char *v = dw_conf_get(ctx, "zones");
+	c->nzones = 0;
+	for (const char *p = v; p != NULL && *p != '\0';) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t n = strcspn(p, " ,\t");
+		if (c->nzones == GW_ZONES_MAX || n >= GW_ZONE_MAX)
+			return dw_conf_error(ctx, "zones", "at most %d zone names", GW_ZONES_MAX);
+		char *z = c->zones[c->nzones];
+		memcpy(z, p, n);
+		z[n] = '\0';
+		p += n;
+		if (strchr(z, '*') != NULL || dw_fqdn_normalize(z) != DW_OK)
+			return dw_conf_error(ctx, "zones", "'%s' is not a zone name", z);
+		c->nzones++;
+	}
+	return DW_OK;
+}
+
 static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 {
 	struct gw_conf *c = arg;
@@ -94,6 +142,40 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
 		return dw_conf_error(ctx, c->tls_cert == NULL ? "tls-cert" : "tls-key",
 		                     "tls-cert and tls-key go together");
+	if ((ret = dw_conf_strdup(ctx, "tls-priorities", GW_TLS_PRIORITIES, &c->tls_priorities))
+	    != DW_OK)
+		return ret;
+	{
+		/* Checked here, so that "check" finds a typo before the server
+		 * refuses to start. */
+		gnutls_priority_t prio;
+		const char *err = NULL;
+		if (gnutls_priority_init(&prio, c->tls_priorities, &err) != GNUTLS_E_SUCCESS)
+			return dw_conf_error(ctx, "tls-priorities", "not a GnuTLS priority string "
+			                     "(error near '%.20s')", err != NULL ? err : "");
+		gnutls_priority_deinit(prio);
+	}
+	if ((ret = dw_conf_bool(ctx, "allow-plain-http", false, &c->allow_plain_http)) != DW_OK)
+		return ret;
+	if (c->tls_cert == NULL) {
+		/* Tokens travel in clear without TLS: only on loopback (a local
+		 * reverse proxy terminating TLS), unless the operator says the
+		 * network in between is theirs. */
+		for (size_t i = 0; i < c->nlisten; i++) {
+			if (gw_listen_loopback(&c->listen[i]))
+				continue;
+			char ip[DW_IP_STRLEN];
+			dw_ip_format(&c->listen[i].ip, ip);
+			if (!c->allow_plain_http)
+				return dw_conf_error(ctx, "listen", "%s is not a loopback address and "
+				                     "there is no tls-cert: tokens would travel in clear; "
+				                     "set tls-cert and tls-key, or allow-plain-http = yes "
+				                     "when a TLS-terminating proxy is in front", ip);
+			log_warning("%s:%d: [gateway] allow-plain-http = yes: plain HTTP on %s, "
+			            "tokens travel in clear up to the TLS-terminating proxy",
+			            ctx->file, dw_conf_line(ctx, "allow-plain-http"), ip);
+		}
+	}
 	const char *v = dw_conf_get(ctx, "trusted-proxies");
 	if (v != NULL && gw_cidrs_parse(v, &c->trusted) != DW_OK)
 		return dw_conf_error(ctx, "trusted-proxies", "'%s' is not a list of up to %d CIDRs",
@@ -119,7 +201,8 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	if (c->db_password.data != NULL && (c->database == NULL || gw_store_is_file(c->database)))
 		return dw_conf_error(ctx, "database-password-file", "a password is for a "
 		                     "postgresql:// database only");
-	if ((ret = dw_conf_uint(ctx, "lease-time", 5, 3600, c->lease_s, &c->lease_s)) != DW_OK)
+	if ((ret = dw_conf_uint(ctx, "lease-time", 5, 3600, c->lease_s, &c->lease_s)) != DW_OK ||
+	    (ret = conf_zones(c, ctx)) != DW_OK)
 		return ret;
 	if ((ret = dw_conf_uint(ctx, "rate", 1, 1000000, c->rate_token, &c->rate_token)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "rate-source", 1, 1000000, c->rate_source, &c->rate_source)) != DW_OK ||
@@ -137,7 +220,15 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	    (ret = dw_conf_uint(ctx, "max-connections-per-source", 1, 100000, c->max_per_source,
 	                        &c->max_per_source)) != DW_OK ||
 	    (ret = dw_conf_uint(ctx, "connection-timeout", 1, 3600, c->conn_timeout_s,
-	                        &c->conn_timeout_s)) != DW_OK)
+	                        &c->conn_timeout_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "request-timeout", 1, 3600, c->request_timeout_s,
+	                        &c->request_timeout_s)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "ipv6-source-prefix", 32, 128, c->v6_prefix,
+	                        &c->v6_prefix)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "http-threads", 1, 64, c->http_threads,
+	                        &c->http_threads)) != DW_OK ||
+	    (ret = dw_conf_uint(ctx, "request-workers", 2, 1024, c->request_workers,
+	                        &c->request_workers)) != DW_OK)
 		return ret;
 	/* The audit log's growth: refusal rows per host and minute, and
 	 * retention by age (days) and by rows. */
@@ -187,7 +278,11 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->upstream_wait_s = 5;
 	c->workers = 4;
 	c->retry_max_s = 3600;
-	c->max_connections = 256;
+	c->max_connections = 1024;
+	c->request_timeout_s = 10;
+	c->v6_prefix = 64;
+	c->http_threads = 2;
+	c->request_workers = 16;
 	c->max_per_source = 32;
 	c->conn_timeout_s = 15;
 	c->seccomp = true;
@@ -220,6 +315,7 @@ void gw_conf_free(struct gw_conf *c)
 	dw_config_free(c->cfg);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_priorities);
 	free(c->database);
 	dw_secret_clear(&c->db_password);
 	memset(c, 0, sizeof(*c));

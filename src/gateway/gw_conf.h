@@ -7,6 +7,7 @@
  *   trusted-proxies = 127.0.0.1/32          ; X-Forwarded-For honoured from these
  *   database = /var/lib/dnsward/gateway.db  ; or postgresql://user@host/db?sslmode=verify-full
  *   database-password-file = PATH           ; PostgreSQL: the password (a secret file)
+ *   zones = example.org, example.net        ; hosts are added strictly below these
  *   lease-time = 60                         ; seconds an instance holds a host's upstream work
  *   rate = 30                               ; requests per minute per token
  *   rate-source = 120                       ; requests per minute per source /32 or /64
@@ -16,8 +17,15 @@
  *   ttl = 300, txt-ttl = 60                 ; TTLs sent upstream
  *   upstream-wait = 5                       ; seconds a request waits for the upstream
  *   upstream-workers = 4, retry-max = 3600  ; background retries, longest backoff
- *   max-connections = 256, connection-timeout = 15
- *   max-connections-per-source = 32
+ *   allow-plain-http = no                   ; plain HTTP outside loopback (behind a
+ *                                           ; TLS-terminating proxy): yes, warned
+ *   tls-priorities = GNUTLS-PRIORITY        ; default: TLS 1.2+, AEAD suites only
+ *   max-connections = 1024, connection-timeout = 15
+ *   max-connections-per-source = 32         ; per IPv4 address / IPv6 prefix
+ *   ipv6-source-prefix = 64                 ; one IPv6 "source" for every per-source limit
+ *   request-timeout = 10                    ; whole request head and body, per request
+ *   http-threads = 2                        ; event loops (epoll) per listen address
+ *   request-workers = 16                    ; threads running handlers (database, upstream)
  *   log-level = notice
  *   user = dnsward-gw, group = NAME        ; started as root: drop to this user
  *                                           ; once secrets, sockets and the
@@ -40,6 +48,16 @@
 #include "lib/secret.h"
 
 #define GW_LISTEN_MAX 8
+#define GW_ZONES_MAX 32
+#define GW_ZONE_MAX 254
+
+/* Mozilla's "intermediate" profile in GnuTLS terms: TLS 1.3 and 1.2 only;
+ * for TLS 1.2 ECDHE (and finite-field DHE) key exchange with AEAD ciphers
+ * (AES-GCM, ChaCha20-Poly1305) only: no CBC, no SHA-1 MACs, no RSA key
+ * transport. */
+#define GW_TLS_PRIORITIES                                                              \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:" \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
 
 struct gw_listen {
 	struct dw_ip ip;
@@ -55,6 +73,8 @@ struct gw_conf {
 	char *database;
 	struct dw_secret db_password;   /* database-password-file; data NULL when none */
 	uint32_t lease_s;
+	char zones[GW_ZONES_MAX][GW_ZONE_MAX];   /* normalised; "host add" checks names */
+	size_t nzones;
 	uint32_t rate_token;    /* per minute */
 	uint32_t rate_source;
 	uint32_t lockout_failures;
@@ -67,6 +87,12 @@ struct gw_conf {
 	uint32_t max_connections;
 	uint32_t max_per_source;
 	uint32_t conn_timeout_s;
+	uint32_t request_timeout_s;
+	uint32_t v6_prefix;     /* ipv6-source-prefix */
+	uint32_t http_threads;
+	uint32_t request_workers;
+	bool allow_plain_http;
+	char *tls_priorities;   /* GnuTLS priority string (default GW_TLS_PRIORITIES) */
 	char user[64];          /* "" = no drop (see lib/sandbox.h) */
 	char group[64];
 	bool seccomp;
@@ -85,3 +111,7 @@ void gw_conf_free(struct gw_conf *c);
 struct dw_provider *gw_conf_provider(const struct gw_conf *c, const char *name);
 /* Parses "ADDR:PORT" / "[V6]:PORT" (pure, for tests). */
 int gw_listen_parse(const char *s, struct gw_listen *out);
+/* The longest zone that fqdn (normalised) is in or equal to, or NULL. */
+const char *gw_conf_zone_of(const struct gw_conf *c, const char *fqdn);
+/* True when every listen address is loopback (127/8, ::1). */
+bool gw_listen_loopback(const struct gw_listen *l);

@@ -55,16 +55,23 @@ void gw_rate_free(struct gw_rate *r)
 	free(r);
 }
 
-void gw_rate_key_ip(const struct dw_ip *ip, uint8_t key[16])
+void gw_rate_key_ip(const struct dw_ip *ip, unsigned v6_prefix, uint8_t key[16])
 {
 	memset(key, 0, 16);
 	if (ip->family == DW_FAM_V4) {
 		key[0] = 4;
 		memcpy(key + 1, ip->bytes, 4);
-	} else {
-		key[0] = 6;
-		memcpy(key + 1, ip->bytes, 8);   /* one /64 is one subscriber */
+		return;
 	}
+	/* 15 bytes of key hold up to 120 bits: a longer prefix is cut there
+	 * (a /121../128 limit is finer than any subscriber's allocation). */
+	if (v6_prefix > 120)
+		v6_prefix = 120;
+	key[0] = 6;
+	unsigned full = v6_prefix / 8, rest = v6_prefix % 8;
+	memcpy(key + 1, ip->bytes, full);
+	if (rest != 0)
+		key[1 + full] = (uint8_t)(ip->bytes[full] & (0xffu << (8 - rest)));
 }
 
 void gw_rate_key_host(int64_t host_id, uint8_t key[16])

@@ -3,7 +3,7 @@
  * gw_db_lockout_fail, and kept here only to spare the store).
  *
  * A fixed table of slots keyed by 16 bytes (a source address, IPv6 reduced
- * to its /64, or a host id), found with a keyed hash (random key per
+ * to its prefix, or a host id), found with a keyed hash (random key per
  * process, so nobody can aim collisions) and 8-slot linear probing; when all
  * probed slots are busy the least recently used one that is not locked out
  * is reused.  Token buckets refill continuously: `per_minute` requests per
@@ -23,8 +23,10 @@ struct gw_rate;
 struct gw_rate *gw_rate_new(size_t slots);
 void gw_rate_free(struct gw_rate *r);
 
-/* Key of a client address (IPv6: its /64) or of a host id. */
-void gw_rate_key_ip(const struct dw_ip *ip, uint8_t key[16]);
+/* Key of a client source (an IPv4 address; an IPv6 address reduced to its
+ * first v6_prefix bits, 32..128: one subscriber's prefix is one source) or
+ * of a host id. */
+void gw_rate_key_ip(const struct dw_ip *ip, unsigned v6_prefix, uint8_t key[16]);
 void gw_rate_key_host(int64_t host_id, uint8_t key[16]);
 /* Key of a host's audit budget for refusals (apart from its request rate). */
 void gw_rate_key_audit(int64_t host_id, uint8_t key[16]);

@@ -1,12 +1,22 @@
-/* The HTTP(S) server: libmicrohttpd, one thread per connection (a request
- * may wait up to upstream-wait seconds for the provider, and a blocked
- * thread then stalls nobody else), bounded by max-connections,
- * max-connections-per-source, connection-timeout, 16 KiB of memory per
- * connection for the request line and headers, and a 4 KiB body cap
- * enforced before any authentication.
+/* The HTTP(S) server: libmicrohttpd with http-threads epoll loops per
+ * listen address, which only read and write; a complete request is
+ * suspended and run by one of request-workers threads (authentication,
+ * SQLite, the wait for the upstream), then resumed with its reply.  At most
+ * request-workers - 2 requests wait for the upstream at once, so a slow
+ * provider never stalls requests that do not wait.  Bounded by
+ * max-connections and max-connections-per-source (an IPv4 address or an
+ * IPv6 prefix of ipv6-source-prefix bits; checked before libmicrohttpd sets
+ * a connection up), connection-timeout (idle), request-timeout (each whole
+ * request, head and body, enforced by a reaper thread), 16 KiB of memory
+ * per connection for the request line and headers, and a 4 KiB body cap
+ * enforced before any authentication.  Ambiguous framing (see
+ * docs/gateway.md) is refused with 400 and the connection closed; TLS uses
+ * tls-priorities.
  *
  * Routes:
- *   GET  /nic/update       dyndns2 (Basic auth: user = host FQDN, password = token)
+ *   GET  /nic/update       dyndns2 (Basic auth: user = host FQDN, password = token);
+ *                          GET only (405 badagent), offline=yes is !donator,
+ *                          unusable addresses are 400, foreign names nohost
  *   POST /update           acme-dns (X-Api-User = host FQDN, X-Api-Key = token)
  *   POST /register         acme-dns registration (403 unless enable-register)
  *   GET  /health           200
@@ -44,10 +54,13 @@ struct gw_server_deps {
 int gw_server_open(const struct gw_server_deps *deps, struct gw_server **out,
                    struct dw_diag *diag);
 /* Starts serving on the sockets of gw_server_open (threads are created
- * here, after any privilege drop and seccomp filter); prints one line
+ * here, after any privilege drop and seccomp filter: the request workers,
+ * the request-timeout reaper, libmicrohttpd's loops); prints one line
  * "listening on http[s]://ADDR:PORT" per address to stdout. */
 int gw_server_start(struct gw_server *srv, struct dw_diag *diag);
-/* Stops serving, closes the sockets, wipes the key.  NULL is fine. */
+/* Stops accepting, lets the workers finish (at most upstream-wait) and
+ * answers queued requests 503, stops the loops, closes the sockets, wipes
+ * the key.  NULL is fine. */
 void gw_server_stop(struct gw_server *srv);
 
 #define GW_BODY_MAX 4096

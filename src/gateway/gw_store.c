@@ -668,6 +668,30 @@ int gw_db_host_remove(struct gw_db *db, int64_t id)
 	return ret != DW_OK ? ret : q_exec(db, Q_HOST_REMOVE, a, 1);
 }
 
+static int fill_fqdn(void *out, const struct gw_val *c, size_t n)
+{
+	if (n < 1)
+		return DW_EIO;
+	ct(&c[0], out, GW_FQDN_MAX);
+	return DW_OK;
+}
+
+int gw_db_host_below(struct gw_db *db, const char *fqdn, char found[GW_FQDN_MAX])
+{
+	/* "%." + fqdn with LIKE's own characters escaped. */
+	char pat[2 * GW_FQDN_MAX + 4] = "%.";
+	size_t o = 2;
+	for (const char *p = fqdn; *p != '\0' && o + 3 < sizeof(pat); p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			pat[o++] = '\\';
+		pat[o++] = *p;
+	}
+	pat[o] = '\0';
+	found[0] = '\0';
+	struct gw_val a[] = { vt(pat) };
+	return q_one(db, Q_HOST_BELOW, a, 1, fill_fqdn, found);
+}
+
 struct page {
 	struct gw_host *v;
 	size_t n;

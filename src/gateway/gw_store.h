@@ -229,6 +229,10 @@ int gw_db_host_add(struct gw_db *db, struct gw_host *h);           /* sets h->id
 int gw_db_host_get(struct gw_db *db, const char *fqdn, struct gw_host *out);
 int gw_db_host_by_id(struct gw_db *db, int64_t id, struct gw_host *out);
 int gw_db_host_remove(struct gw_db *db, int64_t id);
+/* A host named below fqdn (NAME.fqdn) into found, or DW_ENOTFOUND: one
+ * statement over the host names (not an index lookup: it reads every name
+ * once, in the engine). */
+int gw_db_host_below(struct gw_db *db, const char *fqdn, char found[GW_FQDN_MAX]);
 int gw_db_host_list(struct gw_db *db, int (*cb)(void *arg, const struct gw_host *h),
                     void *arg);
 

@@ -43,6 +43,7 @@ enum gw_q {
 	Q_HOST_BY_ID,       /* (id) -> HOST */
 	Q_HOST_REMOVE,      /* (id) */
 	Q_HOST_PAGE,        /* (after_fqdn, limit) -> HOST, by fqdn */
+	Q_HOST_BELOW,       /* (LIKE pattern, escape '\\') -> fqdn of one match */
 	Q_TOKEN_ADD,        /* (id, host_id, hash, scope, created) */
 	Q_TOKEN_REVOKE,     /* (host_id) */
 	Q_TOKEN_LOOKUP,     /* (id) -> host_id, hash */

@@ -143,6 +143,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_HOST_REMOVE] = "DELETE FROM hosts WHERE id = $1::bigint",
 	[Q_HOST_PAGE] = "SELECT " HOST_COLS " FROM hosts WHERE fqdn > $1::text ORDER BY fqdn "
 	                "LIMIT $2::bigint",
+	[Q_HOST_BELOW] = "SELECT fqdn FROM hosts WHERE fqdn LIKE $1::text ESCAPE '\\' LIMIT 1",
 	[Q_TOKEN_ADD] = "INSERT INTO tokens (id, host_id, hash, scope, created) "
 	                "VALUES ($1::text, $2::bigint, $3::bytea, $4::text, $5::bigint)",
 	[Q_TOKEN_REVOKE] = "DELETE FROM tokens WHERE host_id = $1::bigint",

@@ -129,6 +129,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_HOST_BY_ID] = "SELECT " HOST_COLS " FROM hosts WHERE id = ?1",
 	[Q_HOST_REMOVE] = "DELETE FROM hosts WHERE id = ?1",
 	[Q_HOST_PAGE] = "SELECT " HOST_COLS " FROM hosts WHERE fqdn > ?1 ORDER BY fqdn LIMIT ?2",
+	[Q_HOST_BELOW] = "SELECT fqdn FROM hosts WHERE fqdn LIKE ?1 ESCAPE '\\' LIMIT 1",
 	[Q_TOKEN_ADD] = "INSERT INTO tokens (id, host_id, hash, scope, created) "
 	                "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_TOKEN_REVOKE] = "DELETE FROM tokens WHERE host_id = ?1",

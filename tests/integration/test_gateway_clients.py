@@ -119,7 +119,7 @@ def test_ddclient(ws, knot, gw, pki):
     assert f"FAILED:   updating {OTHER}: badauth" in p.stdout + p.stderr, p.stdout + p.stderr
     p = ddclient_run(ws, gw, pki, "dd4", HOST, gw.tokens[HOST], OTHER, V4)
     assert p.returncode != 0
-    assert f"FAILED:   updating {OTHER}: !yours" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert f"FAILED:   updating {OTHER}: nohost" in p.stdout + p.stderr, p.stdout + p.stderr
     assert knot.query(OTHER, "A") == OTHER_A
     assert knot.query(HOST, "A") == [V4B]
 
@@ -166,7 +166,7 @@ def test_inadyn(ws, knot, gw, pki):
     assert "[200 OK] badauth" in p.stdout + p.stderr, p.stdout + p.stderr
     p = inadyn_run(ws, gw, pki, "in3", HOST, gw.tokens[HOST], OTHER, V4B)
     assert p.returncode != 0, p.stdout + p.stderr
-    assert "[200 OK] !yours" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "[200 OK] nohost" in p.stdout + p.stderr, p.stdout + p.stderr
     assert knot.query(OTHER, "A") == OTHER_A
     assert knot.query(HOST, "A") == [V4]
     assert "result=!yours" in audit_results(gw, HOST)

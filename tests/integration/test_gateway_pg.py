@@ -40,7 +40,8 @@ def cluster(ws, knot, pki, pg, n=2, extra="", **kw):
     """n gateways on one PostgreSQL database, same configuration (each its
     own file and log), short leases."""
     extra = f"lease-time = {LEASE_S}\n{extra}"
-    gws = [Gateway(ws, knot, pki, extra=extra, pg=pg, name=f"gw{i}", **kw) for i in range(n)]
+    gws = [Gateway(ws, knot, pki, extra=extra, pg=pg, name=f"gw{i}", pg_tcp=True, **kw)
+           for i in range(n)]
     for g in gws[1:]:
         g.tokens = gws[0].tokens   # one store: one set of tokens
     return gws
@@ -414,7 +415,7 @@ def test_tls_verify_full(ws, knot, pki, postgres, pg_database):
     """sslmode=verify-full with the suite's CA: connected over TLS; another
     CA, or a name the certificate does not hold, is refused."""
     pw = ws.secret("pgpass", pg_database.password)
-    g = Gateway(ws, knot, pki, pg=pg_database)
+    g = Gateway(ws, knot, pki, pg=pg_database, pg_tcp=True)
     text = g.conf.read_text().replace(f"database = {pg_database.url()}",
                                       f"database = {pg_database.url(tls=True, host='localhost')}")
     g.conf.write_text(text)

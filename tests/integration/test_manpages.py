@@ -7,7 +7,10 @@ configuration context (dw_conf_get(ctx, "key"), dw_conf_uint(ctx, "key",
 ...), and helpers taking ctx the same way), plus keys built with snprintf
 from a "%s"/"%d" template (ipv4-accept, web-ipv6, header1, ...), and any
 literal ending in "-file" (secret keys chosen by a helper, token-a-file).  The
-gateway (src/gateway) has its own configuration file and is not covered.
+gateway (src/gateway) has its own configuration file: every key of its
+[gateway] section (read in src/gateway, plus user/group/seccomp through the
+library's sandbox) must appear in dnsward-gateway(8), and so must every
+command and option of its usage text.
 """
 import pathlib
 import re
@@ -71,7 +74,35 @@ def test_every_command_and_option_is_documented():
     assert missing == [], f"commands or options absent from dnsward.8: {missing}"
 
 
-@pytest.mark.parametrize("page", ["dnsward.8", "dnsward.conf.5"])
+def gateway_keys():
+    keys = set()
+    for path in (ROOT / "src/gateway").glob("*.c"):
+        keys.update(LITERAL.findall(path.read_text()))
+    keys.update(LITERAL.findall((ROOT / "src/lib/sandbox.c").read_text()))
+    return keys
+
+
+def test_every_gateway_key_is_documented():
+    keys = gateway_keys()
+    assert {"listen", "tls-priorities", "request-timeout", "ipv6-source-prefix", "zones",
+            "allow-plain-http", "user", "seccomp"} <= keys, "the key scan found too little"
+    text = man_text("dnsward-gateway.8")
+    missing = sorted(k for k in keys if not mentioned(text, k))
+    assert missing == [], f"keys read by the gateway but absent from dnsward-gateway.8: {missing}"
+
+
+def test_every_gateway_command_and_option_is_documented():
+    main = (ROOT / "src/gateway/main.c").read_text()
+    usage = re.search(r"static void usage\(FILE \*f\)\n\{(.*?)\n\}", main, re.S).group(1)
+    words = set(re.findall(r'"  ([a-z][a-z-]*(?: [a-z]+)?) ', usage))
+    options = set(re.findall(r"(--[a-z-]+)", usage))
+    text = man_text("dnsward-gateway.8")
+    assert {"host add", "serve", "check"} <= words and "--allow-any-name" in options
+    missing = sorted(w for w in words | options if not mentioned(text, w))
+    assert missing == [], f"commands or options absent from dnsward-gateway.8: {missing}"
+
+
+@pytest.mark.parametrize("page", ["dnsward.8", "dnsward.conf.5", "dnsward-gateway.8"])
 def test_pages_render_without_warnings(page):
     groff = subprocess.run(["sh", "-c", "command -v groff"], capture_output=True)
     if groff.returncode != 0:

@@ -244,6 +244,7 @@ listen = 127.0.0.1:0
 tls-cert = {pki.server.cert_file}
 tls-key = {pki.server.key_file}
 database = {ws.path / "gateway.db"}
+zones = example.test
 seccomp = no
 upstream-wait = 3
 retry-max = 2

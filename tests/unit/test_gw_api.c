@@ -45,6 +45,17 @@ static void test_dyndns2(void **state)
 	assert_true(r.has_prefix);
 	assert_int_equal(dd("hostname=h&wildcard=NOCHG&mx=x&backmx=NO&system=dyndns", &r), GW_DD_OK);
 	assert_false(r.has_ip[0] || r.has_ip[1] || r.has_prefix);
+	/* offline: read (the server refuses yes), anything unclear is an error */
+	assert_int_equal(dd("hostname=h&offline=YES", &r), GW_DD_OK);
+	assert_true(r.offline);
+	assert_int_equal(dd("hostname=h&offline=1", &r), GW_DD_OK);
+	assert_true(r.offline);
+	assert_int_equal(dd("hostname=h&offline=no", &r), GW_DD_OK);
+	assert_false(r.offline);
+	assert_int_equal(dd("hostname=h&offline=0", &r), GW_DD_OK);
+	assert_false(r.offline);
+	assert_int_equal(dd("hostname=h&offline=maybe", &r), GW_DD_BADIP);
+	assert_int_equal(dd("hostname=h&offline=", &r), GW_DD_BADIP);
 
 	/* invalid names are flagged, not fatal: each gets its own reply line */
 	assert_int_equal(dd("hostname=ok.example,*.x.example,,b%20c", &r), GW_DD_OK);

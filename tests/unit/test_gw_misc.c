@@ -60,10 +60,27 @@ static void test_rate(void **state)
 	struct dw_ip ip;
 	long retry = 0;
 	assert_int_equal(dw_ip_parse_any("2001:db8:1:2::5", &ip), DW_OK);
-	gw_rate_key_ip(&ip, k);
+	gw_rate_key_ip(&ip, 64, k);
 	assert_int_equal(dw_ip_parse_any("2001:db8:1:2:ffff::9", &ip), DW_OK);
-	gw_rate_key_ip(&ip, k2);
+	gw_rate_key_ip(&ip, 64, k2);
 	assert_memory_equal(k, k2, 16);   /* one /64 */
+	gw_rate_key_ip(&ip, 128, k2);
+	assert_memory_not_equal(k, k2, 16);
+	/* a configurable prefix: one /56, bits cut inside a byte */
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:2ff::1", &ip), DW_OK);
+	gw_rate_key_ip(&ip, 56, k2);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:200::1", &ip), DW_OK);
+	uint8_t k3[16];
+	gw_rate_key_ip(&ip, 56, k3);
+	assert_memory_equal(k2, k3, 16);
+	gw_rate_key_ip(&ip, 55, k3);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:3ff::1", &ip), DW_OK);
+	uint8_t k4[16];
+	gw_rate_key_ip(&ip, 55, k4);
+	assert_memory_equal(k3, k4, 16);   /* 0x02 and 0x03 share 7 bits */
+	gw_rate_key_ip(&ip, 56, k4);
+	assert_memory_not_equal(k3, k4, 16);
+	assert_int_equal(dw_ip_parse_any("2001:db8:1:2::5", &ip), DW_OK);
 	int64_t now = 1000000;
 	for (int i = 0; i < 6; i++)
 		assert_true(gw_rate_take(r, k, 6, now, &retry));
@@ -82,7 +99,6 @@ static void test_rate(void **state)
 	assert_true(retry > 0 && retry <= 60);
 	assert_false(gw_rate_locked(r, k2, now + 2 + 60001, &retry));
 	/* Failures spread over more than the window do not add up. */
-	uint8_t k3[16];
 	gw_rate_key_host(8, k3);
 	gw_rate_fail(r, k3, 2, 10, now);
 	gw_rate_fail(r, k3, 2, 10, now + 20000);
@@ -134,6 +150,33 @@ static void test_listen(void **state)
 	                                   "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:8x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gw_listen_parse(bad[i], &l), DW_EINVAL);
+	/* loopback decides whether plain HTTP needs allow-plain-http */
+	static const struct { const char *s; bool loopback; } lb[] = {
+		{ "127.0.0.1:1", true }, { "127.8.9.1:1", true }, { "[::1]:1", true },
+		{ "0.0.0.0:1", false }, { "[::]:1", false }, { "192.0.2.1:1", false },
+		{ "[::ffff:127.0.0.1]:1", false }, { "[::2]:1", false },
+	};
+	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]); i++) {
+		assert_int_equal(gw_listen_parse(lb[i].s, &l), DW_OK);
+		assert_int_equal(gw_listen_loopback(&l), lb[i].loopback);
+	}
+}
+
+static void test_zone_of(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.zones[0], sizeof(c.zones[0]), "example.org");
+	snprintf(c.zones[1], sizeof(c.zones[1]), "lan.example.org");
+	c.nzones = 2;
+	assert_string_equal(gw_conf_zone_of(&c, "h.example.org"), "example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "pc.lan.example.org"), "lan.example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "lan.example.org"), "lan.example.org");
+	assert_string_equal(gw_conf_zone_of(&c, "example.org"), "example.org");
+	assert_null(gw_conf_zone_of(&c, "xexample.org"));
+	assert_null(gw_conf_zone_of(&c, "example.org.evil.test"));
+	assert_null(gw_conf_zone_of(&c, "org"));
 }
 
 static void test_metrics(void **state)
@@ -292,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_zone_of),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_rate_share),
 		cmocka_unit_test(test_lease_renewal),

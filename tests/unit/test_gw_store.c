@@ -822,12 +822,32 @@ static void test_host_list_pages(void **state)
 		assert_int_equal(gw_db_host_add(db, &h), DW_OK);
 	}
 	assert_int_equal(gw_db_commit(db), DW_OK);
+	/* A host below another: NAME.fqdn, LIKE's own characters as themselves. */
+	static const char *const more[] = { "x.h0001.example", "xh0002.example", "x.b_c.example",
+	                                    "x.bzz.example" };
+	for (size_t i = 0; i < 4; i++) {
+		struct gw_host h;
+		memset(&h, 0, sizeof(h));
+		snprintf(h.fqdn, sizeof(h.fqdn), "%s", more[i]);
+		snprintf(h.provider, sizeof(h.provider), "knot");
+		assert_int_equal(gw_db_host_add(db, &h), DW_OK);
+	}
+	char below[GW_FQDN_MAX];
+	assert_int_equal(gw_db_host_below(db, "h0001.example", below), DW_OK);
+	assert_string_equal(below, "x.h0001.example");
+	assert_int_equal(gw_db_host_below(db, "h0002.example", below), DW_ENOTFOUND);
+	assert_string_equal(below, "");
+	assert_int_equal(gw_db_host_below(db, "b_c.example", below), DW_OK);
+	assert_string_equal(below, "x.b_c.example");
+	assert_int_equal(gw_db_host_below(db, "b%c.example", below), DW_ENOTFOUND);
+	assert_int_equal(gw_db_host_below(db, "b_z.example", below), DW_ENOTFOUND);   /* not "b?z" */
+	assert_int_equal(gw_db_host_below(db, "x.h0001.example", below), DW_ENOTFOUND);
 	char prev[GW_FQDN_MAX] = "";
 	int n = 0;
 	assert_int_equal(gw_db_host_list(db, list_cb, prev), DW_OK);
 	assert_int_equal(gw_db_host_list(db, count_hosts, &n), DW_OK);
-	assert_int_equal(n, 600);
-	assert_string_equal(prev, "h0599.example");
+	assert_int_equal(n, 604);
+	assert_string_equal(prev, "xh0002.example");
 	struct dw_diag d;
 	assert_int_equal(gw_db_check(db, &d), DW_OK);
 	gw_store_put(st, db);
