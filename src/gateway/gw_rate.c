@@ -15,8 +15,6 @@ struct slot {
 	double tokens;
 	int64_t refilled_ms;      /* bucket state time */
 	int64_t seen_ms;
-	uint32_t failures;
-	int64_t fail_start_ms;
 	int64_t locked_until_ms;
 	uint64_t skipped;         /* refused takes since the last granted one */
 };
@@ -201,28 +199,7 @@ void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int6
 	struct slot *s = find(r, key, now_ms, true);
 	if (s != NULL && s->locked_until_ms < until_ms) {
 		s->locked_until_ms = until_ms;
-		s->failures = 0;
 		s->seen_ms = now_ms;
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
-                  uint32_t lockout_s, int64_t now_ms)
-{
-	pthread_mutex_lock(&r->lock);
-	struct slot *s = find(r, key, now_ms, true);
-	if (s != NULL) {
-		int64_t window = (int64_t)lockout_s * 1000;
-		if (s->failures == 0 || now_ms - s->fail_start_ms > window) {
-			s->failures = 0;
-			s->fail_start_ms = now_ms;
-		}
-		s->seen_ms = now_ms;
-		if (++s->failures >= failures) {
-			s->locked_until_ms = now_ms + window;
-			s->failures = 0;
-		}
 	}
 	pthread_mutex_unlock(&r->lock);
 }

@@ -1,15 +1,15 @@
-/* Rate limits and lockout, in memory (a restart forgets them; the lockout
- * that holds across instances and restarts is counted in the store, see
- * gw_db_lockout_fail, and kept here only to spare the store).
+/* Rate limits in memory (a restart forgets them), and the lockouts the
+ * store reported (gw_db_lockout_fail counts failures for every instance;
+ * they are remembered here only to spare the store the requests of a
+ * source already locked out).
  *
  * A fixed table of slots keyed by 16 bytes (a source address, IPv6 reduced
  * to its prefix, or a host id), found with a keyed hash (random key per
  * process, so nobody can aim collisions) and 8-slot linear probing; when all
  * probed slots are busy the least recently used one that is not locked out
  * is reused.  Token buckets refill continuously: `per_minute` requests per
- * minute with a burst of the same size.  Lockout: `failures` bad credentials
- * from one key within `lockout` seconds lock it for `lockout` seconds.
- * Thread-safe (one mutex). */
+ * minute with a burst of the same size (shared out among instances, see
+ * gw_rate_set_share).  Thread-safe (one mutex). */
 #pragma once
 
 #include <stdbool.h>
@@ -47,6 +47,3 @@ bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, lo
 void gw_rate_set_share(struct gw_rate *r, unsigned n);
 /* Marks key locked out until until_ms (what the store said). */
 void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int64_t until_ms);
-/* Counts a bad credential from key; locks it when it reaches failures. */
-void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
-                  uint32_t lockout_s, int64_t now_ms);
