@@ -7,13 +7,14 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   libcurl4-openssl-dev libjansson-dev libldns-dev libmnl-dev libinih-dev
-  libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
+  libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev
   libsodium-dev libssl-dev libseccomp-dev ca-certificates iproute2 knot knot-dnsutils
   openssl python3"
 test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
   libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux
-  bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3 debootstrap"
+  bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3 debootstrap
+  postgresql-15 python3-psycopg2"
 
 list=false
 if [ "${1:-}" = "--list" ]; then
@@ -52,13 +53,14 @@ if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
 	exit 1
 fi
 # The knot package may start a system knotd; dnsward's demo and tests run
-# their own on high ports and need nothing from it.  BIND and PowerDNS are
-# installed for the tests alone, which start their own instances: a system
+# their own on high ports and need nothing from it.  BIND, PowerDNS and
+# PostgreSQL are installed for the tests alone, which start their own instances: a system
 # named or pdns_server that the packages just enabled and started (port 53
-# on every address) is stopped and disabled again.  Servers that were
+# on every address), or the cluster postgresql-15 makes and starts, is
+# stopped and disabled again.  Servers that were
 # installed before are left as they are.
 if [ -d /run/systemd/system ]; then
-	for unit in bind9:named pdns-server:pdns; do
+	for unit in bind9:named pdns-server:pdns postgresql-15:postgresql; do
 		case " $missing " in
 		*" ${unit%%:*} "*) systemctl disable --now "${unit#*:}.service" >/dev/null 2>&1 || true ;;
 		esac

@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 builddir=$root/build
-meson_opts=(-Dwerror=true -Dtests=enabled)
+# The gateway's PostgreSQL backend is built and tested, never left out.
+meson_opts=(-Dwerror=true -Dtests=enabled -Dpostgresql=enabled)
 label=plain
 case "${1:-}" in
 "") ;;

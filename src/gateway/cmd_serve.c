@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gateway/commands.h"
+#include "gateway/gw_cluster.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_rate.h"
 #include "gateway/gw_server.h"
@@ -59,6 +60,14 @@ static void prune(const struct gw_conf *conf, struct gw_store *st)
 		         (long long)n, conf->audit_max_age_days, conf->audit_max_rows);
 }
 
+/* The heartbeat: how many instances share the rate budgets now. */
+static void beat(struct gw_cluster *c, struct gw_rate *rate, struct gw_metrics *m)
+{
+	unsigned n = gw_cluster_beat(c);
+	gw_rate_set_share(rate, n);
+	gw_metrics_set_instances(m, n);
+}
+
 int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 {
 	(void)argv;
@@ -81,18 +90,36 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 	struct gw_rate *rate = gw_rate_new(RATE_SLOTS);
 	struct gw_upstream *up = NULL;
 	struct gw_server *srv = NULL;
+	struct gw_cluster *cluster = NULL;
 	int rc = GW_EXIT_FAIL;
-	unsigned pool = conf->workers + 16;
+	/* Connections kept open: SQLite opens one in microseconds (the
+	 * upstream workers and 16 more); a PostgreSQL connection costs the
+	 * server a process and an authentication, so one is kept for every
+	 * request that may run at once, the upstream workers, and the sweep,
+	 * heartbeat and health probe.  Only as many as were in use at once are
+	 * ever opened. */
+	unsigned pool = gw_store_is_file(conf->database) ? conf->workers + 16
+	                                                 : conf->request_workers + conf->workers + 4;
 	if (m == NULL || rate == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
-	if (cmd_prepare_store(conf, &diag) != DW_OK ||
-	    gw_store_open(conf->database, GW_STORE_CREATE | GW_STORE_SERVE, pool, &st, &diag) != DW_OK ||
-	    gw_upstream_new(conf, st, m, &up, &diag) != DW_OK) {
+	struct gw_store_cfg cfg = cmd_store_cfg(conf, GW_STORE_CREATE | GW_STORE_SERVE, pool);
+	if (cmd_prepare_store(conf, &diag) != DW_OK || gw_store_open_cfg(&cfg, &st, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		goto out;
 	}
+	if ((cluster = gw_cluster_new(st)) == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (gw_upstream_new(conf, st, m, gw_cluster_id(cluster), &up, &diag) != DW_OK) {
+		log_error("%s", diag.msg);
+		goto out;
+	}
+	/* The instances serving share the rate budgets out from the start. */
+	gw_metrics_set_backend(m, gw_store_backend(st));
+	beat(cluster, rate, m);
 	/* Threads (upstream workers, then the HTTP server) start only after
 	 * the confinement: each inherits its creator's capability bounding set. */
 	struct gw_server_deps deps = { conf, st, up, m, rate };
@@ -107,15 +134,21 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 		goto out;
 	}
 	(void)dw_notify("READY=1");
-	/* The main thread waits for signals and, every minute, applies the
-	 * audit log's retention. */
+	/* The main thread waits for signals, beats the instance's heart every
+	 * few seconds and, every minute, applies the audit log's retention. */
 	int sig = 0;
+	time_t pruned = time(NULL);
 	for (;;) {
-		struct timespec ts = { PRUNE_EVERY_S, 0 };
+		struct timespec ts = { GW_CLUSTER_BEAT_S, 0 };
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EAGAIN)
+			if (errno != EAGAIN)
+				continue;
+			beat(cluster, rate, m);
+			if (time(NULL) - pruned >= PRUNE_EVERY_S) {
 				prune(conf, st);
+				pruned = time(NULL);
+			}
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -130,6 +163,7 @@ int cmd_serve(struct gw_conf *conf, int argc, char **argv)
 out:
 	gw_server_stop(srv);
 	gw_upstream_stop(up);
+	gw_cluster_free(cluster);
 	gw_store_close(st);
 	gw_rate_free(rate);
 	gw_metrics_free(m);

@@ -9,6 +9,7 @@
 
 #include "dw_build.h"
 #include "lib/dnsauth.h"
+#include "gateway/gw_store.h"
 #include "lib/log.h"
 #include "lib/sandbox.h"
 
@@ -200,9 +201,26 @@ static int conf_gateway(void *arg, struct dw_conf_ctx *ctx)
 	c->database = NULL;
 	if ((ret = dw_conf_strdup(ctx, "database", NULL, &c->database)) != DW_OK)
 		return ret;
-	if (c->database != NULL && c->database[0] != '/')
-		return dw_conf_error(ctx, "database", "'%s' must be an absolute path", c->database);
-	if ((ret = conf_zones(c, ctx)) != DW_OK ||
+	if (c->database != NULL) {
+		struct dw_diag d = { "" };
+		if (gw_store_check_setting(c->database, &d) != DW_OK)
+			return dw_conf_error(ctx, "database", "%s", d.msg);
+	}
+	/* PostgreSQL's password: a secret file (or credential:NAME), never in the URL, the file or argv. */
+	v = dw_conf_get(ctx, "database-password-file");
+	if (v != NULL) {
+		struct dw_diag d = { "" };
+		char real[4096];
+		dw_secret_clear(&c->db_password);
+		if (dw_secret_resolve(v, real, sizeof(real), &d) != DW_OK ||
+		    dw_secret_load(real, DW_SECRET_LINE, &c->db_password, &d) != DW_OK)
+			return dw_conf_error(ctx, "database-password-file", "%s", d.msg);
+	}
+	if (c->db_password.data != NULL && (c->database == NULL || gw_store_is_file(c->database)))
+		return dw_conf_error(ctx, "database-password-file", "a password is for a "
+		                     "postgresql:// database only");
+	if ((ret = dw_conf_uint(ctx, "lease-time", 5, 3600, c->lease_s, &c->lease_s)) != DW_OK ||
+	    (ret = conf_zones(c, ctx)) != DW_OK ||
 	    (ret = conf_servers(ctx, "nameservers", &c->nameservers)) != DW_OK ||
 	    (ret = conf_servers(ctx, "resolvers", &c->resolvers)) != DW_OK)
 		return ret;
@@ -291,6 +309,7 @@ int gw_conf_load(const char *path, bool check_only, struct gw_conf *c, struct dw
 	c->audit_refusals = 2;
 	c->audit_max_age_days = 90;
 	c->audit_max_rows = 100000;
+	c->lease_s = 60;
 	c->nlisten = 1;
 	(void)gw_listen_parse("127.0.0.1:8053", &c->listen[0]);
 	struct dw_config_ext ext = { .kind = "gateway", .section = conf_gateway, .arg = c,
@@ -320,6 +339,7 @@ void gw_conf_free(struct gw_conf *c)
 	free(c->database);
 	free(c->nameservers);
 	free(c->resolvers);
+	dw_secret_clear(&c->db_password);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -5,12 +5,14 @@
  *   tls-cert = /etc/dnsward/gateway.pem    ; both or neither: native HTTPS
  *   tls-key = /etc/dnsward/gateway.key     ; mode 0600/0640 like every secret
  *   trusted-proxies = 127.0.0.1/32          ; X-Forwarded-For honoured from these
- *   database = /var/lib/dnsward/gateway.db
+ *   database = /var/lib/dnsward/gateway.db  ; or postgresql://user@host/db?sslmode=verify-full
+ *   database-password-file = PATH           ; PostgreSQL: the password (a secret file)
  *   zones = example.org, example.net        ; hosts are added strictly below these
  *   nameservers = 192.0.2.53:53             ; "host add" asks these for a zone's NS
  *   resolvers = 192.0.2.1                   ; ... else finds its servers through these
  *                                           ; (default /etc/resolv.conf's); rfc2136
  *                                           ; providers ask their own server instead
+ *   lease-time = 60                         ; seconds an instance holds a host's upstream work
  *   rate = 30                               ; requests per minute per token
  *   rate-source = 120                       ; requests per minute per source /32 or /64
  *   lockout-failures = 10                   ; bad credentials from one source ...
@@ -47,6 +49,7 @@
 
 #include "gateway/gw_parse.h"
 #include "lib/config.h"
+#include "lib/secret.h"
 
 #define GW_LISTEN_MAX 8
 #define GW_ZONES_MAX 32
@@ -72,6 +75,8 @@ struct gw_conf {
 	char *tls_key;
 	struct gw_cidrs trusted;
 	char *database;
+	struct dw_secret db_password;   /* database-password-file; data NULL when none */
+	uint32_t lease_s;
 	char zones[GW_ZONES_MAX][GW_ZONE_MAX];   /* normalised; "host add" checks names */
 	size_t nzones;
 	char *nameservers;      /* "nameservers", "resolvers": where "host add" finds */

@@ -20,6 +20,8 @@ struct gw_metrics {
 	atomic_ullong sum_us, count;
 	atomic_ullong fail[NOUTCOMES];
 	atomic_ullong refused, audit_skipped;
+	const char *_Atomic backend;
+	atomic_uint instances;
 };
 
 static const char *const api_names[GW_API_COUNT] = {
@@ -43,7 +45,22 @@ const char *gw_result_name(enum gw_result r)
 
 struct gw_metrics *gw_metrics_new(void)
 {
-	return calloc(1, sizeof(struct gw_metrics));
+	struct gw_metrics *m = calloc(1, sizeof(struct gw_metrics));
+	if (m != NULL) {
+		atomic_init(&m->backend, "sqlite");
+		atomic_init(&m->instances, 1);
+	}
+	return m;
+}
+
+void gw_metrics_set_backend(struct gw_metrics *m, const char *backend)
+{
+	atomic_store(&m->backend, backend);
+}
+
+void gw_metrics_set_instances(struct gw_metrics *m, unsigned n)
+{
+	atomic_store(&m->instances, n);
 }
 
 void gw_metrics_free(struct gw_metrics *m)
@@ -174,6 +191,13 @@ int gw_metrics_render(struct gw_metrics *m, const struct gw_metrics_store *st, c
 	for (int k = 1; k < GW_FAULT_COUNT; k++)
 		put(&b, "dnsward_gateway_store_errors_total{kind=\"%s\"} %llu\n",
 		    gw_fault_name((enum gw_fault)k), (unsigned long long)st->stats.errors[k]);
+	put(&b, "# HELP dnsward_gateway_store_info The database backend serving.\n"
+	        "# TYPE dnsward_gateway_store_info gauge\n"
+	        "dnsward_gateway_store_info{backend=\"%s\"} 1\n", atomic_load(&m->backend));
+	put(&b, "# HELP dnsward_gateway_instances Gateway instances serving from the database, "
+	        "as last seen.\n"
+	        "# TYPE dnsward_gateway_instances gauge\n"
+	        "dnsward_gateway_instances %u\n", atomic_load(&m->instances));
 	put(&b, "# HELP dnsward_gateway_store_writable Whether the database takes writes (as GET "
 	        "/health says).\n"
 	        "# TYPE dnsward_gateway_store_writable gauge\n"

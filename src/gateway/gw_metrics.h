@@ -9,6 +9,9 @@
  *   dnsward_gateway_audit_refusals_skipped_total (refusals over a host's
  *     audit budget: counted in its next row instead of a row each)
  *   dnsward_gateway_store_errors_total{kind} (database failures by kind)
+ *   dnsward_gateway_store_info{backend} (1: which backend serves)
+ *   dnsward_gateway_instances (gateway instances serving from the database,
+ *     as this one last saw them)
  *   gauges from the caller at rendering: dnsward_gateway_retry_queue_depth
  *     (desired records not yet applied, still retried),
  *     dnsward_gateway_records_failed (rows refused for good, not retried),
@@ -46,6 +49,9 @@ void gw_metrics_request(struct gw_metrics *m, enum gw_api api, enum gw_result re
 void gw_metrics_upstream(struct gw_metrics *m, double seconds, int outcome_index, int ok);
 void gw_metrics_refused(struct gw_metrics *m);
 void gw_metrics_audit_skipped(struct gw_metrics *m, uint64_t n);
+/* backend: a static string (gw_store_backend). */
+void gw_metrics_set_backend(struct gw_metrics *m, const char *backend);
+void gw_metrics_set_instances(struct gw_metrics *m, unsigned n);
 
 /* What the store says at rendering time; -1 for a count it could not read. */
 struct gw_metrics_store {

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +15,13 @@ struct slot {
 	double tokens;
 	int64_t refilled_ms;      /* bucket state time */
 	int64_t seen_ms;
-	uint32_t failures;
-	int64_t fail_start_ms;
 	int64_t locked_until_ms;
 	uint64_t skipped;         /* refused takes since the last granted one */
 };
 
 struct gw_rate {
 	pthread_mutex_t lock;
+	atomic_uint share;        /* instances the budgets are shared among */
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 	struct slot *v;
 	size_t n;
@@ -40,6 +40,7 @@ struct gw_rate *gw_rate_new(size_t slots)
 	}
 	randombytes_buf(r->hkey, sizeof(r->hkey));
 	pthread_mutex_init(&r->lock, NULL);
+	atomic_init(&r->share, 1);
 	return r;
 }
 
@@ -117,8 +118,13 @@ static struct slot *find(struct gw_rate *r, const uint8_t key[16], int64_t now_m
 	return victim;
 }
 
+void gw_rate_set_share(struct gw_rate *r, unsigned n)
+{
+	atomic_store(&r->share, n < 1 ? 1 : n);
+}
+
 /* Caller holds the lock.  s may be NULL: refused. */
-static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retry_s)
+static bool take(struct slot *s, double per_minute, int64_t now_ms, long *retry_s)
 {
 	bool ok = true;
 	if (s == NULL) {
@@ -126,19 +132,19 @@ static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retr
 		*retry_s = 60;
 		ok = false;
 	} else {
-		double cap = per_minute;
+		double rate = per_minute, cap = per_minute < 1.0 ? 1.0 : per_minute;
 		if (s->tokens < 0)
 			s->tokens = cap;
 		double dt = (double)(now_ms - s->refilled_ms) / 60000.0;
 		if (dt > 0)
-			s->tokens = s->tokens + dt * cap > cap ? cap : s->tokens + dt * cap;
+			s->tokens = s->tokens + dt * rate > cap ? cap : s->tokens + dt * rate;
 		s->refilled_ms = now_ms;
 		s->seen_ms = now_ms;
 		if (s->tokens >= 1.0) {
 			s->tokens -= 1.0;
 		} else {
 			ok = false;
-			double need = (1.0 - s->tokens) * 60.0 / cap;
+			double need = (1.0 - s->tokens) * 60.0 / rate;
 			*retry_s = (long)need + 1;
 		}
 	}
@@ -148,8 +154,9 @@ static bool take(struct slot *s, uint32_t per_minute, int64_t now_ms, long *retr
 bool gw_rate_take(struct gw_rate *r, const uint8_t key[16], uint32_t per_minute,
                   int64_t now_ms, long *retry_s)
 {
+	double share = (double)per_minute / atomic_load(&r->share);
 	pthread_mutex_lock(&r->lock);
-	bool ok = take(find(r, key, now_ms, true), per_minute, now_ms, retry_s);
+	bool ok = take(find(r, key, now_ms, true), share, now_ms, retry_s);
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }
@@ -159,9 +166,10 @@ bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per
 {
 	long retry;
 	*skipped = 0;
+	double share = (double)per_minute / atomic_load(&r->share);
 	pthread_mutex_lock(&r->lock);
 	struct slot *s = find(r, key, now_ms, true);
-	bool ok = take(s, per_minute, now_ms, &retry);
+	bool ok = take(s, share, now_ms, &retry);
 	if (s != NULL) {
 		if (ok) {
 			*skipped = s->skipped;
@@ -185,22 +193,13 @@ bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, lo
 	return locked;
 }
 
-void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
-                  uint32_t lockout_s, int64_t now_ms)
+void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int64_t until_ms)
 {
 	pthread_mutex_lock(&r->lock);
 	struct slot *s = find(r, key, now_ms, true);
-	if (s != NULL) {
-		int64_t window = (int64_t)lockout_s * 1000;
-		if (s->failures == 0 || now_ms - s->fail_start_ms > window) {
-			s->failures = 0;
-			s->fail_start_ms = now_ms;
-		}
+	if (s != NULL && s->locked_until_ms < until_ms) {
+		s->locked_until_ms = until_ms;
 		s->seen_ms = now_ms;
-		if (++s->failures >= failures) {
-			s->locked_until_ms = now_ms + window;
-			s->failures = 0;
-		}
 	}
 	pthread_mutex_unlock(&r->lock);
 }

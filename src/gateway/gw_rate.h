@@ -1,13 +1,15 @@
-/* Rate limits and lockout, in memory (a restart forgets them).
+/* Rate limits in memory (a restart forgets them), and the lockouts the
+ * store reported (gw_db_lockout_fail counts failures for every instance;
+ * they are remembered here only to spare the store the requests of a
+ * source already locked out).
  *
  * A fixed table of slots keyed by 16 bytes (a source address, IPv6 reduced
  * to its prefix, or a host id), found with a keyed hash (random key per
  * process, so nobody can aim collisions) and 8-slot linear probing; when all
  * probed slots are busy the least recently used one that is not locked out
  * is reused.  Token buckets refill continuously: `per_minute` requests per
- * minute with a burst of the same size.  Lockout: `failures` bad credentials
- * from one key within `lockout` seconds lock it for `lockout` seconds.
- * Thread-safe (one mutex). */
+ * minute with a burst of the same size (shared out among instances, see
+ * gw_rate_set_share).  Thread-safe (one mutex). */
 #pragma once
 
 #include <stdbool.h>
@@ -39,6 +41,9 @@ bool gw_rate_take_counted(struct gw_rate *r, const uint8_t key[16], uint32_t per
                           int64_t now_ms, uint64_t *skipped);
 /* True (and *retry_s) while key is locked out. */
 bool gw_rate_locked(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, long *retry_s);
-/* Counts a bad credential from key; locks it when it reaches failures. */
-void gw_rate_fail(struct gw_rate *r, const uint8_t key[16], uint32_t failures,
-                  uint32_t lockout_s, int64_t now_ms);
+/* Several instances serve (gw_cluster.h): from now on each per-minute
+ * budget is shared out, per_minute / n here (refilled at that rate, a
+ * burst of at least one).  n = 1 at start. */
+void gw_rate_set_share(struct gw_rate *r, unsigned n);
+/* Marks key locked out until until_ms (what the store said). */
+void gw_rate_lock(struct gw_rate *r, const uint8_t key[16], int64_t now_ms, int64_t until_ms);

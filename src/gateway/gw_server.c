@@ -252,7 +252,9 @@ static void key_ip(struct gw_server *srv, const struct dw_ip *ip, uint8_t key[16
 	gw_rate_key_ip(ip, srv->d.conf->v6_prefix, key);
 }
 
-/* Checks user (host FQDN) + token.  Timing: the token hash is computed and
+/* Checks user (host FQDN) + token, and the lockout of the source, which
+ * the store counts for every instance.  One query finds the token, its
+ * host and the source's lockout.  Timing: the token hash is computed and
  * compared whether or not its id exists. */
 static enum auth authenticate(struct gw_server *srv, struct gw_db *db, const char *user,
                               const char *token, const struct dw_ip *client,
@@ -261,33 +263,29 @@ static enum auth authenticate(struct gw_server *srv, struct gw_db *db, const cha
 {
 	uint8_t key[16];
 	key_ip(srv, client, key);
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), wall = (int64_t)time(NULL);
 	if (gw_rate_locked(srv->d.rate, key, now, retry))
-		return AUTH_LOCKED;
+		return AUTH_LOCKED;   /* known here already: the store is spared */
 	size_t tlen = strlen(token);
-	uint8_t hash[GW_TOKEN_HASH_LEN];
-	int64_t host_id = -1;
-	bool found = false;
-	token_id[0] = '\0';
-	if (gw_token_parse(token, tlen, token_id) == DW_OK) {
-		int ret = gw_db_token_lookup(db, token_id, &host_id, hash);
-		if (ret == DW_OK)
-			found = true;
-		else if (ret != DW_ENOTFOUND)
-			return AUTH_ERROR;
+	if (gw_token_parse(token, tlen, token_id) != DW_OK)
+		token_id[0] = '\0';
+	struct gw_auth au;
+	if (gw_db_auth(db, token_id, key, &au) != DW_OK)
+		return AUTH_ERROR;
+	if (au.locked_until > wall) {
+		gw_rate_lock(srv->d.rate, key, now, now + (au.locked_until - wall) * 1000);
+		*retry = (long)(au.locked_until - wall);
+		return AUTH_LOCKED;
 	}
-	if (!found)
-		memcpy(hash, srv->dummy_hash, sizeof(hash));
-	bool match = gw_token_verify(token, tlen, hash) && found;
+	bool match = gw_token_verify(token, tlen, au.token_found ? au.hash : srv->dummy_hash) &&
+	             au.token_found;
 	bool ok = false;
-	if (match) {
-		int ret = gw_db_host_by_id(db, host_id, host);
-		if (ret != DW_OK && ret != DW_ENOTFOUND)
-			return AUTH_ERROR;
+	if (match && au.host_found) {
+		*host = au.host;
 		char u[GW_CRED_MAX];
 		snprintf(u, sizeof(u), "%s", user);
-		ok = ret == DW_OK && gw_name_normalize(u) == DW_OK && strcmp(u, host->fqdn) == 0;
-		if (ok && host->expires != 0 && host->expires <= (int64_t)time(NULL)) {
+		ok = gw_name_normalize(u) == DW_OK && strcmp(u, host->fqdn) == 0;
+		if (ok && host->expires != 0 && host->expires <= wall) {
 			log_notice("token %s of %s has expired", token_id, host->fqdn);
 			ok = false;
 		}
@@ -303,10 +301,17 @@ static enum auth authenticate(struct gw_server *srv, struct gw_db *db, const cha
 	}
 	if (!ok) {
 		char ip[DW_IP_STRLEN];
-		gw_rate_fail(srv->d.rate, key, srv->d.conf->lockout_failures, srv->d.conf->lockout_s,
-		             now);
+		int64_t until = 0;
 		log_notice("bad credentials from %s", dw_ip_format(client, ip));
-		return gw_rate_locked(srv->d.rate, key, now, retry) ? AUTH_LOCKED : AUTH_BAD;
+		if (gw_db_lockout_fail(db, key, wall, srv->d.conf->lockout_s,
+		                       srv->d.conf->lockout_failures, &until) != DW_OK)
+			return AUTH_ERROR;
+		if (until > wall) {
+			gw_rate_lock(srv->d.rate, key, now, now + (until - wall) * 1000);
+			*retry = (long)(until - wall);
+			return AUTH_LOCKED;
+		}
+		return AUTH_BAD;
 	}
 	return AUTH_OK;
 }
@@ -390,34 +395,18 @@ static enum gw_up_result push(struct gw_server *srv, const struct gw_host *h, ch
 
 /* ACME rights of h are void while another configured host lies below it:
  * a certificate for the _acme-challenge name of h also covers *.h.  host
- * add refuses that; this catches databases from before the rule. */
-struct below_ctx {
-	const char *fqdn;
-	char found[GW_FQDN_MAX];
-};
-
-static int below_one(void *arg, const struct gw_host *h)
-{
-	struct below_ctx *bc = arg;
-	size_t n = strlen(h->fqdn), m = strlen(bc->fqdn);
-	if (bc->found[0] == '\0' && n > m + 1 && h->fqdn[n - m - 1] == '.' &&
-	    strcmp(h->fqdn + n - m, bc->fqdn) == 0)
-		snprintf(bc->found, sizeof(bc->found), "%s", h->fqdn);
-	return DW_OK;
-}
-
-/* 0: may use ACME; 1: a host below (named in below); <0: database error. */
+ * add refuses that; this catches databases from before the rule.
+ * 0: may use ACME; 1: a host below (named in below); <0: database error. */
 static int acme_blocked(struct gw_db *db, const struct gw_host *h, char below[GW_FQDN_MAX])
 {
-	struct below_ctx bc = { .fqdn = h->fqdn, .found = "" };
-	if (gw_db_host_list(db, below_one, &bc) != DW_OK)
-		return -1;
-	if (bc.found[0] == '\0')
+	int ret = gw_db_host_below(db, h->fqdn, below);
+	if (ret == DW_ENOTFOUND)
 		return 0;
-	snprintf(below, GW_FQDN_MAX, "%s", bc.found);
+	if (ret != DW_OK)
+		return -1;
 	log_error("%s has ACME rights but %s is a host below it (a certificate for %s would "
 	          "also cover %s): ACME requests of %s are refused until one of them is removed "
-	          "or re-added without --acme", h->fqdn, bc.found, h->fqdn, bc.found, h->fqdn);
+	          "or re-added without --acme", h->fqdn, below, h->fqdn, below, h->fqdn);
 	return 1;
 }
 

@@ -1,26 +1,36 @@
-/* The gateway's SQLite store: hosts, token hashes, desired records (the
- * upstream queue) and the audit log.
+/* The gateway's store: hosts, token hashes, desired records (the upstream
+ * queue), the leases that share that queue between instances, lockouts,
+ * the instances serving, and the audit log.
  *
- * Opened in WAL mode with foreign keys, secure_delete, trusted_schema off,
+ * Two backends behind one interface (gw_store_int.h), chosen by the
+ * `database` setting: SQLite, embedded (an absolute path; the default), and
+ * PostgreSQL (a postgresql:// URL), for several gateway instances serving
+ * at once from one database.  Both have the same tables, the same numbered
+ * migrations (schema version below; a newer database is refused) and the
+ * same meaning for every function here: the decisions are made in
+ * gw_store.c, once, and only the SQL text and the engine's calls differ.
+ * Every statement is prepared with bound parameters.  No other file of the
+ * gateway calls SQLite or libpq.
+ *
+ * SQLite: WAL mode with foreign keys, secure_delete, trusted_schema off,
  * SQLITE_DBCONFIG_DEFENSIVE and a busy timeout; synchronous=FULL, so a
  * committed desired value survives a power cut before it is sent upstream.
- * The schema carries its version in PRAGMA user_version and is brought
- * forward by the migrations in gw_store.c (never backwards: a newer database
- * is refused).  Every statement is prepared with bound parameters.  No
- * other file of the gateway calls SQLite: everything goes through this
- * interface.
+ * PostgreSQL: libpq, the password only from a file (never in the URL),
+ * TLS with sslmode=verify-full required for any server that is not on
+ * loopback or a Unix socket; a lost server is reconnected with backoff.
  *
  * A gw_store is a small pool of connections, shared by threads: take one
  * with gw_store_get(), give it back with gw_store_put().  A connection is
- * used by one thread at a time; writes on different connections are
- * serialised by SQLite (busy timeout).
+ * used by one thread at a time.  Writes to one host are serialised (SQLite:
+ * one writer at a time; PostgreSQL: the host's row is locked by the first
+ * read of its records in a transaction).
  *
- * Failures.  Every SQLite error of a connection is classified (disk full,
- * read-only, corrupt, I/O, busy, other), counted, and logged at error level
- * once per episode with what to do; the next failures of the same kind go
- * to debug.  A committed write ends an episode (a corrupt database stays
- * faulty until restarted).  Functions then return DW_EIO: callers answer
- * "store unavailable", never "upstream failed". */
+ * Failures.  Every database error of a connection is classified (disk full,
+ * read-only, corrupt, I/O, busy, server unavailable, other), counted, and
+ * logged at error level once per episode with what to do; the next failures
+ * of the same kind go to debug.  A committed write ends an episode (a
+ * corrupt database stays faulty until restarted).  Functions then return
+ * DW_EIO: callers answer "store unavailable", never "upstream failed". */
 #pragma once
 
 #include <stdbool.h>
@@ -32,7 +42,7 @@
 #include "lib/addr.h"
 #include "lib/error.h"
 
-#define GW_SCHEMA_VERSION 2
+#define GW_SCHEMA_VERSION 3
 #define GW_FQDN_MAX 254
 #define GW_VALUE_MAX 256
 #define GW_ALLOW_MAX 512
@@ -92,41 +102,68 @@ struct gw_audit {
 /* ---- the store ------------------------------------------------------------- */
 
 enum gw_store_flags {
-	GW_STORE_CREATE = 0x1,   /* create the file when missing */
-	GW_STORE_SERVE = 0x2,    /* for serving: PRAGMA quick_check and a write
-	                          * probe first; a corrupt, read-only or
+	GW_STORE_CREATE = 0x1,   /* SQLite: create the file when missing */
+	GW_STORE_SERVE = 0x2,    /* for serving: the engine's quick check and a
+	                          * write probe first; a corrupt, read-only or
 	                          * unwritable database is refused with what to do */
 };
 
-/* Opens and migrates the database at path (its directory may be reached
- * through symbolic links; the file itself is never followed).  pool:
- * connections kept (1..64).  flags: gw_store_flags. */
-int gw_store_open(const char *path, unsigned flags, unsigned pool, struct gw_store **out,
+struct gw_store_cfg {
+	const char *database;    /* an absolute path (SQLite) or a postgresql:// URL */
+	const char *password;    /* PostgreSQL: from database-password-file; NULL = none */
+	unsigned pool;           /* idle connections kept (1..1024) */
+	unsigned flags;          /* gw_store_flags */
+};
+
+/* Opens the database of cfg, checks it and brings its schema forward.
+ * SQLite: its directory may be reached through symbolic links; the file
+ * itself is never followed.  PostgreSQL: the first connection must
+ * succeed (a server down at start is an error; later outages are
+ * survived). */
+int gw_store_open_cfg(const struct gw_store_cfg *cfg, struct gw_store **out,
+                      struct dw_diag *diag);
+/* The same without a password. */
+int gw_store_open(const char *database, unsigned flags, unsigned pool, struct gw_store **out,
                   struct dw_diag *diag);
 void gw_store_close(struct gw_store *st);
+/* "sqlite" or "postgresql". */
+const char *gw_store_backend(const struct gw_store *st);
 
-/* Makes path (created empty when missing, mode 0600) and its -wal and -shm
- * companions (those that exist) belong to uid:gid, by path, without
- * following symbolic links.  For a process started as root whose database
- * is another user's: call it before any gw_store_open() in the process.
- * Afterwards it refuses (DW_EINVAL): SQLite's POSIX locks are per process
- * and inode, and closing any other descriptor of a database file would
- * silently drop them (sqlite.org, "How To Corrupt An SQLite Database
+/* Checks the `database` setting without opening anything: 0, or DW_ECONFIG
+ * with diag (not a path or URL, a password in the URL, TLS without
+ * verification to a remote server, a backend not built in). */
+int gw_store_check_setting(const char *database, struct dw_diag *diag);
+/* Whether the setting names a file (SQLite). */
+bool gw_store_is_file(const char *database);
+
+/* SQLite: makes path (created empty when missing, mode 0600) and its -wal
+ * and -shm companions (those that exist) belong to uid:gid, by path,
+ * without following symbolic links.  For a process started as root whose
+ * database is another user's: call it before any gw_store_open() in the
+ * process.  Afterwards it refuses (DW_EINVAL): SQLite's POSIX locks are per
+ * process and inode, and closing any other descriptor of a database file
+ * would silently drop them (sqlite.org, "How To Corrupt An SQLite Database
  * File", 2.2).  Files SQLite creates later as root get the database file's
- * owner from SQLite itself.  0, DW_EINVAL or DW_EIO with diag. */
-int gw_store_prepare(const char *path, uid_t uid, gid_t gid, struct dw_diag *diag);
+ * owner from SQLite itself.  0, DW_EINVAL or DW_EIO with diag.  Other
+ * backends: 0, nothing done. */
+int gw_store_prepare(const char *database, uid_t uid, gid_t gid, struct dw_diag *diag);
 
 /* A connection from the pool (opened on demand), or NULL on failure (a
- * connection that would be read-only counts as a failure). */
+ * connection that would be read-only counts as a failure).  While the
+ * server cannot be reached, new connections are tried with backoff (0.1 s
+ * doubling to 5 s), by one thread at a time; the others get NULL at once. */
 struct gw_db *gw_store_get(struct gw_store *st);
+/* Gives db back (NULL is fine); an open transaction is rolled back, a lost
+ * connection closed. */
 void gw_store_put(struct gw_store *st, struct gw_db *db);
 
 /* Failure kinds (see the top of this file). */
 enum gw_fault {
 	GW_FAULT_NONE = 0, GW_FAULT_FULL, GW_FAULT_READONLY, GW_FAULT_CORRUPT, GW_FAULT_IO,
-	GW_FAULT_BUSY, GW_FAULT_OTHER, GW_FAULT_COUNT
+	GW_FAULT_BUSY, GW_FAULT_OTHER, GW_FAULT_UNAVAILABLE, GW_FAULT_COUNT
 };
-/* "none", "disk_full", "read_only", "corrupt", "io", "busy", "other". */
+/* "none", "disk_full", "read_only", "corrupt", "io", "busy", "other",
+ * "unavailable" (the database server cannot be reached). */
 const char *gw_fault_name(enum gw_fault f);
 
 struct gw_store_stats {
@@ -136,39 +173,66 @@ struct gw_store_stats {
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 
 /* Whether the store can take writes now, for GET /health: false while a
- * failure episode lasts, while the database's filesystem is read-only or
- * has less than 1 MiB left for the gateway's user (statvfs, no write).
- * During an episode (not for a corrupt database) one small write
- * transaction at most every 2 s probes whether it has ended.  reason: a
- * short phrase ("disk full", ...) when false. */
+ * failure episode lasts, and (SQLite) while the database's filesystem is
+ * read-only or has less than 1 MiB left for the gateway's user (statvfs,
+ * no write).  During an episode (not for a corrupt database) one small
+ * write transaction at most every 2 s probes whether it has ended (for
+ * PostgreSQL: whether the server is back).  reason: a short phrase ("disk
+ * full", ...) when false. */
 bool gw_store_healthy(struct gw_store *st, char *reason, size_t cap);
 
 /* Retention: deletes audit rows older than max_age_s and the oldest beyond
- * max_rows, in transactions of at most 5,000 rows so writers wait little.
- * *deleted (may be NULL) gets the count.  0 or DW_EIO. */
+ * max_rows, in transactions of at most 5,000 rows so writers wait little;
+ * also lockouts that ended and instances not seen for a day.  *deleted
+ * (may be NULL) gets the count of audit rows.  0 or DW_EIO. */
 int gw_store_prune(struct gw_store *st, int64_t max_age_s, int64_t max_rows, int64_t *deleted);
+
+/* `migrate`: copies every host, token (hashes: tokens stay valid), desired
+ * record and audit row of from into to, keeping ids, in one transaction of
+ * to, which must hold no host and no audit row.  Works between any two
+ * backends.  counts[4] gets hosts, tokens, records, audit rows copied.  0,
+ * DW_EINVAL (to is not empty) or DW_EIO, with diag. */
+int gw_store_copy(struct gw_store *from, struct gw_store *to, int64_t counts[4],
+                  struct dw_diag *diag);
 
 /* ---- transactions and checks ----------------------------------------------- */
 
-/* Transactions (BEGIN IMMEDIATE so writers queue at the start). */
+/* Transactions (SQLite: BEGIN IMMEDIATE so writers queue at the start). */
 int gw_db_begin(struct gw_db *db);
+/* A transaction whose loss in a crash of the machine is harmless (a
+ * lease's claim: what a crashed machine's processes held, nobody holds).
+ * SQLite, where every instance is on the machine that crashes, commits it
+ * without waiting for the disk (synchronous=NORMAL for it: one fsync less
+ * per upstream round); PostgreSQL, whose instances outlive a server's
+ * crash, commits it as any other. */
+int gw_db_begin_volatile(struct gw_db *db);
 int gw_db_commit(struct gw_db *db);
 void gw_db_rollback(struct gw_db *db);
 /* Message of the connection's last error. */
 const char *gw_db_errmsg(struct gw_db *db);
 
-/* PRAGMA user_version of the open database. */
+/* The schema version of the open database. */
 int gw_db_schema_version(struct gw_db *db, int *out);
-/* PRAGMA integrity_check and foreign_key_check; 0 when both are clean. */
+/* The engine's checks (SQLite: integrity_check and foreign_key_check);
+ * 0 when clean. */
 int gw_db_check(struct gw_db *db, struct dw_diag *diag);
+/* Test hook: the engine's query plan of one of the hot statements ("auth",
+ * "addr", "pending", "due") into out; DW_EUNSUPP without one. */
+int gw_db_explain(struct gw_db *db, const char *which, char *out, size_t cap);
 
 /* ---- hosts and tokens ------------------------------------------------------ */
 
-/* Hosts.  Lookups return DW_ENOTFOUND when absent. */
+/* Hosts.  Lookups return DW_ENOTFOUND when absent.  host_list pages
+ * through the hosts by name (any number of them in little memory); the
+ * callback may run other statements on db. */
 int gw_db_host_add(struct gw_db *db, struct gw_host *h);           /* sets h->id; DW_EINVAL: exists */
 int gw_db_host_get(struct gw_db *db, const char *fqdn, struct gw_host *out);
 int gw_db_host_by_id(struct gw_db *db, int64_t id, struct gw_host *out);
 int gw_db_host_remove(struct gw_db *db, int64_t id);
+/* A host named below fqdn (NAME.fqdn) into found, or DW_ENOTFOUND: one
+ * statement over the host names (not an index lookup: it reads every name
+ * once, in the engine). */
+int gw_db_host_below(struct gw_db *db, const char *fqdn, char found[GW_FQDN_MAX]);
 int gw_db_host_list(struct gw_db *db, int (*cb)(void *arg, const struct gw_host *h),
                     void *arg);
 
@@ -180,6 +244,49 @@ int gw_db_token_lookup(struct gw_db *db, const char *id, int64_t *host_id,
                        uint8_t hash[GW_TOKEN_HASH_LEN]);
 /* Id of the host's newest token into id ("" when none); 0 or error. */
 int gw_db_token_of_host(struct gw_db *db, int64_t host_id, char id[GW_TOKEN_ID_LEN + 1]);
+
+/* ---- authentication and lockout (shared by every instance) ----------------- */
+
+/* What one request's credentials find, in one query: the token (by id;
+ * "" finds none), its host, and whether the request's source is locked
+ * out (key: gw_rate_key_ip's 16 bytes). */
+struct gw_auth {
+	bool token_found;
+	int64_t host_id;
+	uint8_t hash[GW_TOKEN_HASH_LEN];
+	bool host_found;
+	struct gw_host host;
+	int64_t locked_until;             /* unix time; 0 = not locked */
+};
+int gw_db_auth(struct gw_db *db, const char *token_id, const uint8_t key[16],
+               struct gw_auth *out);
+/* Counts a bad credential from key at time now, atomically across
+ * instances: failures within window_s of the first one; reaching max locks
+ * the key for window_s (and starts the count again).  *locked_until gets
+ * the end of the lockout, or 0.  Not in a transaction of the caller's. */
+int gw_db_lockout_fail(struct gw_db *db, const uint8_t key[16], int64_t now, int64_t window_s,
+                       unsigned max, int64_t *locked_until);
+
+/* ---- instances and leases ----------------------------------------------------- */
+
+/* Instance id's heartbeat (name: for operators, "host:pid"), and the
+ * number of instances seen since live_after (itself included). */
+int gw_db_instance_beat(struct gw_db *db, const char *id, const char *name, int64_t now,
+                        int64_t live_after, int64_t *live);
+int gw_db_instance_leave(struct gw_db *db, const char *id);
+
+/* A host's lease on its upstream work: who sends its records now.  Claim
+ * (in the caller's transaction): taken when the lease is free, expired
+ * (expires <= now) or already owner's; the row is taken with a row lock
+ * that other claimers skip (PostgreSQL: FOR UPDATE SKIP LOCKED).  When not
+ * taken, *held_until says until when another instance holds it.  Renew:
+ * *ok false when the lease is no longer owner's.  Release: lets the next
+ * claim take it at once. */
+int gw_db_lease_claim(struct gw_db *db, int64_t host_id, const char *owner, int64_t expires,
+                      int64_t now, bool *taken, int64_t *held_until);
+int gw_db_lease_renew(struct gw_db *db, int64_t host_id, const char *owner, int64_t expires,
+                      bool *ok);
+int gw_db_lease_release(struct gw_db *db, int64_t host_id, const char *owner);
 
 /* ---- desired records ------------------------------------------------------- */
 
@@ -215,15 +322,19 @@ int gw_db_txt_get(struct gw_db *db, int64_t host_id, const char *value, struct g
 int gw_db_txt_set(struct gw_db *db, int64_t host_id, const char *value, bool present,
                   unsigned keep_max, enum gw_want *out);
 /* Pending rows of a host due at time now (next_retry <= now), oldest
- * first, at most cap. */
+ * first, at most cap (n = cap: there may be more). */
 int gw_db_pending(struct gw_db *db, int64_t host_id, int64_t now, struct gw_rec *out,
                   size_t cap, size_t *n);
 /* Whether the host has pending rows (*any) and the earliest next_retry
  * among them. */
 int gw_db_next_due(struct gw_db *db, int64_t host_id, bool *any, int64_t *next);
-/* Every host with pending rows and the earliest next_retry among them. */
-int gw_db_pending_hosts(struct gw_db *db, int (*cb)(void *arg, int64_t host_id, int64_t next),
-                        void *arg);
+/* Pending rows due by horizon (unix time), earliest first, at most limit:
+ * cb gets each row's host (a host may come more than once), its next_retry
+ * and when the host's lease ends (0: free).  Served by an index on the
+ * pending rows alone, whatever the number of hosts. */
+int gw_db_due_hosts(struct gw_db *db, int64_t horizon, unsigned limit,
+                    int (*cb)(void *arg, int64_t host_id, int64_t next, int64_t lease),
+                    void *arg);
 /* Pending rows (the retry queue) and failed rows, over all hosts. */
 int gw_db_pending_count(struct gw_db *db, int64_t *n);
 int gw_db_failed_count(struct gw_db *db, int64_t *n);

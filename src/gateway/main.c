@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	        "  token revoke FQDN             remove the host's tokens\n"
 	        "  audit [--host FQDN] [--limit N]  the audit log, newest first\n"
 	        "  serve                         run the server in the foreground\n"
+	        "  migrate --from SOURCE         copy another store (a SQLite file) into the\n"
+	        "                                configured, empty one (PostgreSQL)\n"
 	        "  check                         validate the configuration (no network)\n"
 	        "  providers                     list provider types\n"
 	        "  version                       print the version\n"
@@ -63,7 +65,7 @@ const char *cmd_time(int64_t t, char buf[32])
 
 int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag)
 {
-	if (geteuid() != 0)
+	if (geteuid() != 0 || !gw_store_is_file(conf->database))
 		return DW_OK;
 	uid_t uid;
 	gid_t gid;
@@ -101,12 +103,19 @@ int cmd_prepare_store(const struct gw_conf *conf, struct dw_diag *diag)
 	return gw_store_prepare(conf->database, uid, gid, diag);
 }
 
+struct gw_store_cfg cmd_store_cfg(const struct gw_conf *conf, unsigned flags, unsigned pool)
+{
+	struct gw_store_cfg cfg = { .database = conf->database, .password = conf->db_password.data,
+	                            .pool = pool, .flags = flags };
+	return cfg;
+}
+
 struct gw_store *cmd_open_store(const struct gw_conf *conf)
 {
 	struct gw_store *st = NULL;
 	struct dw_diag diag = { "" };
-	if (cmd_prepare_store(conf, &diag) != DW_OK ||
-	    gw_store_open(conf->database, GW_STORE_CREATE, 1, &st, &diag) != DW_OK) {
+	struct gw_store_cfg cfg = cmd_store_cfg(conf, GW_STORE_CREATE, 1);
+	if (cmd_prepare_store(conf, &diag) != DW_OK || gw_store_open_cfg(&cfg, &st, &diag) != DW_OK) {
 		log_error("%s", diag.msg);
 		return NULL;
 	}
@@ -149,6 +158,8 @@ int main(int argc, char **argv)
 		fn = cmd_audit;
 	else if (strcmp(cmd, "serve") == 0)
 		fn = cmd_serve;
+	else if (strcmp(cmd, "migrate") == 0)
+		fn = cmd_migrate;
 	else if (strcmp(cmd, "check") != 0) {
 		log_error("unknown command '%s' (try 'dnsward-gateway help')", cmd);
 		return GW_EXIT_USAGE;

@@ -17,6 +17,7 @@ pytest_plugins = [
     "fixtures.knot",
     "fixtures.authservers",
     "fixtures.netns",
+    "fixtures.postgres",
 ]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -106,3 +107,35 @@ class Workspace:
 def ws(tmp_path):
     os.chmod(tmp_path, 0o755)   # Knot and other unprivileged helpers read from here
     return Workspace(tmp_path)
+
+
+# ---- dnsward-gateway's store: every gateway test on both backends ----------------
+#
+# A gateway test module says `pytestmark = pytest.mark.usefixtures("gw_backend")`:
+# each of its tests then runs twice, [sqlite] and [postgresql] (a fresh
+# database of the session's PostgreSQL cluster), and every Gateway it makes
+# uses that store.  @pytest.mark.sqlite_only keeps a test to SQLite (files,
+# locks, pragmas); @pytest.mark.postgresql_only to PostgreSQL.
+
+def pytest_generate_tests(metafunc):
+    if "gw_backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = ["sqlite"]
+    elif metafunc.definition.get_closest_marker("postgresql_only"):
+        backends = ["postgresql"]
+    else:
+        backends = ["sqlite", "postgresql"]
+    metafunc.parametrize("gw_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def gw_backend(request):
+    import test_gateway
+    kind = getattr(request, "param", "sqlite")
+    test_gateway.STORE_PG = (request.getfixturevalue("pg_database")
+                             if kind == "postgresql" else None)
+    try:
+        yield kind
+    finally:
+        test_gateway.STORE_PG = None

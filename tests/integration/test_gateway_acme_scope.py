@@ -8,7 +8,6 @@ proof is lego httpreq against pebble: a certificate one host's token gets
 is checked with `openssl verify -verify_hostname` against every other
 configured host."""
 import os
-import sqlite3
 import subprocess
 
 import pytest
@@ -19,8 +18,12 @@ from test_gateway_clients import lego, need, pebble  # noqa: F401 (pebble is a f
 ZONE = "example.test"
 
 
+# Both store backends (conftest.py's gw_backend).
+pytestmark = pytest.mark.usefixtures("gw_backend")
+
+
 @pytest.fixture
-def gwc(ws, knot, pki):
+def gwc(ws, knot, pki, gw_backend):
     return Gateway(ws, knot, pki)
 
 
@@ -82,14 +85,8 @@ def test_siblings_and_non_acme_parents_are_fine(gwc):
 
 
 def insert_host_below(g, fqdn):
-    """What a database from before the rule may hold."""
-    db = sqlite3.connect(str(g.db))
-    try:
-        db.execute("INSERT INTO hosts (fqdn, provider, acme, created) VALUES (?, 'knot', 0, 1)",
-                   (fqdn,))
-        db.commit()
-    finally:
-        db.close()
+    """What a database from before the rule may hold (either backend)."""
+    g.sql("INSERT INTO hosts (fqdn, provider, acme, created) VALUES (?, 'knot', 0, 1)", (fqdn,))
 
 
 def test_acme_request_refused_while_a_host_is_below(gwc, knot):

@@ -33,6 +33,9 @@ import pytest
 from test_gateway import Gateway, HOST, OTHER, ACME_HOST, V4, TXT1, proc_status, wait_for
 from test_gateway_store import UnitGateway
 
+# Every deployment on both store backends (conftest.py's gw_backend).
+pytestmark = pytest.mark.usefixtures("gw_backend")
+
 NOBODY_UID = 65534
 IPV6_FREEBIND = 78   # linux/in6.h
 
@@ -110,7 +113,7 @@ def started(g):
 
 
 @pytest.fixture
-def gwa(ws, knot, pki, deploy):
+def gwa(ws, knot, pki, deploy, gw_backend):
     g = deploy(ws, knot, pki)
     g.add(HOST, "--acme")
     g.add(OTHER, "--acme")

@@ -24,6 +24,8 @@ import pytest
 from test_acme import Pebble, check_certificate
 from test_gateway import Gateway, HOST, OTHER, ACME_HOST, V4, V4B, V6
 
+pytestmark = pytest.mark.usefixtures("gw_backend")   # both store backends
+
 OTHER_ACME = f"_acme-challenge.{OTHER}"
 OTHER_A = ["192.0.2.99"]   # from the zone file
 
@@ -52,7 +54,7 @@ def port_of(url):
 
 
 @pytest.fixture
-def gw(ws, knot, pki):
+def gw(ws, knot, pki, gw_backend):
     g = Gateway(ws, knot, pki)
     g.add(HOST, "--acme")
     g.add(OTHER, "--acme")

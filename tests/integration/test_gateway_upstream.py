@@ -20,9 +20,11 @@ from test_gateway_store import metric
 
 OTHER_A = ["192.0.2.99"]   # from the zone file
 
+pytestmark = pytest.mark.usefixtures("gw_backend")   # both store backends
+
 
 @pytest.fixture
-def restricted(ws, knot, pki):
+def restricted(ws, knot, pki, gw_backend):
     """A gateway whose provider key may change host.example.test only;
     retry-max 3600 (so a refusal's cool-down is the full 5 minutes)."""
     g = Gateway(ws, knot, pki, extra="retry-max = 3600")

@@ -1,5 +1,6 @@
-/* Gateway tokens, rate limits and lockout, retry backoff, listen addresses,
- * metrics text. */
+/* Gateway tokens, rate limits and lockout (shared out among instances),
+ * retry backoff, lease renewal, listen addresses, metrics text, the store's
+ * settings and PostgreSQL's failure kinds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,12 +8,15 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/gw_conf.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_rate.h"
+#include "gateway/gw_store.h"
+#include "gateway/gw_store_int.h"
 #include "gateway/gw_token.h"
 #include "gateway/gw_upstream.h"
 
@@ -85,20 +89,18 @@ static void test_rate(void **state)
 	assert_true(gw_rate_take(r, k, 6, now + 10000, &retry));   /* one refilled */
 	assert_false(gw_rate_take(r, k, 6, now + 10000, &retry));
 
+	/* A lockout (counted in the store) is kept here until it ends, and a
+	 * locked slot is not reused for another key. */
 	gw_rate_key_host(7, k2);
 	assert_false(gw_rate_locked(r, k2, now, &retry));
-	gw_rate_fail(r, k2, 3, 60, now);
-	gw_rate_fail(r, k2, 3, 60, now + 1);
-	assert_false(gw_rate_locked(r, k2, now + 2, &retry));
-	gw_rate_fail(r, k2, 3, 60, now + 2);
+	gw_rate_lock(r, k2, now, now + 60000);
 	assert_true(gw_rate_locked(r, k2, now + 3, &retry));
 	assert_true(retry > 0 && retry <= 60);
-	assert_false(gw_rate_locked(r, k2, now + 2 + 60001, &retry));
-	/* Failures spread over more than the window do not add up. */
+	assert_false(gw_rate_locked(r, k2, now + 60000, &retry));
 	gw_rate_key_host(8, k3);
-	gw_rate_fail(r, k3, 2, 10, now);
-	gw_rate_fail(r, k3, 2, 10, now + 20000);
-	assert_false(gw_rate_locked(r, k3, now + 20001, &retry));
+	gw_rate_lock(r, k3, now, now + 1000);
+	gw_rate_lock(r, k3, now, now + 500);   /* never shortened */
+	assert_true(gw_rate_locked(r, k3, now + 600, &retry));
 
 	/* An audit budget counts what it refuses and hands the count to the
 	 * next granted take; it is apart from the host's request budget. */
@@ -186,6 +188,8 @@ static void test_metrics(void **state)
 	gw_metrics_upstream(m, 0.2, 2, 0);
 	gw_metrics_refused(m);
 	gw_metrics_audit_skipped(m, 5);
+	gw_metrics_set_backend(m, "postgresql");
+	gw_metrics_set_instances(m, 3);
 	struct gw_metrics_store ms = { .queue_depth = 7, .failed_records = 1, .writable = 0 };
 	ms.stats.errors[GW_FAULT_FULL] = 3;
 	char *text;
@@ -206,9 +210,119 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "dnsward_gateway_store_errors_total{kind=\"disk_full\"} 3\n"));
 	assert_non_null(strstr(text, "dnsward_gateway_store_errors_total{kind=\"corrupt\"} 0\n"));
 	assert_non_null(strstr(text, "dnsward_gateway_store_writable 0\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_store_info{backend=\"postgresql\"} 1\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_instances 3\n"));
+	assert_non_null(strstr(text, "dnsward_gateway_store_errors_total{kind=\"unavailable\"} 0\n"));
 	free(text);
 	gw_metrics_free(m);
 }
+
+/* Several instances: each allows its share of a per-minute budget (burst
+ * and refill), at least one request in a burst. */
+static void test_rate_share(void **state)
+{
+	(void)state;
+	struct gw_rate *r = gw_rate_new(1024);
+	uint8_t k1[16] = { 'h', 1 }, k2[16] = { 'h', 2 }, k3[16] = { 'h', 3 };
+	int64_t now = 1000000;
+	long retry;
+	gw_rate_set_share(r, 2);
+	int ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += gw_rate_take(r, k1, 6, now, &retry);
+	assert_int_equal(ok, 3);
+	assert_int_equal(retry, 21);   /* 3 a minute: one token in 20 s */
+	assert_true(gw_rate_take(r, k1, 6, now + 20000, &retry));
+	assert_false(gw_rate_take(r, k1, 6, now + 20000, &retry));
+	/* 1 a minute among 2: a burst of one, refilled at half a request a minute. */
+	assert_true(gw_rate_take(r, k2, 1, now, &retry));
+	assert_false(gw_rate_take(r, k2, 1, now + 60000, &retry));
+	assert_true(gw_rate_take(r, k2, 1, now + 120000, &retry));
+	/* Alone again: the whole budget. */
+	gw_rate_set_share(r, 1);
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += gw_rate_take(r, k3, 6, now, &retry);
+	assert_int_equal(ok, 6);
+	/* A lockout the store reported is kept here until it ends. */
+	assert_false(gw_rate_locked(r, k3, now, &retry));
+	gw_rate_lock(r, k3, now, now + 30000);
+	assert_true(gw_rate_locked(r, k3, now + 1000, &retry));
+	assert_int_equal(retry, 29);
+	assert_false(gw_rate_locked(r, k3, now + 30000, &retry));
+	gw_rate_free(r);
+}
+
+static void test_lease_renewal(void **state)
+{
+	(void)state;
+	assert_false(gw_lease_renew_due(0, 60000));
+	assert_false(gw_lease_renew_due(19999, 60000));
+	assert_true(gw_lease_renew_due(20000, 60000));
+	assert_true(gw_lease_renew_due(70000, 60000));
+	assert_true(gw_lease_renew_due(2000, 5000));
+}
+
+/* The `database` setting, checked without touching any database. */
+static void test_store_settings(void **state)
+{
+	(void)state;
+	static const struct { const char *setting; int ret; const char *words; } v[] = {
+		{ "/var/lib/dnsward/gateway.db", DW_OK, NULL },
+		{ "gateway.db", DW_ECONFIG, "absolute path" },
+		{ "", DW_ECONFIG, "no database" },
+		{ "mysql://db/gw", DW_ECONFIG, "postgresql://" },
+#if defined(DW_HAVE_POSTGRESQL)
+		{ "postgresql://gw@db.example.net/gw", DW_OK, NULL },
+		{ "postgres://gw@db.example.net/gw?sslmode=verify-full", DW_OK, NULL },
+		{ "postgresql://gw@127.0.0.1/gw?sslmode=disable", DW_OK, NULL },
+		{ "postgresql://gw@[::1]:5433/gw?sslmode=prefer", DW_OK, NULL },
+		{ "postgresql://gw@localhost/gw?sslmode=require", DW_OK, NULL },
+		{ "postgresql:///gw?host=/run/postgresql", DW_OK, NULL },
+		{ "postgresql://a.example,b.example/gw?target_session_attrs=read-write", DW_OK, NULL },
+		{ "postgresql://gw@db.example.net/gw?sslmode=require", DW_ECONFIG, "verify-full" },
+		{ "postgresql://gw@db.example.net/gw?sslmode=verify-ca", DW_ECONFIG, "verify-full" },
+		{ "postgresql://gw@192.0.2.1/gw?sslmode=disable", DW_ECONFIG, "verify-full" },
+		{ "postgresql://127.0.0.1,db.example.net/gw?sslmode=allow", DW_ECONFIG, "verify-full" },
+		{ "postgresql://db.example.net/gw?hostaddr=127.0.0.1&sslmode=disable", DW_OK, NULL },
+		{ "postgresql://gw:hunter2@db.example.net/gw", DW_ECONFIG, "database-password-file" },
+		{ "postgresql://gw@db.example.net/gw?password=hunter2", DW_ECONFIG, "database-password-file" },
+		{ "postgresql://gw@db.example.net/gw?bogus=1", DW_ECONFIG, "not a valid" },
+#endif
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dw_diag d = { "" };
+		int ret = gw_store_check_setting(v[i].setting, &d);
+		if (ret != v[i].ret)
+			fprintf(stderr, "%s: %d (%s)\n", v[i].setting, ret, d.msg);
+		assert_int_equal(ret, v[i].ret);
+		if (v[i].words != NULL)
+			assert_non_null(strstr(d.msg, v[i].words));
+		assert_null(strstr(d.msg, "hunter2"));
+	}
+	assert_true(gw_store_is_file("/x/y.db"));
+	assert_false(gw_store_is_file("postgresql://x/y"));
+}
+
+#if defined(DW_HAVE_POSTGRESQL)
+static void test_pg_classify(void **state)
+{
+	(void)state;
+	static const struct { const char *state; enum gw_fault f; } v[] = {
+		{ NULL, GW_FAULT_UNAVAILABLE }, { "", GW_FAULT_UNAVAILABLE },
+		{ "08006", GW_FAULT_UNAVAILABLE }, { "08001", GW_FAULT_UNAVAILABLE },
+		{ "57P01", GW_FAULT_UNAVAILABLE }, { "57P03", GW_FAULT_UNAVAILABLE },
+		{ "53300", GW_FAULT_UNAVAILABLE }, { "53100", GW_FAULT_FULL },
+		{ "25006", GW_FAULT_READONLY }, { "42501", GW_FAULT_READONLY },
+		{ "40001", GW_FAULT_BUSY }, { "40P01", GW_FAULT_BUSY }, { "55P03", GW_FAULT_BUSY },
+		{ "57014", GW_FAULT_BUSY }, { "XX001", GW_FAULT_CORRUPT }, { "XX002", GW_FAULT_CORRUPT },
+		{ "58030", GW_FAULT_IO }, { "42P01", GW_FAULT_OTHER }, { "28P01", GW_FAULT_OTHER },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		assert_int_equal(gw_pg_classify(v[i].state), v[i].f);
+	assert_string_equal(gw_fault_name(GW_FAULT_UNAVAILABLE), "unavailable");
+}
+#endif
 
 int main(void)
 {
@@ -221,6 +335,12 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_zone_of),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_rate_share),
+		cmocka_unit_test(test_lease_renewal),
+		cmocka_unit_test(test_store_settings),
+#if defined(DW_HAVE_POSTGRESQL)
+		cmocka_unit_test(test_pg_classify),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,14 @@
-/* Gateway store against a real SQLite file: migrations, pragmas, hosts,
- * tokens, desired records (coalescing, TXT trimming, applied marks that
- * lose to newer values), audit, integrity. */
+/* Gateway store against a real database: migrations, hosts, tokens,
+ * desired records (coalescing, TXT trimming, applied marks that lose to
+ * newer values), leases, lockouts, instances, audit, the copy of
+ * `migrate`, and every statement's SQL text with the plans of the hot
+ * ones (index lookups, no scans).
+ *
+ * SQLite (a file per test) by default.  With DW_TEST_PG set to a
+ * postgresql:// URL (and DW_TEST_PG_PASSWORD), the same tests run against
+ * that PostgreSQL database, emptied before each test; the SQLite-only ones
+ * (pragmas, file ownership, corruption) are skipped.  The integration suite
+ * runs it so against its own PostgreSQL (test_gateway_pg.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +25,40 @@
 #include <unistd.h>
 
 #include "gateway/gw_store.h"
+#include "gateway/gw_store_int.h"
 #include "gateway/gw_token.h"
 
+#if defined(DW_HAVE_POSTGRESQL)
+#include <libpq-fe.h>
+#endif
+
 static char dir[64], path[128];
+static const char *pg_url, *pg_password;   /* DW_TEST_PG, DW_TEST_PG_PASSWORD */
+
+/* PostgreSQL: an empty schema for each test. */
+static int pg_reset(void)
+{
+#if defined(DW_HAVE_POSTGRESQL)
+	const char *kw[] = { "dbname", "password", NULL };
+	const char *val[] = { pg_url, pg_password, NULL };
+	PGconn *c = PQconnectdbParams(kw, val, 1);
+	int ret = PQstatus(c) == CONNECTION_OK ? 0 : -1;
+	if (ret == 0) {
+		PGresult *r = PQexec(c, "SET client_min_messages = warning;"
+		                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+		if (ret != 0)
+			fprintf(stderr, "reset: %s", PQerrorMessage(c));
+		PQclear(r);
+	} else {
+		fprintf(stderr, "reset: %s", PQerrorMessage(c));
+	}
+	PQfinish(c);
+	return ret;
+#else
+	return -1;
+#endif
+}
 
 static int setup(void **state)
 {
@@ -28,17 +67,23 @@ static int setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s/gw.db", dir);
-	return 0;
+	return pg_url != NULL ? pg_reset() : 0;
 }
+
+/* SQLite only: files, pragmas, ownership, corruption. */
+#define SQLITE_ONLY() do { if (pg_url != NULL) { skip(); } } while (0)
 
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
+	char p[192];
+	static const char *const base[] = { "gw.db", "src.db", "dst.db" };
 	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
+	for (size_t b = 0; b < 3; b++) {
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s/%s%s", dir, base[b], sfx[i]);
+			unlink(p);
+		}
 	}
 	rmdir(dir);
 	return 0;
@@ -47,8 +92,25 @@ static int teardown(void **state)
 static struct gw_store *open_store(void)
 {
 	struct gw_store *st = NULL;
+	struct dw_diag d = { "" };
+	struct gw_store_cfg cfg = { .database = pg_url != NULL ? pg_url : path,
+	                            .password = pg_password, .pool = 4, .flags = GW_STORE_CREATE };
+	int ret = gw_store_open_cfg(&cfg, &st, &d);
+	if (ret != DW_OK)
+		fprintf(stderr, "open: %s\n", d.msg);
+	assert_int_equal(ret, DW_OK);
+	assert_string_equal(gw_store_backend(st), pg_url != NULL ? "postgresql" : "sqlite");
+	return st;
+}
+
+/* A SQLite store in this test's directory, whatever the backend under test. */
+static struct gw_store *open_sqlite(const char *name)
+{
+	char p[192];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	struct gw_store *st = NULL;
 	struct dw_diag d;
-	assert_int_equal(gw_store_open(path, GW_STORE_CREATE, 4, &st, &d), DW_OK);
+	assert_int_equal(gw_store_open(p, GW_STORE_CREATE, 2, &st, &d), DW_OK);
 	return st;
 }
 
@@ -72,6 +134,7 @@ static int64_t add_host(struct gw_db *db, const char *fqdn, struct gw_token *tok
 static void test_prepare_before_open_only(void **state)
 {
 	(void)state;
+	SQLITE_ONLY();
 	struct dw_diag d;
 	assert_int_equal(gw_store_prepare(path, getuid(), getgid(), &d), DW_OK);
 	struct stat sb;
@@ -98,6 +161,7 @@ static void test_prepare_before_open_only(void **state)
 static void test_open_and_pragmas(void **state)
 {
 	(void)state;
+	SQLITE_ONLY();
 	struct gw_store *st = open_store();
 	struct gw_db *db = gw_store_get(st);
 	int v = -1;
@@ -129,6 +193,7 @@ static void test_open_and_pragmas(void **state)
 static void test_newer_schema_refused(void **state)
 {
 	(void)state;
+	SQLITE_ONLY();
 	sqlite3 *raw;
 	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
@@ -143,6 +208,7 @@ static void test_newer_schema_refused(void **state)
 static void test_missing_without_create(void **state)
 {
 	(void)state;
+	SQLITE_ONLY();
 	struct gw_store *st = NULL;
 	struct dw_diag d;
 	assert_int_not_equal(gw_store_open(path, 0, 1, &st, &d), DW_OK);
@@ -436,6 +502,7 @@ static void test_prune(void **state)
 static void test_corrupt_refused_for_serving(void **state)
 {
 	(void)state;
+	SQLITE_ONLY();
 	struct gw_store *st = open_store();
 	struct gw_db *db = gw_store_get(st);
 	assert_int_equal(gw_db_begin(db), DW_OK);
@@ -476,11 +543,12 @@ static int count_cb(void *arg, const struct gw_audit *a)
 	return DW_OK;
 }
 
-static int pending_cb(void *arg, int64_t host_id, int64_t next)
+static int pending_cb(void *arg, int64_t host_id, int64_t next, int64_t lease)
 {
 	int *n = arg;
 	(void)host_id;
 	assert_int_equal(next, 0);
+	assert_int_equal(lease, 0);
 	(*n)++;
 	return DW_OK;
 }
@@ -514,9 +582,9 @@ static void test_audit_and_pending_hosts(void **state)
 	assert_int_equal(gw_db_addr_set(db, a, GW_RT_A, "192.0.2.1", &w), DW_OK);
 	assert_int_equal(gw_db_addr_set(db, a, GW_RT_AAAA, "2001:db8::1", &w), DW_OK);
 	assert_int_equal(gw_db_txt_set(db, b, "v", true, 2, &w), DW_OK);
-	int hosts = 0;
-	assert_int_equal(gw_db_pending_hosts(db, pending_cb, &hosts), DW_OK);
-	assert_int_equal(hosts, 2);
+	int rows = 0;
+	assert_int_equal(gw_db_due_hosts(db, time(NULL), 100, pending_cb, &rows), DW_OK);
+	assert_int_equal(rows, 3);   /* a row each: a's A and AAAA, b's TXT */
 	gw_token_wipe(&t1);
 	gw_token_wipe(&t2);
 	gw_store_put(st, db);
@@ -548,10 +616,371 @@ static void test_rollback_and_pool(void **state)
 	gw_store_close(st);
 }
 
+/* ---- several instances on one database ------------------------------------------ */
+
+static void test_leases(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *a = gw_store_get(st), *b = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(a, "h.example", &t);
+	int64_t now = (int64_t)time(NULL), held = 0;
+	bool taken = false, ok = false;
+	/* a takes it; b cannot while it lasts, and learns until when. */
+	assert_int_equal(gw_db_lease_claim(a, id, "inst-a", now + 60, now, &taken, &held), DW_OK);
+	assert_true(taken);
+	assert_int_equal(gw_db_lease_claim(b, id, "inst-b", now + 60, now, &taken, &held), DW_OK);
+	assert_false(taken);
+	assert_int_equal(held, now + 60);
+	assert_int_equal(gw_db_lease_renew(b, id, "inst-b", now + 90, &ok), DW_OK);
+	assert_false(ok);
+	assert_int_equal(gw_db_lease_renew(a, id, "inst-a", now + 90, &ok), DW_OK);
+	assert_true(ok);
+	/* a claims again what it holds (a round after a store failure). */
+	assert_int_equal(gw_db_lease_claim(a, id, "inst-a", now + 60, now, &taken, &held), DW_OK);
+	assert_true(taken);
+	/* Expired: anyone takes it over (a died mid-round). */
+	assert_int_equal(gw_db_lease_claim(b, id, "inst-b", now + 200, now + 100, &taken, &held),
+	                 DW_OK);
+	assert_true(taken);
+	assert_int_equal(gw_db_lease_renew(a, id, "inst-a", now + 300, &ok), DW_OK);
+	assert_false(ok);   /* a, back from a pause, finds it lost */
+	/* Released: taken at once. */
+	assert_int_equal(gw_db_lease_release(a, id, "inst-a"), DW_OK);   /* not a's: no-op */
+	assert_int_equal(gw_db_lease_claim(a, id, "inst-a", now + 60, now, &taken, &held), DW_OK);
+	assert_false(taken);
+	assert_int_equal(gw_db_lease_release(b, id, "inst-b"), DW_OK);
+	assert_int_equal(gw_db_lease_claim(a, id, "inst-a", now + 60, now, &taken, &held), DW_OK);
+	assert_true(taken);
+	assert_int_equal(gw_db_lease_release(a, id, "inst-a"), DW_OK);
+	if (pg_url != NULL) {
+		/* A claim in progress (its row locked, not committed) is skipped,
+		 * not waited for: the other instance goes on with other hosts. */
+		assert_int_equal(gw_db_begin(a), DW_OK);
+		assert_int_equal(gw_db_lease_claim(a, id, "inst-a", now + 60, now, &taken, &held),
+		                 DW_OK);
+		assert_true(taken);
+		assert_int_equal(gw_db_lease_claim(b, id, "inst-b", now + 60, now, &taken, &held),
+		                 DW_OK);
+		assert_false(taken);
+		gw_db_rollback(a);
+		assert_int_equal(gw_db_lease_claim(b, id, "inst-b", now + 60, now, &taken, &held),
+		                 DW_OK);
+		assert_true(taken);
+	}
+	/* A host without its lease row (added by hand) gets one. */
+	gw_token_wipe(&t);
+	gw_store_put(st, a);
+	gw_store_put(st, b);
+	gw_store_close(st);
+}
+
+static int due_collect(void *arg, int64_t host_id, int64_t next, int64_t lease)
+{
+	int64_t *v = arg;
+	v[0]++;
+	v[1] = host_id;
+	v[2] = next;
+	v[3] = lease;
+	return DW_OK;
+}
+
+static void test_due_hosts_and_leases(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(db, "h.example", &t);
+	int64_t now = (int64_t)time(NULL), held;
+	enum gw_want w;
+	assert_int_equal(gw_db_addr_set(db, id, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	int64_t v[4] = { 0, 0, 0, 0 };
+	assert_int_equal(gw_db_due_hosts(db, now, 10, due_collect, v), DW_OK);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], id);
+	assert_int_equal(v[3], 0);   /* nobody holds it */
+	bool taken;
+	assert_int_equal(gw_db_lease_claim(db, id, "x", now + 30, now, &taken, &held), DW_OK);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(gw_db_due_hosts(db, now, 10, due_collect, v), DW_OK);
+	assert_int_equal(v[3], now + 30);   /* due when the lease ends */
+	/* Backing off beyond the horizon: not listed. */
+	struct gw_rec rows[4];
+	size_t n;
+	assert_int_equal(gw_db_pending(db, id, now, rows, 4, &n), DW_OK);
+	assert_int_equal(gw_db_mark(db, &rows[0], GW_MARK_RETRY, now + 100, "down"), DW_OK);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(gw_db_due_hosts(db, now + 10, 10, due_collect, v), DW_OK);
+	assert_int_equal(v[0], 0);
+	assert_int_equal(gw_db_due_hosts(db, now + 100, 10, due_collect, v), DW_OK);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[2], now + 100);
+	gw_token_wipe(&t);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static void test_auth_and_lockout(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *a = gw_store_get(st), *b = gw_store_get(st);
+	struct gw_token t;
+	int64_t id = add_host(a, "h.example", &t);
+	uint8_t key[16] = { 4, 192, 0, 2, 7 }, other[16] = { 4, 192, 0, 2, 8 };
+	struct gw_auth au;
+	assert_int_equal(gw_db_auth(a, t.id, key, &au), DW_OK);
+	assert_true(au.token_found && au.host_found);
+	assert_int_equal(au.host_id, id);
+	assert_string_equal(au.host.fqdn, "h.example");
+	assert_true(au.host.acme);
+	assert_true(gw_token_verify(t.text, strlen(t.text), au.hash));
+	assert_int_equal(au.locked_until, 0);
+	assert_int_equal(gw_db_auth(a, "", key, &au), DW_OK);   /* no token: still one row */
+	assert_false(au.token_found || au.host_found);
+	assert_int_equal(gw_db_auth(a, "0123456789abcdef", key, &au), DW_OK);
+	assert_false(au.token_found);
+
+	/* Failures from one source count together whichever connection (or
+	 * instance) sees them: 3 of them lock it, not 3 per connection. */
+	int64_t now = (int64_t)time(NULL), until = -1;
+	assert_int_equal(gw_db_lockout_fail(a, key, now, 60, 3, &until), DW_OK);
+	assert_int_equal(until, 0);
+	assert_int_equal(gw_db_lockout_fail(b, key, now, 60, 3, &until), DW_OK);
+	assert_int_equal(until, 0);
+	assert_int_equal(gw_db_lockout_fail(b, other, now, 60, 3, &until), DW_OK);
+	assert_int_equal(until, 0);
+	assert_int_equal(gw_db_lockout_fail(a, key, now + 1, 60, 3, &until), DW_OK);
+	assert_int_equal(until, now + 61);
+	assert_int_equal(gw_db_auth(b, t.id, key, &au), DW_OK);
+	assert_int_equal(au.locked_until, now + 61);
+	assert_int_equal(gw_db_auth(b, t.id, other, &au), DW_OK);
+	assert_int_equal(au.locked_until, 0);
+	/* Failures further apart than the window start the count again. */
+	assert_int_equal(gw_db_lockout_fail(a, other, now + 61, 60, 3, &until), DW_OK);
+	assert_int_equal(gw_db_lockout_fail(a, other, now + 62, 60, 3, &until), DW_OK);
+	assert_int_equal(until, 0);
+	/* After a lockout the count starts from zero. */
+	assert_int_equal(gw_db_lockout_fail(a, key, now + 100, 60, 3, &until), DW_OK);
+	assert_int_equal(until, 0);
+	/* Retention removes lockouts that ended (and their window). */
+	gw_store_put(st, a);
+	gw_store_put(st, b);
+	int64_t deleted;
+	assert_int_equal(gw_store_prune(st, 0, 0, &deleted), DW_OK);
+	gw_token_wipe(&t);
+	gw_store_close(st);
+}
+
+static void test_instances(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	int64_t now = (int64_t)time(NULL), live = 0;
+	assert_int_equal(gw_db_instance_beat(db, "a", "h1:1", now - 20, now - 35, &live), DW_OK);
+	assert_int_equal(live, 1);
+	assert_int_equal(gw_db_instance_beat(db, "b", "h2:2", now, now - 15, &live), DW_OK);
+	assert_int_equal(live, 1);   /* a's last beat is too old */
+	assert_int_equal(gw_db_instance_beat(db, "a", "h1:1", now, now - 15, &live), DW_OK);
+	assert_int_equal(live, 2);
+	assert_int_equal(gw_db_instance_leave(db, "a"), DW_OK);
+	assert_int_equal(gw_db_instance_beat(db, "b", "h2:2", now + 1, now - 15, &live), DW_OK);
+	assert_int_equal(live, 1);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+static int list_cb(void *arg, const struct gw_host *h)
+{
+	char *prev = arg;
+	assert_true(strcmp(prev, h->fqdn) < 0);   /* sorted, each once */
+	snprintf(prev, GW_FQDN_MAX, "%s", h->fqdn);
+	return DW_OK;
+}
+
+static int count_hosts(void *arg, const struct gw_host *h)
+{
+	(void)h;
+	(*(int *)arg)++;
+	return DW_OK;
+}
+
+static void test_host_list_pages(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	assert_int_equal(gw_db_begin(db), DW_OK);
+	for (int i = 0; i < 600; i++) {
+		struct gw_host h;
+		memset(&h, 0, sizeof(h));
+		snprintf(h.fqdn, sizeof(h.fqdn), "h%04d.example", (i * 7) % 600);
+		snprintf(h.provider, sizeof(h.provider), "knot");
+		assert_int_equal(gw_db_host_add(db, &h), DW_OK);
+	}
+	assert_int_equal(gw_db_commit(db), DW_OK);
+	/* A host below another: NAME.fqdn, LIKE's own characters as themselves. */
+	static const char *const more[] = { "x.h0001.example", "xh0002.example", "x.b_c.example",
+	                                    "x.bzz.example" };
+	for (size_t i = 0; i < 4; i++) {
+		struct gw_host h;
+		memset(&h, 0, sizeof(h));
+		snprintf(h.fqdn, sizeof(h.fqdn), "%s", more[i]);
+		snprintf(h.provider, sizeof(h.provider), "knot");
+		assert_int_equal(gw_db_host_add(db, &h), DW_OK);
+	}
+	char below[GW_FQDN_MAX];
+	assert_int_equal(gw_db_host_below(db, "h0001.example", below), DW_OK);
+	assert_string_equal(below, "x.h0001.example");
+	assert_int_equal(gw_db_host_below(db, "h0002.example", below), DW_ENOTFOUND);
+	assert_string_equal(below, "");
+	assert_int_equal(gw_db_host_below(db, "b_c.example", below), DW_OK);
+	assert_string_equal(below, "x.b_c.example");
+	assert_int_equal(gw_db_host_below(db, "b%c.example", below), DW_ENOTFOUND);
+	assert_int_equal(gw_db_host_below(db, "b_z.example", below), DW_ENOTFOUND);   /* not "b?z" */
+	assert_int_equal(gw_db_host_below(db, "x.h0001.example", below), DW_ENOTFOUND);
+	char prev[GW_FQDN_MAX] = "";
+	int n = 0;
+	assert_int_equal(gw_db_host_list(db, list_cb, prev), DW_OK);
+	assert_int_equal(gw_db_host_list(db, count_hosts, &n), DW_OK);
+	assert_int_equal(n, 604);
+	assert_string_equal(prev, "xh0002.example");
+	struct dw_diag d;
+	assert_int_equal(gw_db_check(db, &d), DW_OK);
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
+/* `migrate`: a SQLite store copied into the store under test; the tokens
+ * still verify, every row keeps its state, new rows get new ids. */
+static void test_copy(void **state)
+{
+	(void)state;
+	struct gw_store *src = open_sqlite("src.db");
+	struct gw_db *s = gw_store_get(src);
+	struct gw_token t1, t2;
+	int64_t h1 = add_host(s, "a.example", &t1), h2 = add_host(s, "b.example", &t2);
+	enum gw_want w;
+	int64_t now = (int64_t)time(NULL);
+	struct gw_rec rows[8];
+	size_t n;
+	assert_int_equal(gw_db_addr_set(s, h1, GW_RT_A, "192.0.2.1", &w), DW_OK);
+	assert_int_equal(gw_db_pending(s, h1, now, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_mark(s, &rows[0], GW_MARK_OK, 0, NULL), DW_OK);
+	assert_int_equal(gw_db_addr_set(s, h1, GW_RT_AAAA, "2001:db8::1", &w), DW_OK);
+	assert_int_equal(gw_db_txt_set(s, h2, "v1", true, 2, &w), DW_OK);
+	assert_int_equal(gw_db_pending(s, h2, now, rows, 8, &n), DW_OK);
+	assert_int_equal(gw_db_mark(s, &rows[0], GW_MARK_FAILED, now + 300, "REFUSED"), DW_OK);
+	for (int i = 0; i < 2500; i++) {   /* more than a page */
+		struct gw_audit a = { .host = "a.example", .action = "update-A", .source = "192.0.2.9",
+		                      .result = "accepted", .new_value = i % 2 ? "x" : NULL };
+		assert_int_equal(gw_db_audit(s, &a), DW_OK);
+	}
+	gw_store_put(src, s);
+
+	struct gw_store *dst = open_store();
+	int64_t counts[4];
+	struct dw_diag d = { "" };
+	assert_int_equal(gw_store_copy(src, dst, counts, &d), DW_OK);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(counts[1], 2);
+	assert_int_equal(counts[2], 3);
+	assert_int_equal(counts[3], 2500);
+	struct gw_db *db = gw_store_get(dst);
+	struct gw_auth au;
+	uint8_t key[16] = { 0 };
+	assert_int_equal(gw_db_auth(db, t1.id, key, &au), DW_OK);
+	assert_true(au.token_found && au.host_found);
+	assert_true(gw_token_verify(t1.text, strlen(t1.text), au.hash));
+	assert_string_equal(au.host.fqdn, "a.example");
+	struct gw_rec r;
+	assert_int_equal(gw_db_addr_get(db, h1, GW_RT_A, &r), DW_OK);
+	assert_true(r.applied);
+	assert_int_equal(gw_db_addr_get(db, h1, GW_RT_AAAA, &r), DW_OK);
+	assert_false(r.applied);
+	assert_int_equal(gw_db_txt_get(db, h2, "v1", &r), DW_OK);
+	assert_true(r.failed);
+	assert_int_equal(r.next_retry, now + 300);
+	/* The same value during the cool-down: still refused after the move. */
+	assert_int_equal(gw_db_txt_set(db, h2, "v1", true, 2, &w), DW_OK);
+	assert_int_equal(w, GW_WANT_REFUSED);
+	/* New rows get ids after the copied ones; leases exist for the hosts. */
+	struct gw_token t3;
+	int64_t h3 = add_host(db, "c.example", &t3);
+	assert_true(h3 > h2);
+	bool taken;
+	int64_t held;
+	assert_int_equal(gw_db_lease_claim(db, h1, "me", now + 60, now, &taken, &held), DW_OK);
+	assert_true(taken);
+	assert_int_equal(gw_db_check(db, &d), DW_OK);
+	gw_store_put(dst, db);
+	/* Into a database that holds hosts: refused, nothing written. */
+	assert_int_equal(gw_store_copy(src, dst, counts, &d), DW_EINVAL);
+	assert_non_null(strstr(d.msg, "empty database only"));
+	gw_token_wipe(&t1);
+	gw_token_wipe(&t2);
+	gw_token_wipe(&t3);
+	gw_store_close(dst);
+	gw_store_close(src);
+}
+
+/* Every statement of the backend is valid SQL for its engine (planned
+ * without running), and the hot ones are index lookups, not scans of a
+ * table, whatever its size. */
+static void test_statements_and_plans(void **state)
+{
+	(void)state;
+	struct gw_store *st = open_store();
+	struct gw_db *db = gw_store_get(st);
+	char plan[4096];
+	for (int q = Q_LOCK_HOST; q < Q_COUNT; q++) {
+		int ret = st->ops->explain(db, (enum gw_q)q, plan, sizeof(plan));
+		if (ret != DW_OK)
+			fprintf(stderr, "statement %d: %s\n", q, gw_db_errmsg(db));
+		assert_int_equal(ret, DW_OK);
+	}
+	static const char *const hot[] = { "auth", "addr", "host", "txt", "pending", "due", "claim",
+	                                   "pending_count", "failed_count", "lockout" };
+	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++) {
+		assert_int_equal(gw_db_explain(db, hot[i], plan, sizeof(plan)), DW_OK);
+		if (getenv("DW_TEST_SHOW_PLANS") != NULL)
+			fprintf(stderr, "-- %s\n%s", hot[i], plan);
+		/* PostgreSQL (sequential scans off, so any index that can serve is
+		 * used): no "Seq Scan".  SQLite: every "SCAN" is of the constant
+		 * row or through an index (a partial one: only the rows counted). */
+		for (char *line = plan; *line != '\0';) {
+			char *end = strchr(line, '\n');
+			size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+			char l[512];
+			snprintf(l, sizeof(l), "%.*s", (int)(len < 511 ? len : 511), line);
+			bool bad = pg_url != NULL ? strstr(l, "Seq Scan") != NULL
+			           : strstr(l, "SCAN ") != NULL && strstr(l, "CONSTANT ROW") == NULL &&
+			             strcmp(l, "SCAN one") != 0 && strstr(l, " INDEX ") == NULL;
+			if (bad)
+				fprintf(stderr, "%s scans: %s\n%s", hot[i], l, plan);
+			assert_false(bad);
+			line += len + (end != NULL);
+		}
+	}
+	gw_store_put(st, db);
+	gw_store_close(st);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
+	pg_url = getenv("DW_TEST_PG");
+	pg_password = getenv("DW_TEST_PG_PASSWORD");
+#if !defined(DW_HAVE_POSTGRESQL)
+	if (pg_url != NULL) {
+		fprintf(stderr, "DW_TEST_PG: built without PostgreSQL\n");
+		return 1;
+	}
+#endif
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prepare_before_open_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_pragmas, setup, teardown),
@@ -566,6 +995,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_refused_for_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_and_pending_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_and_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_due_hosts_and_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_and_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_list_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statements_and_plans, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
