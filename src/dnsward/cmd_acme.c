@@ -432,7 +432,7 @@ int cmd_acme(struct dw_config *cfg, int argc, char **argv)
 	/* ACME clients run hooks as root; the state directory belongs to the
 	 * daemon's user.  Everything from here on (DNS queries, the provider's
 	 * request, the pending file) runs as that user, confined. */
-	if (dw_sandbox_enter(cfg, 0, &diag) != DW_OK) {
+	if (dw_sandbox_enter_parent(cfg, 0, dw_pub_exec_fd(pub), &diag) != DW_OK) {
 		log_error("acme: %s", diag.msg);
 		rc = DW_EXIT_USAGE;
 		goto out;
