@@ -1191,7 +1191,92 @@ int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key 
                       const char *const *rdata, size_t n, struct dw_dns_seen *seen,
                       struct dw_dns_status *st, struct dw_diag *diag)
 {
+	return dw_dns_rrset_look_before(srv, key, name, type, ttl, rdata, n, seen, NULL, st, diag);
+}
+
+void dw_dns_before_clear(struct dw_dns_before *b)
+{
+	ldns_rr_list_deep_free(b->rrs);
+	memset(b, 0, sizeof(*b));
+}
+
+void dw_dns_before_absent(struct dw_dns_before *b)
+{
+	dw_dns_before_clear(b);
+	b->known = true;
+}
+
+bool dw_dns_before_same(const struct dw_dns_before *a, const struct dw_dns_before *b)
+{
+	if (!a->known || !b->known || a->n != b->n)
+		return false;
+	/* Both sorted when filled; TTLs are 0 in both. */
+	for (size_t i = 0; i < a->n; i++)
+		if (ldns_rr_compare(ldns_rr_list_rr(a->rrs, i), ldns_rr_list_rr(b->rrs, i)) != 0)
+			return false;
+	return true;
+}
+
+int dw_dns_before_from_reply(const uint8_t *wire, size_t len, const char *name, uint16_t type,
+                             struct dw_dns_before *b)
+{
+	dw_dns_before_clear(b);
+	ldns_pkt *p = NULL;
+	ldns_rdf *owner = mk_dname(name);
+	ldns_rr_list *l = ldns_rr_list_new();
+	int ret = DW_OK;
+	if (owner == NULL || l == NULL) {
+		ret = DW_ENOMEM;
+		goto out;
+	}
+	if (ldns_wire2pkt(&p, wire, len) != LDNS_STATUS_OK) {
+		ret = DW_EPARSE;
+		goto out;
+	}
+	ldns_rr_list *ans = ldns_pkt_answer(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ans, i);
+		if (ldns_rr_get_type(rr) != (ldns_rr_type)type ||
+		    ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
+			continue;
+		ldns_rr *c = ldns_rr_clone(rr);
+		if (c == NULL || !ldns_rr_list_push_rr(l, c)) {
+			ldns_rr_free(c);
+			ret = DW_ENOMEM;
+			goto out;
+		}
+		ldns_rr_set_ttl(c, 0);
+		ldns_rr_set_class(c, LDNS_RR_CLASS_IN);
+		/* The owner as asked (the reply's case may differ). */
+		ldns_rdf *o = ldns_rdf_clone(owner);
+		if (o == NULL) {
+			ret = DW_ENOMEM;
+			goto out;
+		}
+		ldns_rdf_deep_free(ldns_rr_owner(c));
+		ldns_rr_set_owner(c, o);
+	}
+	ldns_rr_list_sort(l);
+	b->n = ldns_rr_list_rr_count(l);
+	b->rrs = l;
+	b->known = true;
+	l = NULL;
+out:
+	ldns_rr_list_deep_free(l);
+	ldns_rdf_deep_free(owner);
+	ldns_pkt_free(p);
+	return ret;
+}
+
+int dw_dns_rrset_look_before(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                             const char *name, uint16_t type, uint32_t ttl,
+                             const char *const *rdata, size_t n, struct dw_dns_seen *seen,
+                             struct dw_dns_before *before, struct dw_dns_status *st,
+                             struct dw_diag *diag)
+{
 	memset(seen, 0, sizeof(*seen));
+	if (before != NULL)
+		dw_dns_before_clear(before);
 	uint8_t *w = NULL;
 	size_t wl = 0;
 	struct dw_dns_reply rep;
@@ -1205,9 +1290,51 @@ int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key 
 	ret = dw_dns_rrset_compare(w, wl, name, type, ttl, rdata, n, seen, diag);
 	if (ret == DW_EPARSE)
 		dw_diag_set(diag, DW_EPARSE, "unparsable reply from %s", srv->text);
+	if (ret == DW_OK && before != NULL &&
+	    (st->rcode == DW_RCODE_NOERROR || st->rcode == DW_RCODE_NXDOMAIN)) {
+		ret = dw_dns_before_from_reply(w, wl, name, type, before);
+		if (ret != DW_OK)
+			dw_diag_set(diag, ret, ret == DW_ENOMEM ? "out of memory" :
+			            "unparsable reply from %s", srv->text);
+	}
 out:
 	free(w);
 	return ret;
+}
+
+/* The prerequisite section for pre (see struct dw_dns_before): copies of
+ * its RRs, or one "RRset does not exist" for name/type.  NULL when pre is
+ * NULL or not known (no prerequisite) and on failure (*err set). */
+static ldns_rr_list *mk_prereq(const char *name, uint16_t type, const struct dw_dns_before *pre,
+                               int *err)
+{
+	*err = DW_OK;
+	if (pre == NULL || !pre->known)
+		return NULL;
+	if (pre->n > 0) {
+		ldns_rr_list *l = ldns_rr_list_clone(pre->rrs);
+		if (l == NULL)
+			*err = DW_ENOMEM;
+		return l;
+	}
+	ldns_rr_list *l = ldns_rr_list_new();
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rdf *owner = mk_dname(name);
+	if (l == NULL || rr == NULL || owner == NULL) {
+		ldns_rr_list_free(l);
+		ldns_rr_free(rr);
+		ldns_rdf_deep_free(owner);
+		*err = DW_ENOMEM;
+		return NULL;
+	}
+	/* RFC 2136 2.4.3: class NONE, TTL 0, no RDATA. */
+	ldns_rr_set_owner(rr, owner);
+	ldns_rr_set_type(rr, (ldns_rr_type)type);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+	ldns_rr_set_ttl(rr, 0);
+	ldns_rr_set_question(rr, false);
+	ldns_rr_list_push_rr(l, rr);
+	return l;
 }
 
 int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
@@ -1224,14 +1351,21 @@ int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key
 int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                          const char *zone, const char *name, uint16_t type,
                          uint32_t ttl, const char *const *rdata, size_t n,
+                         const struct dw_dns_before *pre,
                          struct dw_dns_status *st, struct dw_diag *diag)
 {
 	memset(st, 0, sizeof(*st));
 	if (!dw_dns_name_in_zone(name, zone))
 		return dw_diag_set(diag, DW_EINVAL, "%s is not inside zone %s", name, zone);
+	int perr;
+	ldns_rr_list *pr = mk_prereq(name, type, pre, &perr);
+	if (perr != DW_OK)
+		return dw_diag_set(diag, perr, "out of memory");
 	ldns_rr_list *up = mk_rrs(name, type, ttl, rdata, n, diag);
-	if (up == NULL)
+	if (up == NULL) {
+		ldns_rr_list_deep_free(pr);
 		return DW_EINVAL;
+	}
 	ldns_rr *del = ldns_rr_new();
 	ldns_rdf *owner = mk_dname(name);
 	ldns_rdf *zrdf = mk_dname(zone);
@@ -1257,8 +1391,8 @@ int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_k
 	ldns_rr_list_push_rr_list(upd, up);
 	ldns_rr_list_free(up);   /* the RRs now belong to upd */
 	up = NULL;
-	/* takes zrdf, copies upd */
-	q = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, upd, NULL);
+	/* takes zrdf, copies pr and upd */
+	q = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, pr, upd, NULL);
 	zrdf = NULL;
 	if (q == NULL) {
 		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
@@ -1269,6 +1403,7 @@ int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_k
 out:
 	free(w);
 	ldns_pkt_free(q);
+	ldns_rr_list_deep_free(pr);
 	ldns_rr_list_deep_free(up);
 	ldns_rr_list_deep_free(upd);
 	ldns_rr_free(del);
@@ -1280,14 +1415,21 @@ out:
 int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                       const char *zone, const char *name, uint16_t type, uint32_t ttl,
                       const char *const *rdata, size_t n, bool del,
+                      const struct dw_dns_before *pre,
                       struct dw_dns_status *st, struct dw_diag *diag)
 {
 	memset(st, 0, sizeof(*st));
 	if (!dw_dns_name_in_zone(name, zone))
 		return dw_diag_set(diag, DW_EINVAL, "%s is not inside zone %s", name, zone);
+	int perr;
+	ldns_rr_list *pr = mk_prereq(name, type, pre, &perr);
+	if (perr != DW_OK)
+		return dw_diag_set(diag, perr, "out of memory");
 	ldns_rr_list *upd = mk_rrs(name, type, ttl, rdata, n, diag);
-	if (upd == NULL)
+	if (upd == NULL) {
+		ldns_rr_list_deep_free(pr);
 		return DW_EINVAL;
+	}
 	ldns_rdf *zrdf = mk_dname(zone);
 	ldns_pkt *q = NULL;
 	uint8_t *w = NULL;
@@ -1303,7 +1445,7 @@ int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key 
 		ldns_rr_set_class(ldns_rr_list_rr(upd, i), LDNS_RR_CLASS_NONE);
 		ldns_rr_set_ttl(ldns_rr_list_rr(upd, i), 0);
 	}
-	q = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, upd, NULL);   /* takes zrdf */
+	q = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, pr, upd, NULL);   /* takes zrdf */
 	zrdf = NULL;
 	if (q == NULL) {
 		ret = dw_diag_set(diag, DW_ENOMEM, "out of memory");
@@ -1314,6 +1456,7 @@ int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key 
 out:
 	free(w);
 	ldns_pkt_free(q);
+	ldns_rr_list_deep_free(pr);
 	ldns_rr_list_deep_free(upd);
 	ldns_rdf_deep_free(zrdf);
 	return ret;

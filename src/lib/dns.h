@@ -289,6 +289,48 @@ int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key 
                       const char *const *rdata, size_t n, struct dw_dns_seen *seen,
                       struct dw_dns_status *st, struct dw_diag *diag);
 
+/* The RRset name/type as a look saw it: what an UPDATE's prerequisite
+ * says (RFC 2136 2.4).  An UPDATE carrying it is applied only while the
+ * set is still exactly these RRs (2.4.2, "RRset exists, value dependent";
+ * TTLs are not compared) or, when there were none, while there is still
+ * no RRset of the type at the name (2.4.3, "RRset does not exist"): a
+ * copy of the UPDATE that reaches the server late, after a newer one was
+ * applied, fails with NXRRSET or YXRRSET and changes nothing.  Filled by
+ * dw_dns_rrset_look_before(); release with dw_dns_before_clear(). */
+struct dw_dns_before {
+	bool known;           /* a look filled it */
+	size_t n;             /* RRs of the type at the name; 0: none */
+	void *rrs;            /* their copies (ldns), TTL 0, owned */
+};
+
+/* Frees b->rrs and zeroes b; safe on a zeroed one. */
+void dw_dns_before_clear(struct dw_dns_before *b);
+
+/* Sets b to "no RRset of the type at the name" (known, n 0). */
+void dw_dns_before_absent(struct dw_dns_before *b);
+
+/* True when a and b were both filled and hold the same RRs (TTL aside, in
+ * any order). */
+bool dw_dns_before_same(const struct dw_dns_before *a, const struct dw_dns_before *b);
+
+/* The RRs of type owned by name in the answer section of the reply
+ * wire[0..len), copied into *b (cleared first): class IN, TTL 0, the
+ * owner as given, sorted; known set.  The caller checks the reply's RCODE
+ * first (this reads only its answers).  Pure; fuzzed.  Returns 0,
+ * DW_EPARSE (b stays cleared) or DW_ENOMEM. */
+int dw_dns_before_from_reply(const uint8_t *wire, size_t len, const char *name, uint16_t type,
+                             struct dw_dns_before *b);
+
+/* dw_dns_rrset_look(), and when before is not NULL and the reply says what
+ * the name holds (NOERROR or NXDOMAIN, no TSIG error), the RRs of the type
+ * at the name kept in *before (cleared first; known stays false for any
+ * other reply). */
+int dw_dns_rrset_look_before(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                             const char *name, uint16_t type, uint32_t ttl,
+                             const char *const *rdata, size_t n, struct dw_dns_seen *seen,
+                             struct dw_dns_before *before, struct dw_dns_status *st,
+                             struct dw_diag *diag);
+
 /* Asks for name/type and sets *same when the answer holds exactly the RRs in
  * rdata[0..n) with TTL ttl, and nothing else of that type at that name
  * (dw_dns_rrset_look() and dw_dns_seen_exact()). */
@@ -298,19 +340,26 @@ int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key
                        struct dw_dns_status *st, struct dw_diag *diag);
 
 /* Replaces the RRset name/type atomically with one UPDATE message: zone
- * section (zone SOA IN), update section "delete RRset" (class ANY, type,
- * TTL 0) followed by one "add" per rdata[i] with TTL ttl. */
+ * section (zone SOA IN), prerequisite section from pre when it is not NULL
+ * (and known: see struct dw_dns_before; the RRs as seen, class IN, TTL 0,
+ * or one "RRset does not exist", class NONE), update section "delete
+ * RRset" (class ANY, type, TTL 0) followed by one "add" per rdata[i] with
+ * TTL ttl.  A prerequisite that no longer holds is a reply with RCODE
+ * NXRRSET or YXRRSET (st), the zone unchanged. */
 int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                          const char *zone, const char *name, uint16_t type,
                          uint32_t ttl, const char *const *rdata, size_t n,
+                         const struct dw_dns_before *pre,
                          struct dw_dns_status *st, struct dw_diag *diag);
 
 /* Adds (del false: class IN, TTL ttl) or deletes (del true: class NONE,
  * TTL 0, RFC 2136 2.5.4) the single RRs name/type/rdata[i] in one UPDATE,
  * leaving the other RRs of the set alone: how one TXT value is added to or
  * removed from a set several ACME challenges share.  Adding an RR already
- * there and deleting one that is absent are no-ops for the server. */
+ * there and deleting one that is absent are no-ops for the server.  pre:
+ * a prerequisite as for dw_dns_replace_rrset(), or NULL. */
 int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                       const char *zone, const char *name, uint16_t type, uint32_t ttl,
                       const char *const *rdata, size_t n, bool del,
+                      const struct dw_dns_before *pre,
                       struct dw_dns_status *st, struct dw_diag *diag);

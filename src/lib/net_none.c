@@ -91,6 +91,35 @@ int dw_dns_rrset_look(const struct dw_dns_server *srv, const struct dw_tsig_key 
 	return no_dns(st, diag);
 }
 
+void dw_dns_before_clear(struct dw_dns_before *b)
+{
+	memset(b, 0, sizeof(*b));   /* nothing here ever fills one */
+}
+
+void dw_dns_before_absent(struct dw_dns_before *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->known = true;
+}
+
+bool dw_dns_before_same(const struct dw_dns_before *a, const struct dw_dns_before *b)
+{
+	(void)a;
+	(void)b;
+	return false;
+}
+
+int dw_dns_rrset_look_before(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
+                             const char *name, uint16_t type, uint32_t ttl,
+                             const char *const *rdata, size_t n, struct dw_dns_seen *seen,
+                             struct dw_dns_before *before, struct dw_dns_status *st,
+                             struct dw_diag *diag)
+{
+	if (before != NULL)
+		memset(before, 0, sizeof(*before));
+	return dw_dns_rrset_look(srv, key, name, type, ttl, rdata, n, seen, st, diag);
+}
+
 int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                        const char *name, uint16_t type, uint32_t ttl,
                        const char *const *rdata, size_t n, bool *same,
@@ -110,8 +139,10 @@ int dw_dns_rrset_equal(const struct dw_dns_server *srv, const struct dw_tsig_key
 int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                          const char *zone, const char *name, uint16_t type,
                          uint32_t ttl, const char *const *rdata, size_t n,
+                         const struct dw_dns_before *pre,
                          struct dw_dns_status *st, struct dw_diag *diag)
 {
+	(void)pre;
 	(void)srv;
 	(void)key;
 	(void)zone;
@@ -126,8 +157,10 @@ int dw_dns_replace_rrset(const struct dw_dns_server *srv, const struct dw_tsig_k
 int dw_dns_update_rrs(const struct dw_dns_server *srv, const struct dw_tsig_key *key,
                       const char *zone, const char *name, uint16_t type, uint32_t ttl,
                       const char *const *rdata, size_t n, bool del,
+                      const struct dw_dns_before *pre,
                       struct dw_dns_status *st, struct dw_diag *diag)
 {
+	(void)pre;
 	(void)srv;
 	(void)key;
 	(void)zone;

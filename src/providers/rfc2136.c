@@ -15,6 +15,16 @@
  * reported unchanged and nothing is sent, so a lost state directory or
  * "--force" never bumps the zone serial for nothing.
  *
+ * Each UPDATE carries a prerequisite (RFC 2136 2.4): the RRset exactly as
+ * that look saw it, or "no such RRset" when there was none.  A copy of the
+ * UPDATE that reaches the server late (held in the network past our
+ * timeout while the transport's resend was applied, and a newer UPDATE
+ * after it) then fails with NXRRSET/YXRRSET and changes nothing, instead
+ * of putting the older value back.  When our own UPDATE fails so (another
+ * writer came first, or a copy of it was applied and this is the resend),
+ * we look again: the value already served is done; else the UPDATE goes
+ * again with the new look as its prerequisite, PREREQ_TRIES times at most.
+ *
  * After a NOERROR we ask again until the server serves the change or
  * confirm-timeout passes: a NOERROR alone proves nothing, because PowerDNS's
  * lua-dnsupdate-policy-script drops refused records and still answers a
@@ -43,6 +53,7 @@ struct dw_provider_data {
 #define CONFIRM_MAX_S 300
 #define CONFIRM_FIRST_GAP_MS 50    /* then doubled ... */
 #define CONFIRM_GAP_MAX_MS 500     /* ... up to this */
+#define PREREQ_TRIES 4             /* UPDATEs sent for one change at most */
 
 struct dw_record_data {
 	char *zone;                  /* record's zone key, or NULL */
@@ -272,6 +283,25 @@ static bool query_failed(int ret, const struct dw_dns_status *st)
 	return ret != DW_OK || st->tsig_error != 0 || st->rcode == DW_RCODE_NOTAUTH;
 }
 
+/* The outcome when a look before an UPDATE, or after a failed
+ * prerequisite, gives no usable answer (see look_usable()). */
+static void look_failed(const struct dw_provider_data *d, const char *what, const char *zone,
+                        int ret, const struct dw_dns_status *st, const struct dw_diag *diag,
+                        struct dw_result *res)
+{
+	char rb[16];
+	if (query_failed(ret, st) || st->rcode == DW_RCODE_SERVFAIL) {
+		classify_query(d, what, zone, ret, st, diag, res);
+		return;
+	}
+	/* Without a look no UPDATE can say what it replaces, nor be
+	 * confirmed: nothing is sent. */
+	dw_result_set(res, DW_OUT_FATAL, -1,
+	              "%s: %s answers the signed query that comes before each UPDATE with %s: "
+	              "let key '%s' query the zone", what, d->srv.text,
+	              dw_rcode_str(st->rcode, rb), d->key.name);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -384,6 +414,83 @@ static void confirm(const struct dw_provider_data *d, const char *what, const ch
 	              what, diag.msg);
 }
 
+/* Sends the UPDATE for one change (e: EXPECT_ONLY replaces the RRset with
+ * rdata, EXPECT_HELD adds the one RR, EXPECT_GONE removes it) with before,
+ * the look that preceded it, as its prerequisite; then confirms it.  On a
+ * failed prerequisite (NXRRSET, YXRRSET) asks again: done when the server
+ * already serves the change, else the UPDATE goes again with what it
+ * serves now (before is updated), PREREQ_TRIES UPDATEs at most.  A look
+ * that shows the very RRset whose prerequisite just failed is a wildcard's
+ * answer (RFC 4592: the name has no RRset of its own, and prerequisites
+ * see only the zone's own data): the next UPDATE says "no such RRset". */
+static void update_checked(const struct dw_provider_data *d, const char *what, const char *zone,
+                           const char *name, uint16_t type, uint32_t ttl, const char *rdata,
+                           const char *shown, enum expect e, struct dw_dns_before *before,
+                           struct dw_result *res)
+{
+	const char *rd[1] = { rdata };
+	struct dw_dns_before again = { 0 };
+	struct dw_dns_seen seen;
+	struct dw_dns_status st;
+	struct dw_diag diag = { "" };
+	bool wildcard = false;
+	char rb[16];
+	int ret;
+	for (int sent = 1;; sent++) {
+		if (e == EXPECT_ONLY)
+			ret = dw_dns_replace_rrset(&d->srv, &d->key, zone, name, type, ttl, rd, 1,
+			                           before, &st, &diag);
+		else
+			ret = dw_dns_update_rrs(&d->srv, &d->key, zone, name, type, ttl, rd, 1,
+			                        e == EXPECT_GONE, before, &st, &diag);
+		if (ret != DW_OK || st.tsig_error != 0 ||
+		    (st.rcode != DW_RCODE_NXRRSET && st.rcode != DW_RCODE_YXRRSET)) {
+			classify(d, what, zone, ret, &st, &diag, res);
+			if (res->outcome == DW_OUT_DONE)
+				confirm(d, what, name, type, ttl, rdata, shown, e, res);
+			break;
+		}
+		/* The prerequisite failed (a signed reply or not: only the signed
+		 * look below decides anything). */
+		const char *rc = dw_rcode_str(st.rcode, rb);
+		ret = dw_dns_rrset_look_before(&d->srv, &d->key, name, type, ttl, rd, 1, &seen,
+		                               &again, &st, &diag);
+		if (!look_usable(ret, &st)) {
+			look_failed(d, what, zone, ret, &st, &diag, res);
+			break;
+		}
+		if (expect_met(e, &seen) && !(e == EXPECT_ONLY && seen.ttl_differs)) {
+			log_info("%s: the UPDATE's prerequisite failed (%s), and %s already serves "
+			         "%s: an earlier copy of it was applied", what, rc, d->srv.text, shown);
+			dw_result_set(res, DW_OUT_DONE, -1, "%s accepted and served by %s", what,
+			              d->srv.text);
+			break;
+		}
+		if (sent >= PREREQ_TRIES) {
+			dw_result_set(res, DW_OUT_RETRY, -1,
+			              "%s: the server's records changed under each of %d UPDATEs "
+			              "(prerequisite failed: %s); another writer is changing %s; "
+			              "it serves %s", what, sent, rc, name, seen.text);
+			break;
+		}
+		if (!wildcard && before->n > 0 && dw_dns_before_same(before, &again)) {
+			wildcard = true;
+			log_info("%s: the UPDATE's prerequisite failed (%s) although %s serves what it "
+			         "names: a wildcard's answer; sending again with \"no such RRset\"",
+			         what, rc, d->srv.text);
+			dw_dns_before_absent(before);
+		} else {
+			log_info("%s: the UPDATE's prerequisite failed (%s): %s changed meanwhile; "
+			         "sending again for what it serves now: %s", what, rc, d->srv.text,
+			         seen.text);
+			dw_dns_before_clear(before);
+			*before = again;
+			memset(&again, 0, sizeof(again));
+		}
+	}
+	dw_dns_before_clear(&again);
+}
+
 static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
                            const struct dw_ip *addr, struct dw_result *res)
 {
@@ -421,27 +528,28 @@ static void rfc2136_update(struct dw_provider *p, const struct dw_record *r,
 		}
 	}
 
-	bool same = false;
-	ret = dw_dns_rrset_equal(&d->srv, &d->key, r->fqdn, type, ttl, rdata, 1, &same, &st, &diag);
-	if (query_failed(ret, &st)) {
-		classify_query(d, what, zone, ret, &st, &diag, res);
-		return;
+	struct dw_dns_seen seen;
+	struct dw_dns_before before = { 0 };
+	ret = dw_dns_rrset_look_before(&d->srv, &d->key, r->fqdn, type, ttl, rdata, 1, &seen,
+	                               &before, &st, &diag);
+	if (!look_usable(ret, &st)) {
+		look_failed(d, what, zone, ret, &st, &diag, res);
+		goto out;
 	}
-	if (same) {
+	if (dw_dns_seen_exact(&seen, 1)) {
 		dw_result_set(res, DW_OUT_UNCHANGED, -1, "%s %s already holds %s (TTL %u)",
 		              r->fqdn, rrtype, ip, ttl);
-		return;
+		goto out;
 	}
-	log_debug("sending UPDATE for %s %s %s TTL %u in zone %s to %s with key '%s'",
-	          r->fqdn, rrtype, ip, ttl, zone, d->srv.text, d->key.name);
-	ret = dw_dns_replace_rrset(&d->srv, &d->key, zone, r->fqdn, type, ttl, rdata, 1,
-	                           &st, &diag);
-	classify(d, what, zone, ret, &st, &diag, res);
-	if (res->outcome == DW_OUT_DONE) {
-		char shown[DW_IP_STRLEN + 8];
-		snprintf(shown, sizeof(shown), "%s %s", rrtype, ip);
-		confirm(d, what, r->fqdn, type, ttl, rdata[0], shown, EXPECT_ONLY, res);
-	}
+	log_debug("sending UPDATE for %s %s %s TTL %u in zone %s to %s with key '%s', "
+	          "if it still serves %s", r->fqdn, rrtype, ip, ttl, zone, d->srv.text,
+	          d->key.name, seen.text);
+	char shown[DW_IP_STRLEN + 8];
+	snprintf(shown, sizeof(shown), "%s %s", rrtype, ip);
+	update_checked(d, what, zone, r->fqdn, type, ttl, rdata[0], shown, EXPECT_ONLY, &before,
+	               res);
+out:
+	dw_dns_before_clear(&before);
 }
 
 /* One TXT value added to or removed from the set at fqdn (ACME dns-01: the
@@ -494,26 +602,27 @@ static void rfc2136_txt(struct dw_provider *p, const char *fqdn, const char *val
 	snprintf(shown, sizeof(shown), "TXT %s", rdata);
 	enum expect e = del ? EXPECT_GONE : EXPECT_HELD;
 
-	/* As for addresses: nothing is sent when the server already has it. */
+	/* As for addresses: nothing is sent when the server already has it,
+	 * and the UPDATE is sent only for the TXT set as seen. */
 	struct dw_dns_seen seen;
-	ret = dw_dns_rrset_look(&d->srv, &d->key, fqdn, TYPE_TXT, ttl, rd, 1, &seen, &st, &diag);
-	if (query_failed(ret, &st)) {
-		classify_query(d, what, zone, ret, &st, &diag, res);
-		return;
+	struct dw_dns_before before = { 0 };
+	ret = dw_dns_rrset_look_before(&d->srv, &d->key, fqdn, TYPE_TXT, ttl, rd, 1, &seen,
+	                               &before, &st, &diag);
+	if (!look_usable(ret, &st)) {
+		look_failed(d, what, zone, ret, &st, &diag, res);
+		goto out;
 	}
-	if (look_usable(ret, &st) && expect_met(e, &seen)) {
+	if (expect_met(e, &seen)) {
 		dw_result_set(res, DW_OUT_UNCHANGED, -1, "%s %s %s", fqdn,
 		              del ? "does not hold the value" : "already holds the value",
 		              d->srv.text);
-		return;
+		goto out;
 	}
 	log_debug("sending UPDATE %s TXT %s in zone %s to %s with key '%s'",
 	          del ? "deleting" : "adding", fqdn, zone, d->srv.text, d->key.name);
-	ret = dw_dns_update_rrs(&d->srv, &d->key, zone, fqdn, TYPE_TXT, ttl, rd, 1, del,
-	                        &st, &diag);
-	classify(d, what, zone, ret, &st, &diag, res);
-	if (res->outcome == DW_OUT_DONE)
-		confirm(d, what, fqdn, TYPE_TXT, ttl, rdata, shown, e, res);
+	update_checked(d, what, zone, fqdn, TYPE_TXT, ttl, rdata, shown, e, &before, res);
+out:
+	dw_dns_before_clear(&before);
 }
 
 static void rfc2136_txt_add(struct dw_provider *p, const char *fqdn, const char *value,

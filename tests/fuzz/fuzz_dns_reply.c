@@ -2,7 +2,8 @@
  * dw_dns_reply_answers(), then TSIG verification of whatever TSIG record
  * they carry (with a fixed key, so the MAC never matches: this exercises
  * the parser and the verifier's checks), then the comparison of the answer
- * with expected A and TXT RRsets (what confirms an UPDATE), then the names
+ * with expected A and TXT RRsets (what confirms an UPDATE), the RRset an
+ * UPDATE's prerequisite takes from it (what a look before it saw), the names
  * a zone's NS and SOA answers point at and a referral's delegation point
  * (what the gateway's "host add" refuses). */
 #include <stddef.h>
@@ -59,6 +60,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                         &diag) == DW_OK &&
 	    strnlen(seen.text, sizeof(seen.text)) >= sizeof(seen.text))
 		__builtin_trap();
+	/* What an UPDATE's prerequisite would say: at most the answers. */
+	struct dw_dns_before before = { 0 }, again = { 0 };
+	r = dw_dns_before_from_reply(data, size, "host.example.test", 1, &before);
+	if ((r == DW_OK) != before.known || before.n > rep.ancount)
+		__builtin_trap();
+	if (r == DW_OK && (dw_dns_before_from_reply(data, size, "host.example.test", 1, &again) !=
+	                   DW_OK || !dw_dns_before_same(&before, &again)))
+		__builtin_trap();
+	dw_dns_before_clear(&before);
+	dw_dns_before_clear(&again);
 	char names[4][DW_DNS_NAME_MAX], cut[DW_DNS_NAME_MAX];
 	static const uint16_t types[] = { 2, 6 };
 	for (size_t t = 0; t < 2; t++) {

@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from emulators.dnshold import HoldingRelay
 from fixtures.authservers import ACME, ACME_OTHER, EXAMPLES, HOST, OTHER, OTHER_V4, ROOT
 from test_daemon import daemons, stays, wait_for  # noqa: F401  (fixture)
 
@@ -186,6 +187,88 @@ def test_value_change(ws, authserver):
     assert srv.query(HOST, "A") == [V4_NEW]
     # one UPDATE, one serial step (PowerDNS: SOA-EDIT-DNSUPDATE INCREASE)
     assert srv.serial() == serial + 1
+
+
+# 7 YXRRSET, 8 NXRRSET: an UPDATE whose prerequisite no longer holds
+PREREQ_FAILED = (7, 8)
+
+
+def relayed_config(ws, srv, relay, v4):
+    """update_config() with the messages going through relay, and a
+    provider timeout of 1 s: dns.c sends an UPDATE again after a third of
+    it when no reply came."""
+    cfg = update_config(ws, srv, v4=v4, v6=None, extra="timeout = 1")
+    path = pathlib.Path(cfg)
+    path.write_text(path.read_text().replace(f"port = {srv.port}\n", f"port = {relay.port}\n"))
+    return cfg
+
+
+def test_a_late_copy_of_an_older_update_changes_nothing(ws, authserver):
+    """The first copy of the UPDATE for V4 is held in the network past the
+    timeout; the copy sent again is applied; V4_NEW is sent and applied;
+    then the held copy of V4 arrives.  Every server would apply it (its
+    TSIG is still in time) and serve the older address while dnsward
+    recorded the newer one; the prerequisite each UPDATE carries (the
+    RRset as seen before it) makes the late copy fail instead."""
+    srv = authserver
+    relay = HoldingRelay(srv.port)
+    try:
+        with relay.lock:
+            relay.hold = 1
+        p = ws.run("update", config=relayed_config(ws, srv, relay, V4), check=0)
+        assert relay.held_count() == 1, "the first UPDATE was not held"
+        assert f"updated {HOST} A {V4}" in p.stdout.splitlines()
+        p = ws.run("update", config=relayed_config(ws, srv, relay, V4_NEW), check=0)
+        assert f"updated {HOST} A {V4_NEW}" in p.stdout.splitlines()
+        serial = srv.serial()
+        assert relay.release() in ([7], [8]), "the late copy was not refused"
+        assert srv.query(HOST, "A") == [V4_NEW]
+        assert srv.serial() == serial
+    finally:
+        relay.close()
+
+
+def test_a_resent_update_that_was_applied_is_reported_done(ws, authserver):
+    """The reply to the first copy of the UPDATE is lost; the copy sent
+    again finds its prerequisite gone (the first copy changed the RRset)
+    and is refused.  dnsward looks again, finds the address served and
+    reports the update, exit 0."""
+    srv = authserver
+    relay = HoldingRelay(srv.port)
+    try:
+        with relay.lock:
+            relay.swallow = 1
+        p = ws.run("-d", "update", config=relayed_config(ws, srv, relay, V4), check=0)
+        assert f"updated {HOST} A {V4}" in p.stdout.splitlines()
+        assert "an earlier copy of it was applied" in p.stderr, p.stderr
+        with relay.lock:
+            rcodes = sorted(relay.update_rcodes)
+        assert rcodes[0] == 0 and len(rcodes) == 2 and rcodes[1] in PREREQ_FAILED, rcodes
+        assert srv.query(HOST, "A") == [V4]
+    finally:
+        relay.close()
+
+
+def test_a_name_answered_by_a_wildcard_is_updated(ws, authserver):
+    """With *.example.org in the zone the look before the UPDATE sees the
+    wildcard's A record at host.example.org, but an UPDATE's prerequisite
+    sees only the name's own records (none): the first UPDATE is refused
+    (NXRRSET) and the one sent next says "no A RRset", which holds."""
+    srv = authserver
+    wild = "192.0.2.50"
+    r = srv.nsupdate(f"update add *.example.org. 60 A {wild}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        srv.wait_served(HOST, "A", [wild])
+        p = ws.run("-d", "update", config=update_config(ws, srv, v6=None), check=0)
+        assert f"updated {HOST} A {V4}" in p.stdout.splitlines()
+        assert "a wildcard's answer" in p.stderr, p.stderr
+        assert srv.query(HOST, "A") == [V4]
+        assert srv.query("elsewhere.example.org", "A") == [wild]
+    finally:
+        r = srv.nsupdate("update delete *.example.org. A")
+        assert r.returncode == 0, r.stdout + r.stderr
+        srv.wait_served("elsewhere.example.org", "A", [])
 
 
 def test_changed_behind_our_back_force_repairs(ws, authserver):

@@ -1,12 +1,15 @@
 """A UDP DNS relay to a real server on 127.0.0.1 that can hold messages
 back: everything is passed on at once (each message with its own upstream
 socket, the reply sent back to the client), except the next `hold` UPDATE
-messages, which wait until release() sends them on.  What a slow or
-reordering network does to a packet, made deterministic.
+messages, which wait until release() sends them on, and the next
+`swallow` UPDATE messages, which are passed on at once but whose replies
+are dropped.  What a slow, lossy or reordering network does to a packet,
+made deterministic.
 
 Replies to released messages go back to their client too (it may have
-given up) and their RCODEs are kept in .late_rcodes.  Threads of the test
-process; close() stops them.
+given up) and their RCODEs are kept in .late_rcodes; the RCODE of every
+UPDATE's reply, in the order they came, in .update_rcodes.  Threads of
+the test process; close() stops them.
 """
 import socket
 import threading
@@ -24,21 +27,26 @@ class HoldingRelay:
         self.lock = threading.Lock()
         self.hold = 0          # UPDATE messages still to hold back
         self.held = []         # (message, client)
+        self.swallow = 0       # UPDATE messages whose replies are dropped
         self.late_rcodes = []
+        self.update_rcodes = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="dnshold")
         self._thread.start()
 
-    def _relay(self, msg, client, late=False):
+    def _relay(self, msg, client, late=False, drop=False):
         up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         up.settimeout(5)
         try:
             up.sendto(msg, self.target)
             reply, _ = up.recvfrom(65535)
-            if late:
-                with self.lock:
+            with self.lock:
+                if late:
                     self.late_rcodes.append(reply[3] & 0xF)
-            self.sock.sendto(reply, client)
+                if (msg[2] >> 3) & 0xF == OPCODE_UPDATE:
+                    self.update_rcodes.append(reply[3] & 0xF)
+            if not drop:
+                self.sock.sendto(reply, client)
         except OSError:
             if late:
                 with self.lock:
@@ -56,12 +64,17 @@ class HoldingRelay:
                 return
             if len(msg) < 12:
                 continue
+            drop = False
             with self.lock:
                 if (msg[2] >> 3) & 0xF == OPCODE_UPDATE and self.hold > 0:
                     self.hold -= 1
                     self.held.append((msg, client))
                     continue
-            threading.Thread(target=self._relay, args=(msg, client), daemon=True).start()
+                if (msg[2] >> 3) & 0xF == OPCODE_UPDATE and self.swallow > 0:
+                    self.swallow -= 1
+                    drop = True
+            threading.Thread(target=self._relay, args=(msg, client, False, drop),
+                             daemon=True).start()
 
     def held_count(self):
         with self.lock:
