@@ -461,7 +461,8 @@ static void update_checked(const struct dw_provider_data *d, const char *what, c
 		}
 		if (expect_met(e, &seen) && !(e == EXPECT_ONLY && seen.ttl_differs)) {
 			log_info("%s: the UPDATE's prerequisite failed (%s), and %s already serves "
-			         "%s: an earlier copy of it was applied", what, rc, d->srv.text, shown);
+			         "%s: an earlier copy of it was applied (or another writer made the same "
+			         "change)", what, rc, d->srv.text, shown);
 			dw_result_set(res, DW_OUT_DONE, -1, "%s accepted and served by %s", what,
 			              d->srv.text);
 			break;
