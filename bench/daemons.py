@@ -25,7 +25,8 @@ CLOCK_MONOTONIC):
 dnsward runs as two processes: the resident monitor ("dnsward run") and,
 while there is network work, its publisher child (dnsward-publisher, from
 $DNSWARD_PUBLISHER when set).  Memory and idle figures cover the whole
-process tree.
+process tree.  $DNSWARD_BEFORE names a dnsward binary of an earlier build
+(before that split) that memory and oneshot measure beside the others.
 """
 import resource
 import argparse
@@ -50,7 +51,11 @@ from fixtures.pki import make_ca, make_server_cert  # noqa: E402
 
 DEV = "dw0"
 PASSWORD = "bench-secret-1"
-HOSTS = {"dnsward": "dw.bench.test", "inadyn": "in.bench.test", "ddclient": "dd.bench.test"}
+HOSTS = {"dnsward": "dw.bench.test", "inadyn": "in.bench.test", "ddclient": "dd.bench.test",
+         "before": "be.bench.test"}
+# $DNSWARD_BEFORE: a dnsward binary of an earlier build (before the monitor
+# and publisher split), measured beside the others by memory and oneshot.
+BEFORE = os.environ.get("DNSWARD_BEFORE")
 DDCLIENT_MIN_DAEMON = 60   # ddclient 3.10 refuses a shorter daemon interval
 
 
@@ -244,7 +249,7 @@ class Bench:
         subprocess.run(["ip", "addr", "flush", "dev", DEV], capture_output=True, timeout=30)
 
     # -- configurations -------------------------------------------------------
-    def dnsward_config(self, tag, extra=""):
+    def dnsward_config(self, tag, extra="", user="dnsward"):
         d = self.work / tag
         (d / "state").mkdir(parents=True, mode=0o700)
         conf = d / "dnsward.conf"
@@ -256,21 +261,28 @@ control-socket = {d}/control.sock
 type = dyndns2
 base-url = https://127.0.0.1:{self.ep.port}
 ca-file = {self.ca_file}
-username = dnsward
+username = {user}
 password-file = {self.pwfile}
 
-[record {HOSTS['dnsward']}]
+[record {HOSTS[user]}]
 provider = endpoint
 ipv4 = iface:{DEV}
 """)
         return d, conf
 
-    def dnsward_daemon(self, debounce_ms=None, tag="dnsward", publisher_idle=None):
+    def dnsward_daemon(self, debounce_ms=None, tag="dnsward", publisher_idle=None,
+                       min_publish_gap=None):
         extra = f"debounce-ms = {debounce_ms}\n" if debounce_ms is not None else ""
         if publisher_idle is not None:
             extra += f"publisher-idle = {publisher_idle}\n"
+        if min_publish_gap is not None:
+            extra += f"min-publish-gap = {min_publish_gap}\n"
         d, conf = self.dnsward_config(tag, extra)
         return self._add(Daemon(tag, [self.dnsward, "-c", str(conf), "run"], d / "log"))
+
+    def before_daemon(self):
+        d, conf = self.dnsward_config("before", user="before")
+        return self._add(Daemon("before", [BEFORE, "-c", str(conf), "run"], d / "log"))
 
     def inadyn_config(self, period):
         d = self.work / "inadyn"
@@ -374,8 +386,13 @@ def reaction(b, args):
     runs = [(deb, idle) for deb in args.debounce for idle in args.publisher_idle]
     for deb, idle in runs:
         tag = f"dnsward-debounce{deb}-idle{idle}"
+        # Changes 0.2-0.4 s apart: with the default min-publish-gap (30 s)
+        # all but the first change of every 30 s would wait for the gap's
+        # end.  The gap is off here: this measures the path of a change
+        # that comes after a quiet period, which the gap lets out at once.
         d = b.dnsward_daemon(debounce_ms=None if deb == "default" else int(deb), tag=tag,
-                             publisher_idle=None if idle == "default" else int(idle))
+                             publisher_idle=None if idle == "default" else int(idle),
+                             min_publish_gap=0)
         d.name = "dnsward"
         first = next(seq)
         since = len(b.ep.arrivals)
@@ -465,6 +482,8 @@ def start_all(b, args, addr="81.2.69.10"):
     b.set_addr(addr)
     ds = [b.dnsward_daemon(), b.inadyn_daemon(args.inadyn_period),
           b.ddclient_daemon(DDCLIENT_MIN_DAEMON)]
+    if BEFORE and args.mode == "memory":
+        ds.append(b.before_daemon())
     for d in ds:
         if not b.wait_update(d, addr, since, 60):
             raise RuntimeError(f"{d.name} never published {addr}:\n{d.tail()}")
@@ -640,6 +659,11 @@ def oneshot(b, args):
         "dnsward check": [b.dnsward, "-q", "-c", str(dwconf), "check"],
         "inadyn --check-config": ["inadyn", "--check-config", "-f", str(inconf)],
     }
+    if BEFORE:
+        bed, beconf = b.dnsward_config("before", user="before")
+        cmds["dnsward before the split: update --force"] = [BEFORE, "-q", "-c", str(beconf),
+                                                            "update", "--force"]
+        cmds["dnsward before the split: check"] = [BEFORE, "-q", "-c", str(beconf), "check"]
     env = {k: v for k, v in os.environ.items()
            if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "JOURNAL_STREAM")}
     samples = {k: [] for k in cmds}

@@ -16,7 +16,8 @@
 # kept between changes (publisher-idle default, 10 s, longer than the
 # 0.2-0.4 s between changes) and with a new publisher per change
 # (publisher-idle = 0: as for changes minutes apart, its start-up overlaps
-# the debounce); inadyn (iface = dw0, period
+# the debounce), all with min-publish-gap = 0 (the changes are closer than
+# its default 30 s); inadyn (iface = dw0, period
 # INADYN_PERIOD) and ddclient (usev4=ifv4, daemon=60, its minimum) run
 # together afterwards for SLOW_CHANGES changes, each made at a random
 # moment of their poll cycles.  Prints JSON, then Markdown tables.

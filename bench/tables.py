@@ -42,6 +42,10 @@ def idle(r):
               f"{x['requests_during']} | {top} |")
 
 
+# $DNSWARD_BEFORE's daemon (bench/daemons.py): a build from before the split
+NAMES = {"before": "dnsward run, before the split"}
+
+
 def memory(r):
     ca = {"single": "a ca-file holding the endpoint's one CA",
           "system": "the system's CA bundle (plus the endpoint's CA)"}.get(r.get("ca"), "?")
@@ -51,7 +55,7 @@ def memory(r):
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     base = next(x for x in r["results"] if x["daemon"] == "inadyn")
     for x in r["results"]:
-        print(f"| {x['daemon']} | {x.get('processes', 1)} | {x['VmHWM_kB']} | {x['VmRSS_kB']} | "
+        print(f"| {NAMES.get(x['daemon'], x['daemon'])} | {x.get('processes', 1)} | {x['VmHWM_kB']} | {x['VmRSS_kB']} | "
               f"{x['VmRSS_kB'] / base['VmRSS_kB']:.2f} | {x['RssAnon_kB']} | "
               f"{x['RssFile_kB']} | {x['Pss_kB']} | {x['Pss_kB'] / base['Pss_kB']:.2f} | "
               f"{x['USS_kB']} | {x['USS_kB'] / base['USS_kB']:.2f} | {x['threads']} | "
@@ -68,7 +72,7 @@ def memory(r):
     for x in r["results"]:
         if "top_mappings" in x:
             top = ", ".join(f"{k} {v}" for k, v in x["top_mappings"][:8])
-            print(f"| {x['daemon']} | {x['shared_objects']} | {x['shared_objects_kB']} | {top} |")
+            print(f"| {NAMES.get(x['daemon'], x['daemon'])} | {x['shared_objects']} | {x['shared_objects_kB']} | {top} |")
 
 
 def oneshot(r):
@@ -78,7 +82,9 @@ def oneshot(r):
     print("|---|---|---|---|---|---|---|---|")
     res = {x["command"]: x for x in r["results"]}
     base = {"dnsward update --force": "inadyn -1 --force",
-            "dnsward check": "inadyn --check-config"}
+            "dnsward check": "inadyn --check-config",
+            "dnsward before the split: update --force": "inadyn -1 --force",
+            "dnsward before the split: check": "inadyn --check-config"}
     for x in r["results"]:
         b = res.get(base.get(x["command"], x["command"]))
         print(f"| {x['command']} | {x['runs']} | {x['wall_mean_ms']:.1f} | "

@@ -873,6 +873,43 @@ int gw_db_instance_leave(struct gw_db *db, const char *id)
 	return q_exec(db, Q_INSTANCE_LEAVE, a, 1);
 }
 
+struct stale_ctx {
+	struct { char id[64], name[160]; } v[64];
+	size_t n;
+};
+
+static int stale_cb(void *arg, const struct gw_val *c, size_t n)
+{
+	struct stale_ctx *s = arg;
+	if (n < 2 || s->n == sizeof(s->v) / sizeof(s->v[0]))
+		return DW_OK;
+	ct(&c[0], s->v[s->n].id, sizeof(s->v[s->n].id));
+	ct(&c[1], s->v[s->n].name, sizeof(s->v[s->n].name));
+	s->n++;
+	return DW_OK;
+}
+
+int gw_db_instance_reap(struct gw_db *db, int64_t seen_before,
+                        bool (*gone)(const char *name), int64_t *reaped)
+{
+	*reaped = 0;
+	struct stale_ctx *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return DW_ENOMEM;
+	struct gw_val a[] = { vi(seen_before) };
+	int ret = q_run(db, Q_INSTANCE_STALE, a, 1, stale_cb, s, NULL);
+	for (size_t i = 0; i < s->n && ret == DW_OK; i++) {
+		if (!gone(s->v[i].name))
+			continue;
+		struct gw_val o[] = { vt(s->v[i].id) };
+		if ((ret = q_exec(db, Q_LEASE_DROP_OWNER, o, 1)) == DW_OK &&
+		    (ret = q_exec(db, Q_INSTANCE_LEAVE, o, 1)) == DW_OK)
+			(*reaped)++;
+	}
+	free(s);
+	return ret;
+}
+
 struct lease_row {
 	char owner[64];
 	int64_t expires;

@@ -274,6 +274,13 @@ int gw_db_lockout_fail(struct gw_db *db, const uint8_t key[16], int64_t now, int
 int gw_db_instance_beat(struct gw_db *db, const char *id, const char *name, int64_t now,
                         int64_t live_after, int64_t *live);
 int gw_db_instance_leave(struct gw_db *db, const char *id);
+/* Instances that last beat before seen_before and that gone(name) says
+ * have ended (a process on this machine that no longer exists): their
+ * leases are freed and their rows removed, so that a restart after a crash
+ * resumes their hosts' upstream work at once instead of after lease-time.
+ * *reaped counts them. */
+int gw_db_instance_reap(struct gw_db *db, int64_t seen_before,
+                        bool (*gone)(const char *name), int64_t *reaped);
 
 /* A host's lease on its upstream work: who sends its records now.  Claim
  * (in the caller's transaction): taken when the lease is free, expired

@@ -82,6 +82,8 @@ enum gw_q {
 	Q_INSTANCE_COUNT,   /* (seen_after) -> count */
 	Q_INSTANCE_LEAVE,   /* (id) */
 	Q_INSTANCE_PRUNE,   /* (seen_before) */
+	Q_INSTANCE_STALE,   /* (seen_before) -> id, name */
+	Q_LEASE_DROP_OWNER, /* (owner): every lease it holds, free */
 	Q_AUDIT,            /* (time, host, token_id, action, old, new, source, result, count) */
 	Q_AUDIT_ALL,        /* (limit) -> AUDIT, newest first */
 	Q_AUDIT_HOST,       /* (host, limit) -> AUDIT */

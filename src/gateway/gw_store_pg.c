@@ -232,6 +232,8 @@ static const char *const sql[Q_COUNT] = {
 	[Q_INSTANCE_COUNT] = "SELECT count(*) FROM instances WHERE seen >= $1::bigint",
 	[Q_INSTANCE_LEAVE] = "DELETE FROM instances WHERE id = $1::text",
 	[Q_INSTANCE_PRUNE] = "DELETE FROM instances WHERE seen < $1::bigint",
+	[Q_INSTANCE_STALE] = "SELECT id, name FROM instances WHERE seen < $1::bigint LIMIT 64",
+	[Q_LEASE_DROP_OWNER] = "UPDATE leases SET owner = '', expires = 0 WHERE owner = $1::text",
 	[Q_AUDIT] = "INSERT INTO audit (time, host, token_id, action, old, new, source, result, count) "
 	            "VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, "
 	            "$8::text, $9::bigint)",

@@ -202,6 +202,8 @@ static const char *const sql[Q_COUNT] = {
 	[Q_INSTANCE_COUNT] = "SELECT count(*) FROM instances WHERE seen >= ?1",
 	[Q_INSTANCE_LEAVE] = "DELETE FROM instances WHERE id = ?1",
 	[Q_INSTANCE_PRUNE] = "DELETE FROM instances WHERE seen < ?1",
+	[Q_INSTANCE_STALE] = "SELECT id, name FROM instances WHERE seen < ?1 LIMIT 64",
+	[Q_LEASE_DROP_OWNER] = "UPDATE leases SET owner = '', expires = 0 WHERE owner = ?1",
 	[Q_AUDIT] = "INSERT INTO audit (time, host, token_id, action, old, new, source, result, count) "
 	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[Q_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id DESC LIMIT ?1",

@@ -594,11 +594,11 @@ def test_waiting_handlers_do_not_stall_the_others(ws, knot, pki, deploy):
     try:
         g = deploy(ws, knot, pki, extra="upstream-wait = 6\nrequest-workers = 4\n"
                    "upstream-workers = 8")
-        g.conf.write_text(g.conf.read_text().replace(f"port = {knot.port}",
-                                                     f"port = {silent.getsockname()[1]}"))
         hosts = [f"h{i}.example.test" for i in range(8)]
         for h in hosts:
-            g.add(h)
+            g.add(h)   # while Knot answers: host add asks for the zone's NS names
+        g.conf.write_text(g.conf.read_text().replace(f"port = {knot.port}",
+                                                     f"port = {silent.getsockname()[1]}"))
         g.start()
         try:
             started(g)

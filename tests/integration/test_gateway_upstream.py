@@ -8,6 +8,7 @@ _acme-challenge.host.example.test and for other.example.test.  Real clients
 (inadyn, ddclient, dnsward's gateway provider) show what the host sees."""
 import json
 import re
+import socket
 
 import pytest
 
@@ -188,3 +189,52 @@ def test_a_late_copy_of_an_older_update_does_not_replace_a_newer_value(ws, knot,
     finally:
         g.stop()
         relay.close()
+
+
+def test_a_killed_instances_hosts_are_taken_over_at_restart(ws, knot, pki):
+    """A gateway SIGKILLed while it holds a host's lease (its UPDATE sent to
+    a server that never answers) left the lease in the store until
+    lease-time ran out (an hour here): after a restart nothing was sent for
+    that host.  An instance of this machine whose process is gone hands its
+    leases back at the next heartbeat, so the restarted gateway applies the
+    stored value at once."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # swallows the UPDATEs
+    silent.bind(("127.0.0.1", 0))
+    try:
+        g = Gateway(ws, knot, pki, extra="lease-time = 3600\nupstream-wait = 1\nretry-max = 2")
+        g.add(HOST)
+        conf = g.conf.read_text()
+        g.conf.write_text(conf.replace(f"port = {knot.port}", f"port = {silent.getsockname()[1]}")
+                          .replace("timeout = 1\n", "timeout = 20\n"))
+        g.start()
+        try:
+            s, _, body = g.nic(f"hostname={HOST}&myip={V4}")
+            assert (s, body) == (200, "911\n"), body   # stored, not applied yet
+            # The worker holds the lease while it waits for the silent server
+            # (its first message: the look before the UPDATE).
+            assert wait_for(lambda: silent_got_message(silent)), g.log()[-2000:]
+        finally:
+            g.proc.kill()
+            g.proc.wait(timeout=10)
+            g.proc.stdout.close()
+            g.logf.close()
+            g.proc = None
+        g.conf.write_text(conf)   # the real server again
+        g.start()
+        try:
+            assert wait_for(lambda: knot.query(HOST, "A") == [V4], deadline=30), \
+                g.log()[-3000:]
+            assert "ended without leaving" in g.log()
+        finally:
+            g.stop()
+    finally:
+        silent.close()
+
+
+def silent_got_message(sock):
+    sock.settimeout(0.2)
+    try:
+        msg, _ = sock.recvfrom(65535)
+    except OSError:
+        return False
+    return len(msg) >= 12

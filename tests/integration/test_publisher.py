@@ -223,7 +223,8 @@ def test_no_publisher_for_events_that_change_nothing(ws, netns, nsknot, daemons)
     another interface, new lifetimes of the one in use) start no publisher;
     a change of the record's address starts one while the debounce runs."""
     from test_daemon import ddns_count, knot_config
-    cfg = knot_config(ws, nsknot, ipv6="off", extra="publisher-idle = 0\ndebounce-ms = 200")
+    cfg = knot_config(ws, nsknot, ipv6="off", extra="publisher-idle = 0\ndebounce-ms = 200\n"
+                      "min-publish-gap = 0")
     d = daemons(ws, cfg, netns)
     netns.add("81.2.69.10/24")
     wait_for(lambda: nsknot.query("host.example.test", "A", timeout=1) == ["81.2.69.10"],
