@@ -3,7 +3,8 @@
 # (-Dgateway=disabled: no libmicrohttpd, no SQLite), stripped, and the
 # shared objects the dynamic loader maps for it (ldd, without the vDSO),
 # next to Debian's inadyn measured the same way in the same run.  Also the
-# full build's dnsward, to show what the gateway option changes.
+# full build's dnsward, to show what the gateway option changes, and the
+# publisher dnsward starts for each publish (it maps the network libraries).
 #
 #   bench/size.sh [BUILDTYPE]   (default release; meson's debugoptimized
 #                                adds nothing after strip but -O2 vs -O3)
@@ -18,7 +19,7 @@ build() { # DIR OPTIONS...
 	shift
 	meson setup "$dir" "$root" --buildtype="$buildtype" -Dtests=disabled "$@" >"$work/setup.log" 2>&1 ||
 		{ cat "$work/setup.log" >&2; exit 1; }
-	ninja -C "$dir" src/dnsward/dnsward >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+	ninja -C "$dir" src/dnsward/dnsward src/publisher/dnsward-publisher >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 }
 measure() { # NAME BINARY
 	strip -o "$work/stripped" "$2"
@@ -35,6 +36,7 @@ inadyn=$(readlink -f "$(command -v inadyn)")
 	measure inadyn "$inadyn"
 	measure dnsward-client "$work/client/src/dnsward/dnsward"
 	measure dnsward-full "$work/full/src/dnsward/dnsward"
+	measure dnsward-publisher "$work/client/src/publisher/dnsward-publisher"
 } >"$work/sizes"
 ldd "$work/client/src/dnsward/dnsward" | grep -q -e libmicrohttpd -e libsqlite3 &&
 	{ echo "size.sh: the client-only dnsward links libmicrohttpd or SQLite" >&2; exit 1; }

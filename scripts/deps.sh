@@ -10,7 +10,7 @@ build_pkgs="meson ninja-build pkg-config gcc libc6-dev
   libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev
   libsodium-dev libssl-dev libseccomp-dev ca-certificates iproute2 knot knot-dnsutils
   openssl python3"
-test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-cryptography openssl
+test_pkgs="$build_pkgs libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-cryptography openssl
   curl clang libclang-rt-14-dev procps pebble lego certbot dehydrated ddclient
   libio-socket-ssl-perl inadyn wrk valgrind e2fsprogs mount util-linux
   bind9 bind9-utils pdns-server pdns-backend-sqlite3 sqlite3 debootstrap
