@@ -32,9 +32,13 @@ if [ ! -f "$builddir/build.ninja" ]; then
 	# The unit tests (cmocka, a test package) build when present, else not.
 	quiet meson setup "$builddir" "$root"
 fi
-quiet ninja -C "$builddir" src/dnsward/dnsward src/gateway/dnsward-gateway
+quiet ninja -C "$builddir" src/dnsward/dnsward src/publisher/dnsward-publisher \
+	src/gateway/dnsward-gateway
 dnsward=$builddir/src/dnsward/dnsward
 gateway=$builddir/src/gateway/dnsward-gateway
+# dnsward does its network work in dnsward-publisher, found at the installed
+# path unless this names another: here, the one just built.
+export DNSWARD_PUBLISHER=$(cd "$builddir" && pwd)/src/publisher/dnsward-publisher
 
 . "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-demo.XXXXXX)
