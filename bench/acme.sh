@@ -20,8 +20,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 build=${DNSWARD_BUILD:-$root/build}
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" >/dev/null
-ninja -C "$build" src/dnsward/dnsward >/dev/null
+ninja -C "$build" src/dnsward/dnsward src/publisher/dnsward-publisher >/dev/null
 dnsward=$build/src/dnsward/dnsward
+export DNSWARD_PUBLISHER=$(cd "$build" && pwd)/src/publisher/dnsward-publisher
 
 . "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-bench-acme.XXXXXX)

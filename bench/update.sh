@@ -16,8 +16,9 @@ fi
 "$root/scripts/deps.sh" build
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 [ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
-ninja -C "$root/build" src/dnsward/dnsward >/dev/null
+ninja -C "$root/build" src/dnsward/dnsward src/publisher/dnsward-publisher >/dev/null
 dnsward=$root/build/src/dnsward/dnsward
+export DNSWARD_PUBLISHER=$root/build/src/publisher/dnsward-publisher
 
 . "$root/scripts/knot-local.sh"
 work=$(mktemp -d /tmp/dnsward-bench.XXXXXX)
