@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -167,8 +168,17 @@ static void run_program(const char *real, char *const *argv, char *const *envp)
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	for (int s = 1; s < NSIG; s++)
-		(void)sigaction(s, &dfl, NULL);   /* SIGPIPE ignored by dnsward, ... */
+	for (int s = 1; s < NSIG; s++) {
+		if (sigaction(s, &dfl, NULL) == 0 || s == SIGKILL || s == SIGSTOP)
+			continue;   /* SIGPIPE ignored by dnsward, ... */
+		/* The C library refuses the signals it reserves for itself (32
+		 * and 33), which an ignoring ancestor leaves ignored (seen under
+		 * a Debian package build): the kernel's call resets them too. */
+		struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; } k = {
+			SIG_DFL, 0, NULL, 0
+		};
+		(void)syscall(SYS_rt_sigaction, s, &k, NULL, sizeof(k.mask));
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
