@@ -114,8 +114,10 @@ mkdir -p "$cred"
 cp "$gex" /etc/dnsward/gateway.conf
 check "dnsward-gateway check (the example)" dnsward-gateway check
 # State written while in use, which the purge must remove: the gateway's
-# database, with a host added before the first start.
-if dnsward-gateway host add h.example.org --provider zone >/dev/null 2>/tmp/host.log; then
+# database, with a host added before the first start.  The example's
+# server (192.0.2.53) does not exist here, so host add cannot ask it for the
+# zone's nameserver names: --allow-any-name skips that check (it warns).
+if dnsward-gateway host add h.example.org --provider zone --allow-any-name >/dev/null 2>/tmp/host.log; then
 	ok "dnsward-gateway host add (database in /var/lib/dnsward-gateway)"
 else
 	cat /tmp/host.log
