@@ -286,9 +286,18 @@ static char *conf_reader(char *str, int num, void *stream)
 		const char *close = memchr(s + 1, ']', (size_t)(end - s - 1));
 		pc->section_line = pc->lineno;
 		free(pc->section);
-		pc->section = close != NULL ? strndup(s + 1, (size_t)(close - s - 1)) : NULL;
-		if (close != NULL && pc->section == NULL)
-			pc->err = DW_ENOMEM;
+		pc->section = NULL;
+		if (close != NULL) {
+			/* Not strndup: the input holds no NUL after the title. */
+			size_t tl = (size_t)(close - s - 1);
+			pc->section = malloc(tl + 1);
+			if (pc->section == NULL) {
+				pc->err = DW_ENOMEM;
+			} else {
+				memcpy(pc->section, s + 1, tl);
+				pc->section[tl] = '\0';
+			}
+		}
 	}
 	return str;
 }
