@@ -789,7 +789,9 @@ int dw_pp_decode_result(const uint8_t *body, size_t len, struct dw_job *j,
 		j->memo_out = get_bool(&c, "memo");
 		j->have_memo = get_bool(&c, "memo");
 		get_memo(&c, j->memo, "memo");
-		if (c.err == NULL && j->have_memo && (!j->memo_out || j->memo[0] == '\0'))
+		/* A memo only when one is said to be there, and never empty. */
+		if (c.err == NULL && (j->have_memo ? !j->memo_out || j->memo[0] == '\0'
+		                                   : j->memo[0] != '\0'))
 			c.err = "memo";
 		break;
 	case DW_JOB_VERIFY:
